@@ -1,0 +1,1 @@
+//! Shared helpers for tusk's conformance suite.

@@ -1,0 +1,1 @@
+//! Connection settings. (Stub: being written.)

@@ -1,0 +1,393 @@
+//! The public error type: one opaque [`Error`] with a [`Kind`], the server's [`DbError`] when
+//! the server raised it, and the underlying cause.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use crate::proto::ProtoError;
+use crate::sqlstate::SqlState;
+
+/// A boxed error from user code or a codec, as carried in [`Error::source`].
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// Reading from or writing to the socket failed.
+    Io,
+    /// The server sent something the protocol does not allow, or a value could not be encoded
+    /// into a message.
+    Protocol,
+    /// Authentication failed on the client side (unsupported method, missing password, a server
+    /// that could not prove it knows the password).
+    Auth,
+    /// A connection string or setting is invalid.
+    Config,
+    /// A value could not be converted between its Rust and SQL types.
+    Conversion,
+    /// The server reported an error (an ErrorResponse); see [`Error::as_db_error`].
+    Db,
+    /// The current transaction is aborted; the statement was refused without contacting the
+    /// server. Roll back first.
+    AbortedTransaction,
+    /// An operation did not finish within its time limit.
+    Timeout,
+    /// The connection is closed.
+    Closed,
+    /// A query returned a different number of rows than the call requires
+    /// (`query_one`, `query_opt`).
+    RowCount,
+    /// The caller misused the API: a wrong parameter count, an unknown column, and the like.
+    Usage,
+}
+
+/// The error of every fallible tusk operation.
+///
+/// It is small (one pointer) and opaque: ask it what it is with [`Error::kind`], [`Error::code`],
+/// [`Error::as_db_error`] and [`Error::is_closed`].
+///
+/// ```
+/// # fn check(err: &tusk::Error) {
+/// if err.code() == Some(&tusk::SqlState::UNIQUE_VIOLATION) {
+///     // the row exists already
+/// }
+/// # }
+/// ```
+pub struct Error(Box<Inner>);
+
+struct Inner {
+    kind: Kind,
+    message: Option<String>,
+    db: Option<DbError>,
+    code: Option<SqlState>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    fn new(kind: Kind) -> Error {
+        Error(Box::new(Inner {
+            kind,
+            message: None,
+            db: None,
+            code: None,
+            source: None,
+        }))
+    }
+
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Error {
+        self.0.message = Some(message.into());
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Error {
+        self.0.source = Some(source.into());
+        self
+    }
+
+    /// An error reported by the server.
+    pub(crate) fn db(db: DbError) -> Error {
+        let mut e = Error::new(Kind::Db);
+        e.0.code = Some(db.code.clone());
+        e.0.db = Some(db);
+        e
+    }
+
+    pub(crate) fn io(err: std::io::Error) -> Error {
+        Error::new(Kind::Io).with_source(err)
+    }
+
+    pub(crate) fn protocol(err: ProtoError) -> Error {
+        let kind = match err {
+            ProtoError::UnsupportedAuth(_) | ProtoError::Auth(_) => Kind::Auth,
+            _ => Kind::Protocol,
+        };
+        Error::new(kind).with_source(err)
+    }
+
+    pub(crate) fn auth(message: impl Into<String>) -> Error {
+        Error::new(Kind::Auth).with_message(message)
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Error {
+        Error::new(Kind::Config).with_message(message)
+    }
+
+    pub(crate) fn conversion(message: impl Into<String>) -> Error {
+        Error::new(Kind::Conversion).with_message(message)
+    }
+
+    pub(crate) fn closed() -> Error {
+        Error::new(Kind::Closed).with_message("the connection is closed")
+    }
+
+    pub(crate) fn timeout(message: impl Into<String>) -> Error {
+        let mut e = Error::new(Kind::Timeout).with_message(message);
+        e.0.code = Some(SqlState::QUERY_CANCELED);
+        e
+    }
+
+    pub(crate) fn row_count(message: impl Into<String>) -> Error {
+        Error::new(Kind::RowCount).with_message(message)
+    }
+
+    pub(crate) fn usage(message: impl Into<String>) -> Error {
+        Error::new(Kind::Usage).with_message(message)
+    }
+
+    /// The local refusal of a statement inside an aborted transaction (SQLSTATE 25P02).
+    pub(crate) fn aborted_transaction() -> Error {
+        let mut e = Error::new(Kind::AbortedTransaction).with_message(
+            "current transaction is aborted, commands ignored until end of transaction block: \
+             roll back (or roll back to a savepoint) first; nothing was sent to the server",
+        );
+        e.0.code = Some(SqlState::IN_FAILED_SQL_TRANSACTION);
+        e
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> Kind {
+        self.0.kind
+    }
+
+    /// The SQLSTATE: the server's for a [`Kind::Db`] error, `25P02` for a locally refused
+    /// statement in an aborted transaction, `57014` for a timeout, `None` otherwise.
+    ///
+    /// ```
+    /// # fn check(err: &tusk::Error) -> bool {
+    /// err.code().map(|s| s.code()) == Some("25P02")
+    /// # }
+    /// ```
+    pub fn code(&self) -> Option<&SqlState> {
+        self.0.code.as_ref()
+    }
+
+    /// Every field of the server's ErrorResponse, when the server raised this error.
+    pub fn as_db_error(&self) -> Option<&DbError> {
+        self.0.db.as_ref()
+    }
+
+    /// Whether the connection is closed (by either side, or because the socket failed), so the
+    /// connection this error came from can no longer be used.
+    pub fn is_closed(&self) -> bool {
+        match self.0.kind {
+            Kind::Closed | Kind::Io => true,
+            // FATAL and PANIC errors end the session.
+            Kind::Db => self
+                .0
+                .db
+                .as_ref()
+                .is_some_and(|d| matches!(d.severity.as_str(), "FATAL" | "PANIC")),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.0.kind);
+        if let Some(m) = &self.0.message {
+            d.field("message", m);
+        }
+        if let Some(db) = &self.0.db {
+            d.field("db", db);
+        } else if let Some(c) = &self.0.code {
+            d.field("code", &c.code());
+        }
+        if let Some(s) = &self.0.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(db) = &self.0.db {
+            return fmt::Display::fmt(db, f);
+        }
+        let what = match self.0.kind {
+            Kind::Io => "I/O error",
+            Kind::Protocol => "protocol error",
+            Kind::Auth => "authentication error",
+            Kind::Config => "invalid configuration",
+            Kind::Conversion => "conversion error",
+            Kind::Db => "database error",
+            Kind::AbortedTransaction => "transaction aborted",
+            Kind::Timeout => "timeout",
+            Kind::Closed => "connection closed",
+            Kind::RowCount => "unexpected number of rows",
+            Kind::Usage => "invalid use",
+        };
+        f.write_str(what)?;
+        if let Some(code) = &self.0.code {
+            write!(f, " ({})", code.code())?;
+        }
+        if let Some(m) = &self.0.message {
+            write!(f, ": {m}")?;
+        }
+        if let Some(s) = &self.0.source {
+            write!(f, ": {s}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
+impl From<ProtoError> for Error {
+    fn from(err: ProtoError) -> Error {
+        Error::protocol(err)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Error {
+        Error::io(err)
+    }
+}
+
+/// Every field of a server's ErrorResponse (or NoticeResponse), owned.
+///
+/// See the PostgreSQL documentation, "Error and Notice Message Fields". Fields the server did not
+/// send are `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DbError {
+    /// `S`/`V`: ERROR, FATAL, PANIC (errors); WARNING, NOTICE, DEBUG, INFO, LOG (notices). The
+    /// non-localized `V` form when the server sent it.
+    pub severity: String,
+    /// `C`: the SQLSTATE.
+    pub code: SqlState,
+    /// `M`: the primary message.
+    pub message: String,
+    /// `D`: an optional secondary message with more detail.
+    pub detail: Option<String>,
+    /// `H`: a suggestion what to do about it.
+    pub hint: Option<String>,
+    /// `P`: the 1-based character position in the query text.
+    pub position: Option<u32>,
+    /// `p`: the position in an internally generated query.
+    pub internal_position: Option<u32>,
+    /// `q`: the internally generated query.
+    pub internal_query: Option<String>,
+    /// `W`: the context: a call stack traceback of PL functions or internal queries.
+    pub where_: Option<String>,
+    /// `s`: schema name.
+    pub schema: Option<String>,
+    /// `t`: table name.
+    pub table: Option<String>,
+    /// `c`: column name.
+    pub column: Option<String>,
+    /// `d`: data type name.
+    pub datatype: Option<String>,
+    /// `n`: constraint name.
+    pub constraint: Option<String>,
+    /// `F`: the server source file that raised it.
+    pub file: Option<String>,
+    /// `L`: the line in that file.
+    pub line: Option<u32>,
+    /// `R`: the server routine that raised it.
+    pub routine: Option<String>,
+}
+
+impl DbError {
+    /// Builds an owned `DbError` from the fields of an ErrorResponse or NoticeResponse body.
+    ///
+    /// Unknown field codes are ignored, as the protocol asks. A missing severity, SQLSTATE or
+    /// message is a protocol error: the server always sends them.
+    pub fn from_fields(fields: &crate::proto::backend::ErrorFields) -> Result<DbError, ProtoError> {
+        let mut severity = None;
+        let mut severity_nonlocalized = None;
+        let mut code = None;
+        let mut message = None;
+        let mut e = DbError {
+            severity: String::new(),
+            code: SqlState::INTERNAL_ERROR,
+            message: String::new(),
+            detail: None,
+            hint: None,
+            position: None,
+            internal_position: None,
+            internal_query: None,
+            where_: None,
+            schema: None,
+            table: None,
+            column: None,
+            datatype: None,
+            constraint: None,
+            file: None,
+            line: None,
+            routine: None,
+        };
+        for field in fields.iter() {
+            let (tag, value) = field?;
+            let value = String::from_utf8_lossy(value).into_owned();
+            let number = |v: &str| {
+                v.parse::<u32>().map_err(|_| {
+                    ProtoError::malformed(
+                        "ErrorResponse",
+                        format!("field {} is not a number: {v:?}", tag as char),
+                    )
+                })
+            };
+            match tag {
+                b'S' => severity = Some(value),
+                b'V' => severity_nonlocalized = Some(value),
+                b'C' => code = Some(SqlState::from_code(&value)),
+                b'M' => message = Some(value),
+                b'D' => e.detail = Some(value),
+                b'H' => e.hint = Some(value),
+                b'P' => e.position = Some(number(&value)?),
+                b'p' => e.internal_position = Some(number(&value)?),
+                b'q' => e.internal_query = Some(value),
+                b'W' => e.where_ = Some(value),
+                b's' => e.schema = Some(value),
+                b't' => e.table = Some(value),
+                b'c' => e.column = Some(value),
+                b'd' => e.datatype = Some(value),
+                b'n' => e.constraint = Some(value),
+                b'F' => e.file = Some(value),
+                b'L' => e.line = Some(number(&value)?),
+                b'R' => e.routine = Some(value),
+                _ => {}
+            }
+        }
+        e.severity = severity_nonlocalized
+            .or(severity)
+            .ok_or_else(|| ProtoError::malformed("ErrorResponse", "no severity field"))?;
+        e.code = code.ok_or_else(|| ProtoError::malformed("ErrorResponse", "no SQLSTATE field"))?;
+        e.message =
+            message.ok_or_else(|| ProtoError::malformed("ErrorResponse", "no message field"))?;
+        Ok(e)
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.severity,
+            self.code.code(),
+            self.message
+        )?;
+        if let Some(detail) = &self.detail {
+            write!(f, "\nDETAIL: {detail}")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\nHINT: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for DbError {}

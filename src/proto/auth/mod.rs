@@ -1,0 +1,1 @@
+//! Authentication exchanges. (Stub: being written.)

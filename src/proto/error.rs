@@ -1,0 +1,128 @@
+//! The one error type of the sans-IO core.
+
+use std::fmt;
+
+/// An error raised by the protocol core: a malformed or unexpected message, a value that cannot
+/// be encoded, or a failed authentication exchange.
+///
+/// Every variant names what was wrong so that the message reaching a user says which message,
+/// field or value is at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtoError {
+    /// A backend frame declared a length below 4 or above the configured maximum.
+    InvalidLength {
+        /// The message tag byte.
+        tag: u8,
+        /// The declared length (including the 4 length bytes).
+        len: i64,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// A backend frame carried a tag this crate does not know.
+    UnknownTag(u8),
+    /// A message body does not match its documented layout.
+    Malformed {
+        /// The message being decoded, e.g. `"DataRow"`.
+        message: &'static str,
+        /// What was wrong, e.g. `"column length runs past the end of the message"`.
+        reason: String,
+    },
+    /// A value is too large to be described by the protocol's signed 32-bit length.
+    TooLarge {
+        /// What was being encoded, e.g. `"Bind parameter 3"`.
+        what: String,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A string contains a NUL byte where the protocol needs a NUL-terminated string.
+    NulInString {
+        /// What was being encoded, e.g. `"Query text"`.
+        what: &'static str,
+    },
+    /// Too many items for the protocol's 16-bit count (parameters, format codes, columns).
+    TooMany {
+        /// What was being counted.
+        what: &'static str,
+        /// How many there were.
+        count: usize,
+    },
+    /// The server asked for an authentication method this crate does not implement.
+    UnsupportedAuth(String),
+    /// An authentication exchange failed on the client side (bad server nonce, wrong server
+    /// signature, malformed SCRAM message, ...).
+    Auth(String),
+    /// A well-formed message arrived where the protocol does not allow it.
+    Unexpected {
+        /// The message's name, e.g. `"BindComplete"`.
+        message: &'static str,
+        /// What the state machine was waiting for.
+        expected: &'static str,
+    },
+}
+
+impl ProtoError {
+    /// Shorthand for [`ProtoError::Malformed`].
+    pub fn malformed(message: &'static str, reason: impl Into<String>) -> Self {
+        ProtoError::Malformed {
+            message,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ProtoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtoError::InvalidLength { tag, len, max } => write!(
+                f,
+                "backend message {} declares length {len}, outside 4..={max}",
+                tag_name(*tag)
+            ),
+            ProtoError::UnknownTag(tag) => {
+                write!(f, "unknown backend message tag {}", tag_name(*tag))
+            }
+            ProtoError::Malformed { message, reason } => {
+                write!(f, "malformed {message} message: {reason}")
+            }
+            ProtoError::TooLarge { what, len } => write!(
+                f,
+                "{what} is {len} bytes, more than the protocol's limit of {} bytes",
+                i32::MAX
+            ),
+            ProtoError::NulInString { what } => {
+                write!(
+                    f,
+                    "{what} contains a NUL byte, which the protocol cannot carry"
+                )
+            }
+            ProtoError::TooMany { what, count } => {
+                write!(f, "{count} {what}, more than the protocol's limit of 65535")
+            }
+            ProtoError::UnsupportedAuth(method) => {
+                write!(
+                    f,
+                    "the server requested unsupported authentication method {method}"
+                )
+            }
+            ProtoError::Auth(reason) => write!(f, "authentication failed: {reason}"),
+            ProtoError::Unexpected { message, expected } => {
+                write!(
+                    f,
+                    "unexpected {message} message while waiting for {expected}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProtoError {}
+
+/// Renders a tag byte readably: `'D'` for printable ASCII, `0x00` otherwise.
+fn tag_name(tag: u8) -> String {
+    if tag.is_ascii_graphic() {
+        format!("'{}'", tag as char)
+    } else {
+        format!("0x{tag:02x}")
+    }
+}

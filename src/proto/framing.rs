@@ -1,0 +1,1 @@
+//! Splits complete backend messages off a read buffer. (Stub: being written.)

@@ -1,0 +1,1 @@
+//! Encodes frontend messages. (Stub: being written.)

@@ -1,0 +1,39 @@
+//! The sans-IO protocol core: PostgreSQL frontend/backend protocol 3.0 as pure functions and
+//! state machines over byte buffers.
+//!
+//! Nothing in this module performs IO, reads a clock or draws random numbers: every input is
+//! passed in (bytes read from the socket, the SCRAM nonce) and every output is bytes to write or
+//! a decoded value. That keeps every transition testable with byte literals, and lets a
+//! conformance harness or a proxy use the codec on its own.
+//!
+//! - [`framing`] splits complete messages off a read buffer, bounds-checking each length.
+//! - [`frontend`] encodes every message a client sends.
+//! - [`backend`] decodes every message a server sends, zero-copy over [`bytes::Bytes`].
+//! - [`auth`] holds the password, MD5 and SCRAM-SHA-256 exchanges.
+//! - [`session`] is the connection state machine: startup, transaction status, responses owed.
+
+pub mod auth;
+pub mod backend;
+mod error;
+pub mod framing;
+pub mod frontend;
+pub mod session;
+
+pub use error::ProtoError;
+
+/// The protocol version this crate speaks: 3.0, as `(major << 16) | minor`.
+pub const PROTOCOL_VERSION: i32 = 196_608;
+
+/// The default upper bound on a backend message's length (1 GiB), the same limit the server
+/// applies to a single field value.
+pub const DEFAULT_MAX_MESSAGE_LEN: usize = 1 << 30;
+
+/// Whether an encoded value was SQL NULL. An encoder that returns [`IsNull::Yes`] must write
+/// nothing; the message then carries length -1 for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsNull {
+    /// The value is NULL.
+    Yes,
+    /// The value was written.
+    No,
+}

@@ -1,0 +1,1 @@
+//! Conversions between Rust values and PostgreSQL's binary formats. (Stub: being written.)
