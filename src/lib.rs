@@ -7,10 +7,17 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod connection;
 mod error;
 pub mod proto;
+mod simple;
+mod socket;
 mod sqlstate;
 pub mod types;
 
+pub use config::Config;
+pub use connection::Connection;
 pub use error::{BoxError, DbError, Error, Kind};
+pub use proto::backend::{Notification, TransactionStatus};
+pub use simple::{SimpleColumnIndex, SimpleQueryMessage, SimpleRow};
 pub use sqlstate::SqlState;

@@ -1,1 +1,12 @@
 //! Shared helpers for tusk's conformance suite.
+//!
+//! - [`fake`]: a scripted fake backend on loopback, for server behaviour a real PostgreSQL will
+//!   not produce on demand (malformed messages, cut connections, odd authentication). It is a
+//!   test double for hostile servers, never a stand-in for PostgreSQL itself.
+//! - [`wire`]: hand-written encoders of backend messages, independent of tusk's own codec, so
+//!   the fake backend does not share bugs with the code under test.
+//! - [`live`]: settings for the real throwaway server started by `scripts/test-server`.
+
+pub mod fake;
+pub mod live;
+pub mod wire;

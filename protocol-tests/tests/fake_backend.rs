@@ -1,0 +1,321 @@
+//! Hostile and rare server behaviour, from the scripted fake backend (NOT a real PostgreSQL:
+//! these are the cases a real server will not produce on demand). Every case must end in a
+//! typed error: no panic, no hang.
+
+use std::time::Duration;
+
+use protocol_tests::fake::{FakeClient, FakeServer};
+use protocol_tests::wire;
+use tusk::{Connection, Kind};
+
+/// Connects to `server` within a deadline, so a hang fails the test instead of stalling it.
+async fn connect(server: &FakeServer, password: Option<&str>) -> Result<Connection, tusk::Error> {
+    let conn_str = server.conn_str("alice", password);
+    tokio::time::timeout(Duration::from_secs(10), Connection::connect(&conn_str))
+        .await
+        .expect("connect must not hang")
+}
+
+/// Extracts the client nonce from a SASLInitialResponse body.
+fn client_nonce(body: &[u8]) -> String {
+    // mechanism\0, i32 length, "n,,n=,r=<nonce>"
+    let nul = body.iter().position(|&b| b == 0).unwrap();
+    let data = std::str::from_utf8(&body[nul + 5..]).unwrap();
+    data.rsplit("r=").next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn trust_login_and_parameters() {
+    let server = FakeServer::start(|mut c: FakeClient| async move {
+        c.read_startup().await?;
+        c.send(&[wire::auth_ok(), wire::startup_tail()].concat()).await?;
+        c.read_to_end().await?;
+        Ok(())
+    })
+    .await;
+    let conn = connect(&server, None).await.unwrap();
+    assert_eq!(conn.parameter("server_version"), Some("15.99 (fake)"));
+    assert_eq!(conn.backend_pid(), Some(4242));
+    conn.close().await.unwrap();
+    server.finish().await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_scram_server_signature_is_refused() {
+    let server = FakeServer::start(|mut c: FakeClient| async move {
+        c.read_startup().await?;
+        c.send(&wire::auth_sasl(&["SCRAM-SHA-256"])).await?;
+        let (tag, body) = c.read_message().await?;
+        assert_eq!(tag, b'p');
+        let nonce = client_nonce(&body);
+        let first = format!("r={nonce}SERVERPART,s=QSXCR+Q6sek8bf92,i=4096");
+        c.send(&wire::auth_sasl_continue(first.as_bytes())).await?;
+        c.read_message().await?; // client-final
+        // A signature the server could only produce by knowing the password: this one is wrong.
+        c.send(&wire::auth_sasl_final(
+            b"v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        ))
+        .await?;
+        c.send(&[wire::auth_ok(), wire::startup_tail()].concat()).await?;
+        let _ = c.read_to_end().await;
+        Ok(())
+    })
+    .await;
+    let err = connect(&server, Some("secret")).await.unwrap_err();
+    assert_eq!(err.kind(), Kind::Auth, "{err}");
+    assert!(err.to_string().contains("signature"), "{err}");
+}
+
+#[tokio::test]
+async fn scram_skipping_the_final_message_is_refused() {
+    let server = FakeServer::start(|mut c: FakeClient| async move {
+        c.read_startup().await?;
+        c.send(&wire::auth_sasl(&["SCRAM-SHA-256"])).await?;
+        let (_, body) = c.read_message().await?;
+        let nonce = client_nonce(&body);
+        let first = format!("r={nonce}X,s=QSXCR+Q6sek8bf92,i=4096");
+        c.send(&wire::auth_sasl_continue(first.as_bytes())).await?;
+        c.read_message().await?;
+        // AuthenticationOk without SASLFinal: the server never proved it knows the password.
+        c.send(&[wire::auth_ok(), wire::startup_tail()].concat()).await?;
+        let _ = c.read_to_end().await;
+        Ok(())
+    })
+    .await;
+    let err = connect(&server, Some("secret")).await.unwrap_err();
+    assert_eq!(err.kind(), Kind::Auth, "{err}");
+}
+
+#[tokio::test]
+async fn scram_nonce_not_extending_ours_is_refused() {
+    let server = FakeServer::start(|mut c: FakeClient| async move {
+        c.read_startup().await?;
+        c.send(&wire::auth_sasl(&["SCRAM-SHA-256"])).await?;
+        c.read_message().await?;
+        c.send(&wire::auth_sasl_continue(b"r=someoneelse,s=QSXCR+Q6sek8bf92,i=4096"))
+            .await?;
+        let _ = c.read_to_end().await;
+        Ok(())
+    })
+    .await;
+    let err = connect(&server, Some("secret")).await.unwrap_err();
+    assert_eq!(err.kind(), Kind::Auth, "{err}");
+}
+
+#[tokio::test]
+async fn unsupported_and_unknown_auth_methods_are_refused() {
+    // 2 = Kerberos V5, 7 = GSS, 9 = SSPI, 6 = SCM credentials, 99 = not a method at all.
+    for code in [2, 6, 7, 9, 99] {
+        let server = FakeServer::start(move |mut c: FakeClient| async move {
+            c.read_startup().await?;
+            c.send(&wire::auth_code(code)).await?;
+            let _ = c.read_to_end().await;
+            Ok(())
+        })
+        .await;
+        let err = connect(&server, Some("secret")).await.unwrap_err();
+        assert_eq!(err.kind(), Kind::Auth, "code {code}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn sasl_without_a_supported_mechanism_is_refused() {
+    let server = FakeServer::start(|mut c: FakeClient| async move {
+        c.read_startup().await?;
+        c.send(&wire::auth_sasl(&["SCRAM-SHA-256-PLUS", "OAUTHBEARER"]))
+            .await?;
+        let _ = c.read_to_end().await;
+        Ok(())
+    })
+    .await;
+    let err = connect(&server, Some("secret")).await.unwrap_err();
+    assert_eq!(err.kind(), Kind::Auth, "{err}");
+    assert!(err.to_string().contains("OAUTHBEARER"), "{err}");
+}
+
+#[tokio::test]
+async fn password_requested_but_none_given() {
+    let server = FakeServer::start(|mut c: FakeClient| async move {
+        c.read_startup().await?;
+        c.send(&wire::auth_md5([1, 2, 3, 4])).await?;
+        let _ = c.read_to_end().await;
+        Ok(())
+    })
+    .await;
+    // Make sure no ~/.pgpass or PGPASSWORD fills the gap.
+    let conn_str = format!(
+        "{} passfile=/nonexistent/pgpass",
+        server.conn_str("alice", None)
+    );
+    let err = tokio::time::timeout(Duration::from_secs(10), Connection::connect(&conn_str))
+        .await
+        .unwrap();
+    let err = match err {
+        Ok(_) if std::env::var_os("PGPASSWORD").is_some() => return,
+        Ok(_) => panic!("connected without a password"),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind(), Kind::Auth, "{err}");
+    assert!(err.to_string().contains("no password"), "{err}");
+}
+
+/// An ErrorResponse at each step of the startup exchange becomes a Db error with its SQLSTATE.
+#[tokio::test]
+async fn error_response_at_each_startup_step() {
+    for step in 0..4 {
+        let server = FakeServer::start(move |mut c: FakeClient| async move {
+            c.read_startup().await?;
+            let error = wire::fatal("53300", "sorry, too many clients already");
+            let script: Vec<Vec<u8>> = vec![
+                wire::auth_cleartext(),
+                wire::auth_ok(),
+                wire::parameter_status("server_version", "15"),
+                wire::backend_key(1, 2),
+            ];
+            for (i, m) in script.iter().enumerate() {
+                if i == step {
+                    break;
+                }
+                c.send(m).await?;
+                if i == 0 {
+                    c.read_message().await?; // the password
+                }
+            }
+            c.send(&error).await?;
+            c.close().await
+        })
+        .await;
+        let err = connect(&server, Some("pw")).await.unwrap_err();
+        assert_eq!(err.kind(), Kind::Db, "step {step}: {err}");
+        assert_eq!(err.code().unwrap().code(), "53300", "step {step}");
+        let db = err.as_db_error().unwrap();
+        assert_eq!(db.severity, "FATAL");
+        assert_eq!(db.message, "sorry, too many clients already");
+        server.finish().await.unwrap();
+    }
+}
+
+/// The server's side of a successful cleartext startup, as bytes.
+fn full_startup_reply() -> Vec<u8> {
+    [wire::auth_ok(), wire::startup_tail()].concat()
+}
+
+/// The connection cut after every prefix of the server's startup reply: a typed error each
+/// time (Closed/Io), never a panic or a hang.
+#[tokio::test]
+async fn cut_at_every_byte_of_startup() {
+    let reply = full_startup_reply();
+    for cut in 0..reply.len() {
+        let prefix = reply[..cut].to_vec();
+        let server = FakeServer::start(move |mut c: FakeClient| async move {
+            c.read_startup().await?;
+            c.send(&prefix).await?;
+            c.close().await
+        })
+        .await;
+        let err = connect(&server, None)
+            .await
+            .expect_err("a cut startup must fail");
+        assert!(
+            matches!(err.kind(), Kind::Closed | Kind::Io),
+            "cut at {cut}: {err:?}"
+        );
+        assert!(err.is_closed(), "cut at {cut}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_length_is_refused_before_allocating() {
+    let server = FakeServer::start(|mut c: FakeClient| async move {
+        c.read_startup().await?;
+        // 'R' with a 2 GiB - 1 length: must be refused from the header alone.
+        c.send(&[b'R', 0x7f, 0xff, 0xff, 0xff]).await?;
+        let _ = c.read_to_end().await;
+        Ok(())
+    })
+    .await;
+    let err = connect(&server, None).await.unwrap_err();
+    assert_eq!(err.kind(), Kind::Protocol, "{err}");
+}
+
+#[tokio::test]
+async fn configured_max_message_len_is_enforced() {
+    let server = FakeServer::start(|mut c: FakeClient| async move {
+        c.read_startup().await?;
+        c.send(&wire::auth_ok()).await?;
+        c.send(&wire::parameter_status("big", &"x".repeat(4096))).await?;
+        let _ = c.read_to_end().await;
+        Ok(())
+    })
+    .await;
+    let config: tusk::Config = server.conn_str("alice", None).parse().unwrap();
+    let err = config.max_message_len(1024).connect().await.unwrap_err();
+    assert_eq!(err.kind(), Kind::Protocol, "{err}");
+}
+
+#[tokio::test]
+async fn unknown_tag_and_garbage_are_protocol_errors() {
+    for junk in [
+        b"!\x00\x00\x00\x04".to_vec(),
+        b"\x00\x00\x00\x00\x00".to_vec(),
+        b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(),
+        wire::msg(b'R', &[0, 0]),          // Authentication with a short body
+        wire::msg(b'Z', b"IX"),            // ReadyForQuery too long
+        wire::msg(b'Z', b"Q"),             // unknown transaction status
+        wire::msg(b'D', &[0, 1, 0, 0, 0]), // a DataRow during startup
+    ] {
+        let server = FakeServer::start(move |mut c: FakeClient| async move {
+            c.read_startup().await?;
+            c.send(&wire::auth_ok()).await?;
+            c.send(&junk).await?;
+            let _ = c.read_to_end().await;
+            Ok(())
+        })
+        .await;
+        let err = connect(&server, None).await.unwrap_err();
+        assert_eq!(err.kind(), Kind::Protocol, "{err}");
+    }
+}
+
+#[tokio::test]
+async fn notices_and_negotiation_during_startup_are_absorbed() {
+    let server = FakeServer::start(|mut c: FakeClient| async move {
+        c.read_startup().await?;
+        // NegotiateProtocolVersion: newest minor 0, one unrecognised option.
+        let mut body = 0i32.to_be_bytes().to_vec();
+        body.extend_from_slice(&1i32.to_be_bytes());
+        body.extend_from_slice(b"_pq_.x\0");
+        c.send(&wire::msg(b'v', &body)).await?;
+        c.send(&wire::fields(
+            b'N',
+            &[(b'S', "NOTICE"), (b'C', "00000"), (b'M', "hello")],
+        ))
+        .await?;
+        c.send(&full_startup_reply()).await?;
+        let _ = c.read_to_end().await;
+        Ok(())
+    })
+    .await;
+    let conn = connect(&server, None).await.unwrap();
+    assert_eq!(conn.backend_pid(), Some(4242));
+}
+
+#[tokio::test]
+async fn server_closing_mid_query_is_a_closed_error_and_the_connection_stays_closed() {
+    let server = FakeServer::start(|mut c: FakeClient| async move {
+        c.read_startup().await?;
+        c.send(&full_startup_reply()).await?;
+        let (tag, _) = c.read_message().await?;
+        assert_eq!(tag, b'Q');
+        c.send(&wire::fatal("57P01", "terminating connection due to administrator command"))
+            .await?;
+        c.close().await
+    })
+    .await;
+    let mut conn = connect(&server, None).await.unwrap();
+    let err = conn.batch_execute("SELECT 1").await.unwrap_err();
+    assert_eq!(err.code().unwrap().code(), "57P01");
+    assert!(err.is_closed());
+    let err = conn.batch_execute("SELECT 1").await.unwrap_err();
+    assert!(err.is_closed(), "{err}");
+}

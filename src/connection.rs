@@ -1,0 +1,502 @@
+//! The IO layer: [`Connection`] owns the socket, a read buffer and a write buffer, and drives
+//! the sans-IO [`Session`] with them.
+//!
+//! Every request is encoded completely into the write buffer and counted as owed in the
+//! session before anything awaits. Each public operation starts with [`Connection::ready`],
+//! which flushes whatever an interrupted call left unwritten and drains the responses still
+//! owed. So a future dropped at any await point leaves nothing half-done that the next call
+//! would trip over.
+
+use std::collections::VecDeque;
+use std::io;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
+
+use crate::config::{Config, Host};
+use crate::error::{DbError, Error, Kind};
+use crate::proto::auth::scram;
+use crate::proto::backend::{self, ErrorFields, Message, Notification, TransactionStatus};
+use crate::proto::frontend;
+use crate::proto::session::{Incoming, Session, Startup, StartupEvent};
+use crate::simple::{SimpleColumns, SimpleQueryMessage, SimpleRow};
+use crate::socket::Socket;
+
+/// How much the read buffer grows by when it runs out of room: large reads keep the number of
+/// system calls low when results stream in.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A connection to a PostgreSQL server.
+///
+/// A `Connection` is used by one task at a time (its methods take `&mut self`); there is no
+/// background task and no channel hop per query. Any future it returns may be dropped at any
+/// await point: the next call resynchronises first.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), tusk::Error> {
+/// let mut conn = tusk::Connection::connect("postgres://tusk:tusk@127.0.0.1:54329/tusk").await?;
+/// println!("server version {}", conn.parameter("server_version").unwrap_or("?"));
+/// conn.batch_execute("CREATE TEMP TABLE t (a int); INSERT INTO t VALUES (1)").await?;
+/// conn.close().await?;
+/// # Ok(()) }
+/// ```
+pub struct Connection {
+    socket: Socket,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    session: Session,
+    max_message_len: usize,
+    notifications: VecDeque<Notification>,
+    /// Set once the stream can no longer be trusted (IO error, protocol violation, EOF).
+    broken: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("socket", &self.socket)
+            .field("transaction_status", &self.session.transaction_status())
+            .field("owed", &self.session.owed())
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Connects with a `postgres://` URL or a libpq `key=value` string.
+    ///
+    /// Like libpq, settings missing from the string are taken from the `PG*` environment
+    /// variables, then from the defaults (see [`Config`]).
+    pub async fn connect(params: &str) -> Result<Connection, Error> {
+        let config: Config = params.parse()?;
+        config.with_env_fallbacks()?.connect().await
+    }
+
+    /// Connects with `config`, trying each of its hosts in order until one accepts.
+    pub(crate) async fn connect_with(config: &Config) -> Result<Connection, Error> {
+        let resolved = config.resolve()?;
+        let mut last_error = None;
+        for (host, port) in &resolved.targets {
+            let attempt = Self::connect_one(config, &resolved, host, *port);
+            let result = match resolved.connect_timeout {
+                Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                    Ok(result) => result,
+                    Err(_) => Err(Error::timeout(format!(
+                        "could not connect to {} within {limit:?}",
+                        describe_target(host, *port)
+                    ))),
+                },
+                None => attempt.await,
+            };
+            match result {
+                Ok(conn) => return Ok(conn),
+                // The server itself refused us (bad password, missing database): trying the
+                // next host would not change the answer, and libpq stops here too.
+                Err(e) if e.kind() == Kind::Db => return Err(e),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| Error::config("no host to connect to")))
+    }
+
+    async fn connect_one(
+        config: &Config,
+        resolved: &crate::config::Resolved,
+        host: &Host,
+        port: u16,
+    ) -> Result<Connection, Error> {
+        let target = describe_target(host, port);
+        let socket = open_socket(host, port).await.map_err(|e| {
+            Error::io(e).with_message(format!("could not connect to {target}"))
+        })?;
+        let password = resolved
+            .password
+            .clone()
+            .or_else(|| config.password_for(host, port, &resolved.dbname, &resolved.user));
+        let mut random = [0u8; 18];
+        getrandom::fill(&mut random)
+            .map_err(|e| Error::auth(format!("could not draw a random SCRAM nonce: {e}")))?;
+        let nonce = scram::client_nonce_from_bytes(&random);
+        let params: Vec<(&str, &str)> = resolved
+            .startup_params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+
+        let mut conn = Handshake {
+            socket,
+            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            write_buf: BytesMut::with_capacity(8 * 1024),
+            max_message_len: resolved.max_message_len,
+        };
+        let mut startup = Startup::new(
+            &params,
+            &resolved.user,
+            password.as_deref(),
+            nonce,
+            &mut conn.write_buf,
+        )?;
+        loop {
+            flush(&mut conn.socket, &mut conn.write_buf).await?;
+            let msg = read_message(&mut conn.socket, &mut conn.read_buf, conn.max_message_len)
+                .await
+                .map_err(|e| {
+                    if e.kind() == Kind::Closed {
+                        Error::closed().with_message(format!(
+                            "{target} closed the connection during startup"
+                        ))
+                    } else {
+                        e
+                    }
+                })?;
+            match startup.handle(msg, &mut conn.write_buf)? {
+                StartupEvent::Continue => {}
+                StartupEvent::Ready => break,
+                StartupEvent::ServerError(fields) => return Err(db_error(&fields)),
+                StartupEvent::Notice(fields) => log_notice(&fields),
+            }
+        }
+        Ok(Connection {
+            socket: conn.socket,
+            read_buf: conn.read_buf,
+            write_buf: conn.write_buf,
+            session: startup.into_session(),
+            max_message_len: conn.max_message_len,
+            notifications: VecDeque::new(),
+            broken: false,
+        })
+    }
+
+    /// A server parameter as last reported (at startup or by a later `SET`), e.g.
+    /// `server_version`, `TimeZone`, `server_encoding`, `integer_datetimes`.
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.session.parameters().get(name)
+    }
+
+    /// The process ID of the server backend serving this connection, as sent in
+    /// BackendKeyData (some proxies do not send one).
+    pub fn backend_pid(&self) -> Option<i32> {
+        self.session.backend_key().map(|k| k.process_id)
+    }
+
+    /// The transaction status from the server's most recent ReadyForQuery: a `BEGIN` sent as
+    /// plain SQL counts too.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.session.transaction_status()
+    }
+
+    /// Whether the connection can no longer be used (it failed or was closed by the server).
+    pub fn is_closed(&self) -> bool {
+        self.broken
+    }
+
+    /// Notifications (LISTEN/NOTIFY) received so far and not yet taken, oldest first.
+    pub fn take_notifications(&mut self) -> Vec<Notification> {
+        self.notifications.drain(..).collect()
+    }
+
+    /// Runs one or more SQL statements separated by semicolons with the simple query protocol,
+    /// discarding any rows. Stops at the first error, which it returns.
+    ///
+    /// ```no_run
+    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// conn.batch_execute("CREATE TEMP TABLE x (a int); INSERT INTO x VALUES (1), (2)").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn batch_execute(&mut self, sql: &str) -> Result<(), Error> {
+        self.simple_query_inner(sql, false).await.map(drop)
+    }
+
+    /// Runs one or more SQL statements with the simple query protocol and returns every row
+    /// (values in text format) and command completion, in order.
+    ///
+    /// ```no_run
+    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// use tusk::SimpleQueryMessage;
+    /// for msg in conn.simple_query("SELECT 1 AS one, NULL AS nothing").await? {
+    ///     if let SimpleQueryMessage::Row(row) = msg {
+    ///         assert_eq!(row.get(0), Some("1"));
+    ///         assert_eq!(row.get("nothing"), None);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn simple_query(&mut self, sql: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
+        self.simple_query_inner(sql, true).await
+    }
+
+    async fn simple_query_inner(
+        &mut self,
+        sql: &str,
+        keep_rows: bool,
+    ) -> Result<Vec<SimpleQueryMessage>, Error> {
+        self.ready().await?;
+        self.check_allowed(sql)?;
+        frontend::query(sql, &mut self.write_buf)?;
+        self.session.expect_ready(1);
+        self.flush().await?;
+
+        let mut out = Vec::new();
+        let mut first_error = None;
+        let mut columns: Option<SimpleColumns> = None;
+        loop {
+            let msg = match self.next_response().await {
+                Ok(msg) => msg,
+                // A FATAL error is followed by the server closing the socket: report the
+                // server's reason, not the EOF.
+                Err(e) => return Err(first_error.unwrap_or(e)),
+            };
+            match msg {
+                Message::ReadyForQuery(_) => break,
+                Message::RowDescription(desc) => {
+                    if keep_rows {
+                        columns = Some(SimpleColumns::from_description(&desc)?);
+                    }
+                }
+                Message::DataRow(row) => {
+                    if let (true, Some(cols)) = (keep_rows, &columns) {
+                        out.push(SimpleQueryMessage::Row(SimpleRow::new(cols.clone(), row)?));
+                    }
+                }
+                Message::CommandComplete(done) => {
+                    columns = None;
+                    if keep_rows {
+                        out.push(SimpleQueryMessage::CommandComplete {
+                            tag: done.tag().to_owned(),
+                            rows: done.rows(),
+                        });
+                    }
+                }
+                Message::ErrorResponse(fields) => {
+                    let err = db_error(&fields);
+                    let err = self.fail(err);
+                    first_error.get_or_insert(err);
+                }
+                Message::CopyInResponse(_) => {
+                    // The server now waits for data this call cannot provide: refuse cleanly so
+                    // the statement fails and the session carries on.
+                    frontend::copy_fail(
+                        "COPY FROM STDIN is not supported through simple_query/batch_execute",
+                        &mut self.write_buf,
+                    )?;
+                    self.flush().await?;
+                }
+                Message::EmptyQueryResponse
+                | Message::CopyOutResponse(_)
+                | Message::CopyData(_)
+                | Message::CopyDone => {}
+                other => return Err(self.unexpected(other.name(), "a simple query response")),
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// Sends Terminate and closes the socket.
+    pub async fn close(mut self) -> Result<(), Error> {
+        if self.broken {
+            return Ok(());
+        }
+        // Whatever an interrupted call left in the buffer is flushed first so that Terminate
+        // arrives as a whole message; queued work is abandoned (the server rolls back an open
+        // transaction when the session ends).
+        frontend::terminate(&mut self.write_buf);
+        self.broken = true;
+        flush(&mut self.socket, &mut self.write_buf).await?;
+        self.socket.shutdown().await?;
+        Ok(())
+    }
+
+    /// Flushes what an interrupted call left unwritten and drains every response still owed,
+    /// so the next request starts on a clean stream.
+    pub(crate) async fn ready(&mut self) -> Result<(), Error> {
+        if self.broken {
+            return Err(Error::closed());
+        }
+        if self.write_buf.is_empty() && self.session.owed() == 0 {
+            return Ok(());
+        }
+        self.flush().await?;
+        while self.session.owed() > 0 {
+            if let Message::ErrorResponse(fields) = self.next_response().await? {
+                // The call that wanted this answer is gone; note it for whoever debugs.
+                log::debug!("discarding the error of an abandoned request: {}", db_error(&fields));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses `sql` locally when the transaction is aborted and `sql` would not end it.
+    pub(crate) fn check_allowed(&self, sql: &str) -> Result<(), Error> {
+        if self.session.allows(sql) {
+            Ok(())
+        } else {
+            Err(Error::aborted_transaction())
+        }
+    }
+
+    /// Writes the whole write buffer to the socket.
+    pub(crate) async fn flush(&mut self) -> Result<(), Error> {
+        let result = flush(&mut self.socket, &mut self.write_buf).await;
+        result.map_err(|e| self.fail(e))
+    }
+
+    /// The next response to a request, with asynchronous messages (notices, notifications,
+    /// parameter changes) absorbed on the way. A ReadyForQuery is returned as such after the
+    /// session has recorded it.
+    pub(crate) async fn next_response(&mut self) -> Result<Message, Error> {
+        loop {
+            let msg = read_message(&mut self.socket, &mut self.read_buf, self.max_message_len)
+                .await
+                .map_err(|e| self.fail(e))?;
+            match self.session.handle(msg) {
+                Ok(Incoming::Response(msg)) => return Ok(msg),
+                Ok(Incoming::Ready(status)) => return Ok(Message::ReadyForQuery(status)),
+                Ok(Incoming::Notice(fields)) => log_notice(&fields),
+                Ok(Incoming::Notification(n)) => self.notifications.push_back(n),
+                Ok(Incoming::ParameterChanged) => {}
+                Err(e) => return Err(self.fail(e.into())),
+            }
+        }
+    }
+
+    /// Marks the connection broken when `err` means the stream can no longer be trusted.
+    pub(crate) fn fail(&mut self, err: Error) -> Error {
+        if matches!(err.kind(), Kind::Io | Kind::Protocol | Kind::Closed) || err.is_closed() {
+            self.broken = true;
+        }
+        err
+    }
+
+    /// A protocol error for a message that has no place in the current exchange; the stream is
+    /// out of step, so the connection is marked broken.
+    pub(crate) fn unexpected(&mut self, message: &'static str, expected: &'static str) -> Error {
+        self.fail(crate::proto::ProtoError::Unexpected { message, expected }.into())
+    }
+
+    pub(crate) fn write_buf(&mut self) -> &mut BytesMut {
+        &mut self.write_buf
+    }
+
+    pub(crate) fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Say goodbye so the server does not log an unexpected EOF, when that can be done
+        // without waiting and without splitting a half-written message.
+        if !self.broken && self.write_buf.is_empty() {
+            let mut bye = BytesMut::with_capacity(5);
+            frontend::terminate(&mut bye);
+            let _ = self.socket.try_write(&bye);
+        }
+    }
+}
+
+impl Config {
+    /// Connects with these settings (no environment variables are read: see
+    /// [`Config::with_env_fallbacks`]).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tusk::Error> {
+    /// let conn = tusk::Config::new()
+    ///     .host("127.0.0.1").port(54329).user("tusk").password("tusk").dbname("tusk")
+    ///     .connect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(&self) -> Result<Connection, Error> {
+        Connection::connect_with(self).await
+    }
+}
+
+/// The socket and buffers during startup, before there is a session.
+struct Handshake {
+    socket: Socket,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    max_message_len: usize,
+}
+
+async fn open_socket(host: &Host, port: u16) -> io::Result<Socket> {
+    match host {
+        Host::Tcp(name) => {
+            let stream = TcpStream::connect((name.as_str(), port)).await?;
+            // Requests are written whole; waiting for more bytes only adds latency.
+            stream.set_nodelay(true)?;
+            Ok(Socket::Tcp(stream))
+        }
+        #[cfg(unix)]
+        Host::Unix(dir) => {
+            let path = dir.join(format!(".s.PGSQL.{port}"));
+            Ok(Socket::Unix(UnixStream::connect(path).await?))
+        }
+        #[cfg(not(unix))]
+        Host::Unix(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "Unix-domain sockets are not available on this platform",
+        )),
+    }
+}
+
+fn describe_target(host: &Host, port: u16) -> String {
+    match host {
+        Host::Tcp(name) if name.contains(':') => format!("[{name}]:{port}"),
+        Host::Tcp(name) => format!("{name}:{port}"),
+        Host::Unix(dir) => format!("{}/.s.PGSQL.{port}", dir.display()),
+    }
+}
+
+/// Writes all of `buf`, advancing it as bytes go out so an interrupted flush resumes where it
+/// stopped.
+async fn flush(socket: &mut Socket, buf: &mut BytesMut) -> Result<(), Error> {
+    while !buf.is_empty() {
+        let n = socket.write(buf).await?;
+        if n == 0 {
+            return Err(Error::io(io::ErrorKind::WriteZero.into()));
+        }
+        buf.advance(n);
+    }
+    Ok(())
+}
+
+/// Reads until one whole message is buffered and decodes it. Cancel-safe: bytes read stay in
+/// `buf`, and a message is only taken off once it is complete.
+async fn read_message(
+    socket: &mut Socket,
+    buf: &mut BytesMut,
+    max_message_len: usize,
+) -> Result<Message, Error> {
+    loop {
+        if let Some(msg) = backend::decode(buf, max_message_len)? {
+            return Ok(msg);
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        if socket.read_buf(buf).await? == 0 {
+            return Err(Error::closed().with_message("the server closed the connection"));
+        }
+    }
+}
+
+/// The public error for an ErrorResponse; a malformed one is a protocol error.
+pub(crate) fn db_error(fields: &ErrorFields) -> Error {
+    match DbError::from_fields(fields) {
+        Ok(db) => Error::db(db),
+        Err(e) => e.into(),
+    }
+}
+
+fn log_notice(fields: &ErrorFields) {
+    match DbError::from_fields(fields) {
+        Ok(notice) => log::info!("server notice: {notice}"),
+        Err(e) => log::warn!("unreadable server notice: {e}"),
+    }
+}

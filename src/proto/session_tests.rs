@@ -1,0 +1,176 @@
+use bytes::{Bytes, BytesMut};
+
+use super::*;
+use crate::proto::backend::{Authentication, Message, ParameterStatus, TransactionStatus};
+
+fn startup(password: Option<&[u8]>) -> (Startup, BytesMut) {
+    let mut out = BytesMut::new();
+    let s = Startup::new(
+        &[("user", "alice"), ("database", "db")],
+        "alice",
+        password,
+        "rOprNGfwEbeRWgbNEkqO".into(),
+        &mut out,
+    )
+    .unwrap();
+    (s, out)
+}
+
+fn param(name: &str, value: &str) -> Message {
+    Message::ParameterStatus(ParameterStatus {
+        name: name.into(),
+        value: value.into(),
+    })
+}
+
+#[test]
+fn trust_startup_collects_parameters_and_key() {
+    let (mut s, mut out) = startup(None);
+    out.clear();
+    s.handle(Message::Authentication(Authentication::Ok), &mut out)
+        .unwrap();
+    s.handle(param("server_version", "15.4"), &mut out).unwrap();
+    s.handle(param("server_version", "15.5"), &mut out).unwrap();
+    s.handle(
+        Message::BackendKeyData(crate::proto::backend::BackendKeyData {
+            process_id: 7,
+            secret_key: Bytes::from_static(&[0, 0, 0, 9]),
+        }),
+        &mut out,
+    )
+    .unwrap();
+    let ev = s
+        .handle(Message::ReadyForQuery(TransactionStatus::Idle), &mut out)
+        .unwrap();
+    assert!(matches!(ev, StartupEvent::Ready));
+    assert!(out.is_empty(), "trust sends nothing back");
+    let session = s.into_session();
+    assert_eq!(session.parameters().get("server_version"), Some("15.5"));
+    assert_eq!(session.backend_key().unwrap().process_id, 7);
+    assert_eq!(session.owed(), 0);
+}
+
+#[test]
+fn cleartext_and_md5_answer_with_a_password_message() {
+    let (mut s, mut out) = startup(Some(b"pw"));
+    out.clear();
+    s.handle(
+        Message::Authentication(Authentication::CleartextPassword),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(&out[..], b"p\x00\x00\x00\x07pw\x00");
+
+    let (mut s, mut out) = startup(Some(b"pw"));
+    out.clear();
+    s.handle(
+        Message::Authentication(Authentication::Md5Password { salt: [1, 2, 3, 4] }),
+        &mut out,
+    )
+    .unwrap();
+    let expected = crate::proto::auth::md5_password(b"alice", b"pw", [1, 2, 3, 4]);
+    assert_eq!(&out[5..out.len() - 1], expected.as_bytes());
+}
+
+#[test]
+fn missing_password_is_an_auth_error_naming_the_method() {
+    let (mut s, mut out) = startup(None);
+    let err = s
+        .handle(
+            Message::Authentication(Authentication::Md5Password { salt: [0; 4] }),
+            &mut out,
+        )
+        .unwrap_err();
+    assert!(matches!(&err, ProtoError::Auth(m) if m.contains("md5")), "{err}");
+}
+
+#[test]
+fn ready_before_authentication_ok_is_refused() {
+    let (mut s, mut out) = startup(None);
+    let err = s
+        .handle(Message::ReadyForQuery(TransactionStatus::Idle), &mut out)
+        .unwrap_err();
+    assert!(matches!(err, ProtoError::Unexpected { .. }));
+}
+
+#[test]
+fn authentication_ok_in_the_middle_of_scram_is_refused() {
+    let (mut s, mut out) = startup(Some(b"pencil"));
+    s.handle(
+        Message::Authentication(Authentication::Sasl {
+            mechanisms: vec!["SCRAM-SHA-256".into()],
+        }),
+        &mut out,
+    )
+    .unwrap();
+    let err = s
+        .handle(Message::Authentication(Authentication::Ok), &mut out)
+        .unwrap_err();
+    assert!(matches!(err, ProtoError::Auth(_)), "{err}");
+}
+
+#[test]
+fn sasl_continue_without_sasl_is_unexpected() {
+    let (mut s, mut out) = startup(Some(b"pw"));
+    let err = s
+        .handle(
+            Message::Authentication(Authentication::SaslContinue(Bytes::from_static(b"r=x"))),
+            &mut out,
+        )
+        .unwrap_err();
+    assert!(matches!(err, ProtoError::Unexpected { .. }), "{err}");
+}
+
+#[test]
+fn session_counts_owed_ready_for_query_and_tracks_status() {
+    let (mut s, mut out) = startup(None);
+    s.handle(Message::Authentication(Authentication::Ok), &mut out)
+        .unwrap();
+    s.handle(Message::ReadyForQuery(TransactionStatus::Idle), &mut out)
+        .unwrap();
+    let mut session = s.into_session();
+    // An unsolicited ReadyForQuery is a protocol violation.
+    assert!(session
+        .handle(Message::ReadyForQuery(TransactionStatus::Idle))
+        .is_err());
+    session.expect_ready(2);
+    assert!(matches!(
+        session.handle(Message::BindComplete).unwrap(),
+        Incoming::Response(Message::BindComplete)
+    ));
+    assert!(matches!(
+        session
+            .handle(Message::ReadyForQuery(TransactionStatus::InTransaction))
+            .unwrap(),
+        Incoming::Ready(TransactionStatus::InTransaction)
+    ));
+    assert_eq!(session.owed(), 1);
+    assert!(matches!(
+        session.handle(param("TimeZone", "Europe/Rome")).unwrap(),
+        Incoming::ParameterChanged
+    ));
+    assert_eq!(session.parameters().get("TimeZone"), Some("Europe/Rome"));
+    session
+        .handle(Message::ReadyForQuery(TransactionStatus::Failed))
+        .unwrap();
+    assert_eq!(session.owed(), 0);
+    assert_eq!(session.transaction_status(), TransactionStatus::Failed);
+    assert!(!session.allows("SELECT 1"));
+    assert!(!session.allows("COMMIT"));
+    assert!(session.allows("ROLLBACK"));
+    assert!(session.allows("  -- why\n /* a /* nested */ comment */ rollback to savepoint a"));
+    assert!(session.allows("ABORT"));
+}
+
+#[test]
+fn first_keyword_skips_space_and_comments() {
+    assert_eq!(first_keyword("  select 1"), "select");
+    assert_eq!(first_keyword("--x\nROLLBACK"), "ROLLBACK");
+    assert_eq!(first_keyword("/* a /* b */ c */Abort;"), "Abort");
+    assert_eq!(first_keyword("/* unterminated"), "");
+    assert_eq!(first_keyword("-- only a comment"), "");
+    assert_eq!(first_keyword("rollbacks"), "rollbacks");
+    assert!(!is_rollback("rollbacks"));
+    assert!(!is_rollback("/* rollback */ select"));
+    assert!(!is_rollback("é rollback"));
+}

@@ -1,0 +1,529 @@
+//! The extended query protocol on a [`Connection`]: prepare, execute, query, and the
+//! statement cache that lets `&str` queries skip the Parse round trip after the first time.
+//!
+//! A statement not yet prepared is parsed, described and bound in one Sync group:
+//! Parse/Describe/Flush, then (once the parameter types are known) Bind/Execute/Sync. Nothing
+//! is left between the two halves that a transaction-pooling proxy could reassign, so the
+//! unnamed-statement mode (cache capacity 0) works behind pgbouncer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::connection::{db_error, Connection};
+use crate::error::Error;
+use crate::proto::backend::Message;
+use crate::proto::frontend::{self, BindError};
+use crate::row::Row;
+use crate::statement::{columns_from, Column, Statement};
+use crate::types::{Format, ToSql, Type};
+use crate::SqlState;
+
+/// Parameters of a query: any values that implement [`ToSql`]; `Option<T>` for NULL.
+pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// What can be executed: SQL text (`&str`, `String`) or a prepared [`Statement`].
+pub trait ToStatement {
+    /// The query this value stands for.
+    #[doc(hidden)]
+    fn query_ref(&self) -> QueryRef<'_>;
+}
+
+/// A query as SQL text or as a prepared statement.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum QueryRef<'a> {
+    /// SQL text, prepared through the statement cache.
+    Sql(&'a str),
+    /// A statement prepared earlier.
+    Prepared(&'a Statement),
+}
+
+impl ToStatement for str {
+    fn query_ref(&self) -> QueryRef<'_> {
+        QueryRef::Sql(self)
+    }
+}
+
+impl ToStatement for String {
+    fn query_ref(&self) -> QueryRef<'_> {
+        QueryRef::Sql(self)
+    }
+}
+
+impl ToStatement for Statement {
+    fn query_ref(&self) -> QueryRef<'_> {
+        QueryRef::Prepared(self)
+    }
+}
+
+/// What one execution produced.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    /// The result columns; `None` when the statement returns no rows (NoData).
+    pub columns: Option<Arc<[Column]>>,
+    pub rows: Vec<Row>,
+    /// Rows affected or returned, from the command tag, for commands that report it.
+    pub rows_affected: Option<u64>,
+}
+
+/// A per-connection LRU cache of prepared statements keyed by SQL text.
+#[derive(Debug)]
+pub(crate) struct StatementCache {
+    capacity: usize,
+    tick: u64,
+    entries: HashMap<Box<str>, (Statement, u64)>,
+}
+
+impl StatementCache {
+    pub(crate) fn new(capacity: usize) -> StatementCache {
+        StatementCache {
+            capacity,
+            tick: 0,
+            entries: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn get(&mut self, sql: &str) -> Option<Statement> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.entries.get_mut(sql).map(|(stmt, used)| {
+            *used = tick;
+            stmt.clone()
+        })
+    }
+
+    /// Inserts, evicting the least recently used entry when full. An evicted statement is
+    /// closed on the server once no handle to it remains.
+    fn insert(&mut self, sql: &str, stmt: Statement) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.entries.len() >= self.capacity {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
+            if let Some(key) = oldest {
+                self.entries.remove(&key);
+            }
+        }
+        self.tick += 1;
+        self.entries.insert(sql.into(), (stmt, self.tick));
+    }
+
+    fn remove(&mut self, sql: &str) {
+        self.entries.remove(sql);
+    }
+
+    /// Forgets every entry (their server-side statements are closed by the next request).
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+impl Connection {
+    /// Prepares a statement and returns its parameter types and result columns.
+    ///
+    /// With the statement cache on, preparing the same SQL again returns the cached statement
+    /// without a round trip.
+    pub async fn prepare(&mut self, sql: &str) -> Result<Statement, Error> {
+        self.ready().await?;
+        if let Some(stmt) = self.cache.get(sql) {
+            return Ok(stmt);
+        }
+        let name = self.next_statement_name();
+        let stmt = self.parse_describe(&name, sql).await?;
+        self.finish_group().await?;
+        self.cache.insert(sql, stmt.clone());
+        Ok(stmt)
+    }
+
+    /// Runs a statement and returns the number of rows it affected (or returned).
+    ///
+    /// ```no_run
+    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// let n = conn.execute("UPDATE t SET b = $1 WHERE a > $2", &[&"z", &0i32]).await?;
+    /// println!("{n} rows updated");
+    /// # Ok(()) }
+    /// ```
+    pub async fn execute<Q>(&mut self, query: &Q, params: Params<'_>) -> Result<u64, Error>
+    where
+        Q: ToStatement + ?Sized,
+    {
+        let outcome = self.run(query.query_ref(), params).await?;
+        Ok(outcome
+            .rows_affected
+            .unwrap_or(outcome.rows.len() as u64))
+    }
+
+    /// Runs a query and returns all its rows.
+    pub async fn query<Q>(&mut self, query: &Q, params: Params<'_>) -> Result<Vec<Row>, Error>
+    where
+        Q: ToStatement + ?Sized,
+    {
+        Ok(self.run(query.query_ref(), params).await?.rows)
+    }
+
+    /// Runs a query that must return exactly one row.
+    pub async fn query_one<Q>(&mut self, query: &Q, params: Params<'_>) -> Result<Row, Error>
+    where
+        Q: ToStatement + ?Sized,
+    {
+        let mut rows = self.query(query, params).await?;
+        match rows.len() {
+            1 => Ok(rows.remove(0)),
+            n => Err(Error::row_count(format!(
+                "query_one expected exactly one row, the query returned {n}"
+            ))),
+        }
+    }
+
+    /// Runs a query that must return at most one row.
+    pub async fn query_opt<Q>(
+        &mut self,
+        query: &Q,
+        params: Params<'_>,
+    ) -> Result<Option<Row>, Error>
+    where
+        Q: ToStatement + ?Sized,
+    {
+        let mut rows = self.query(query, params).await?;
+        match rows.len() {
+            0 => Ok(None),
+            1 => Ok(Some(rows.remove(0))),
+            n => Err(Error::row_count(format!(
+                "query_opt expected at most one row, the query returned {n}"
+            ))),
+        }
+    }
+
+    /// [`execute`](Connection::execute) with `:name` placeholders.
+    ///
+    /// ```no_run
+    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// conn.execute_named(
+    ///     "INSERT INTO t (a, b) VALUES (:a, :b)",
+    ///     &[("a", &1i32), ("b", &"first'last%s")],
+    /// ).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn execute_named(
+        &mut self,
+        sql: &str,
+        params: &[(&str, &(dyn ToSql + Sync))],
+    ) -> Result<u64, Error> {
+        let named = crate::named::rewrite(sql)?;
+        let ordered = crate::named::order_args(&named.names, params)?;
+        self.execute(named.sql.as_str(), &ordered).await
+    }
+
+    /// [`query`](Connection::query) with `:name` placeholders.
+    pub async fn query_named(
+        &mut self,
+        sql: &str,
+        params: &[(&str, &(dyn ToSql + Sync))],
+    ) -> Result<Vec<Row>, Error> {
+        let named = crate::named::rewrite(sql)?;
+        let ordered = crate::named::order_args(&named.names, params)?;
+        self.query(named.sql.as_str(), &ordered).await
+    }
+
+    /// Runs one statement to completion and collects what it produced.
+    pub(crate) async fn run(
+        &mut self,
+        query: QueryRef<'_>,
+        params: Params<'_>,
+    ) -> Result<Outcome, Error> {
+        self.ready().await?;
+        let was_idle = self.transaction_status() == crate::TransactionStatus::Idle;
+        match self.run_once(query, params).await {
+            Err(e) if is_stale_plan(&e) => {
+                // The table under a cached statement changed shape. Drop the entry; outside a
+                // transaction nothing was lost, so prepare afresh and run once more.
+                if let QueryRef::Sql(sql) = query {
+                    self.cache.remove(sql);
+                    if was_idle {
+                        return self.run_once(query, params).await;
+                    }
+                }
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    async fn run_once(&mut self, query: QueryRef<'_>, params: Params<'_>) -> Result<Outcome, Error> {
+        self.ready().await?;
+        let stmt = match query {
+            QueryRef::Prepared(stmt) => {
+                if stmt.connection_id() != self.id {
+                    return Err(Error::usage(
+                        "this statement was prepared on another connection",
+                    ));
+                }
+                self.check_allowed(stmt.sql())?;
+                check_param_count(stmt, params)?;
+                stmt.clone()
+            }
+            QueryRef::Sql(sql) => {
+                self.check_allowed(sql)?;
+                match self.cache.get(sql) {
+                    Some(stmt) => {
+                        check_param_count(&stmt, params)?;
+                        stmt
+                    }
+                    None => {
+                        let name = if self.cache.capacity() > 0 {
+                            self.next_statement_name()
+                        } else {
+                            String::new()
+                        };
+                        let stmt = self.parse_describe(&name, sql).await?;
+                        if !name.is_empty() {
+                            self.cache.insert(sql, stmt.clone());
+                        }
+                        stmt
+                    }
+                }
+            }
+        };
+        if let Err(e) = check_param_count(&stmt, params) {
+            // The group opened by Parse is closed by the next call's resynchronisation.
+            return Err(e);
+        }
+        self.write_pending_closes()?;
+        let buf = self.write_buf();
+        let encoded = encode_bind(&stmt, params, buf);
+        if let Err(e) = encoded {
+            return Err(e);
+        }
+        frontend::execute("", 0, self.write_buf())?;
+        frontend::sync(self.write_buf());
+        self.commit_group();
+        self.flush().await?;
+
+        let mut outcome = Outcome {
+            columns: (!stmt.columns().is_empty()).then(|| stmt.shared_columns().clone()),
+            rows: Vec::new(),
+            rows_affected: None,
+        };
+        let mut first_error = None;
+        loop {
+            let msg = match self.next_response().await {
+                Ok(msg) => msg,
+                Err(e) => return Err(first_error.unwrap_or(e)),
+            };
+            match msg {
+                Message::DataRow(data) => {
+                    if first_error.is_none() {
+                        let row = Row::new(stmt.shared_columns().clone(), data)
+                            .map_err(|e| self.fail(e.into()))?;
+                        outcome.rows.push(row);
+                    }
+                }
+                Message::BindComplete | Message::CloseComplete | Message::EmptyQueryResponse => {}
+                Message::CommandComplete(done) => outcome.rows_affected = done.rows(),
+                Message::ErrorResponse(fields) => {
+                    let err = db_error(&fields);
+                    first_error.get_or_insert(self.fail(err));
+                }
+                Message::ReadyForQuery(_) => break,
+                Message::CopyInResponse(_) | Message::CopyOutResponse(_) => {
+                    return Err(self.copy_refused().await);
+                }
+                other => return Err(self.unexpected(other.name(), "a response to Bind/Execute")),
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(outcome),
+        }
+    }
+
+    /// Sends Parse/Describe/Flush for `sql` under `name` ("" = unnamed) and reads the
+    /// description, leaving the Sync group open for the Bind that follows (or for
+    /// [`Connection::finish_group`]). On an error the group is closed before returning.
+    async fn parse_describe(&mut self, name: &str, sql: &str) -> Result<Statement, Error> {
+        self.write_pending_closes()?;
+        let buf = self.write_buf();
+        frontend::parse(name, sql, std::iter::empty(), buf)?;
+        frontend::describe_statement(name, buf)?;
+        frontend::flush(buf);
+        self.open_group();
+        self.flush().await?;
+
+        let mut params = None;
+        loop {
+            match self.next_response().await? {
+                Message::ParseComplete | Message::CloseComplete => {}
+                Message::ParameterDescription(desc) => {
+                    params = Some(desc.types.iter().map(|&oid| Type::from_oid(oid)).collect())
+                }
+                Message::RowDescription(desc) => {
+                    let columns = columns_from(&desc).map_err(|e| self.fail(e.into()))?;
+                    return self.described(name, sql, params, columns);
+                }
+                Message::NoData => return self.described(name, sql, params, Vec::new()),
+                Message::ErrorResponse(fields) => {
+                    let err = db_error(&fields);
+                    let err = self.fail(err);
+                    if !self.is_closed() {
+                        self.finish_group().await?;
+                    }
+                    return Err(err);
+                }
+                other => {
+                    return Err(self.unexpected(other.name(), "a response to Parse/Describe"))
+                }
+            }
+        }
+    }
+
+    fn described(
+        &mut self,
+        name: &str,
+        sql: &str,
+        params: Option<Vec<Type>>,
+        columns: Vec<Column>,
+    ) -> Result<Statement, Error> {
+        let params = params.ok_or_else(|| {
+            self.unexpected("RowDescription", "ParameterDescription before the row description")
+        })?;
+        let close_queue = (!name.is_empty()).then(|| self.close_queue.clone());
+        Ok(Statement::new(
+            self.id,
+            name.to_owned(),
+            sql.into(),
+            params,
+            columns,
+            close_queue,
+        ))
+    }
+
+    /// Answers a COPY started through `execute`/`query` with CopyFail and reads to the end.
+    async fn copy_refused(&mut self) -> Error {
+        let result = async {
+            frontend::copy_fail(
+                "COPY FROM STDIN / TO STDOUT cannot run through execute or query",
+                self.write_buf(),
+            )?;
+            self.flush().await?;
+            let mut err = None;
+            loop {
+                match self.next_response().await? {
+                    Message::ReadyForQuery(_) => break,
+                    Message::ErrorResponse(f) => {
+                        err.get_or_insert(db_error(&f));
+                    }
+                    _ => {}
+                }
+            }
+            Ok::<_, Error>(err)
+        }
+        .await;
+        let detail = "COPY cannot run through execute or query: use copy_in / copy_out";
+        match result {
+            Ok(Some(e)) => Error::usage(detail).with_source(e),
+            Ok(None) => Error::usage(detail),
+            Err(e) => e,
+        }
+    }
+
+    fn next_statement_name(&mut self) -> String {
+        self.statement_counter += 1;
+        format!("tusk_s{}", self.statement_counter)
+    }
+
+    /// Writes Close for every statement whose last handle was dropped.
+    fn write_pending_closes(&mut self) -> Result<(), Error> {
+        let names = {
+            let mut queue = self.close_queue.lock().unwrap_or_else(|e| e.into_inner());
+            if queue.is_empty() {
+                return Ok(());
+            }
+            std::mem::take(&mut *queue)
+        };
+        for name in names {
+            frontend::close_statement(&name, self.write_buf())?;
+        }
+        Ok(())
+    }
+}
+
+fn check_param_count(stmt: &Statement, params: Params<'_>) -> Result<(), Error> {
+    if stmt.params().len() == params.len() {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "the statement has {} parameter(s) but {} value(s) were given",
+            stmt.params().len(),
+            params.len()
+        )))
+    }
+}
+
+/// Encodes Bind for `stmt` with `params`; a value that does not fit its parameter's SQL type
+/// is an error naming the parameter, the SQL type and the Rust type.
+fn encode_bind(
+    stmt: &Statement,
+    params: Params<'_>,
+    buf: &mut bytes::BytesMut,
+) -> Result<(), Error> {
+    let types = stmt.params();
+    let all_binary = params
+        .iter()
+        .zip(types)
+        .all(|(p, ty)| p.encode_format(ty) == Format::Binary);
+    let formats: Vec<i16>;
+    let param_formats: &[i16] = if params.is_empty() {
+        &[]
+    } else if all_binary {
+        &[1]
+    } else {
+        formats = params
+            .iter()
+            .zip(types)
+            .map(|(p, ty)| p.encode_format(ty) as i16)
+            .collect();
+        &formats
+    };
+    frontend::bind(
+        "",
+        stmt.name(),
+        param_formats,
+        params.iter().zip(types),
+        |(value, ty), out| value.to_sql_checked(ty, out),
+        stmt.result_formats(),
+        buf,
+    )
+    .map_err(|e| match e {
+        BindError::Proto(e) => Error::from(e),
+        BindError::Param { index, error } => {
+            let value = params[index];
+            Error::conversion(format!(
+                "cannot encode parameter ${} of SQL type {} from Rust type {}",
+                index + 1,
+                types[index].name(),
+                value.type_name()
+            ))
+            .with_source(error)
+        }
+    })
+}
+
+/// Whether `err` is the server's "cached plan must not change result type".
+fn is_stale_plan(err: &Error) -> bool {
+    err.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
+        && err
+            .as_db_error()
+            .is_some_and(|db| db.message.contains("cached plan must not change result type"))
+}

@@ -1,0 +1,163 @@
+//! Result rows of the extended protocol: values stay in the DataRow's own buffer and are
+//! decoded on access with [`FromSql`].
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::error::Error;
+use crate::proto::backend::DataRow;
+use crate::proto::ProtoError;
+use crate::statement::Column;
+use crate::types::FromSql;
+
+/// Which column of a row: its position (`usize`) or its name (`&str`).
+pub trait RowIndex: fmt::Display {
+    /// The position of this column among `columns`, if there is one.
+    fn position(&self, columns: &[Column]) -> Option<usize>;
+}
+
+impl RowIndex for usize {
+    fn position(&self, columns: &[Column]) -> Option<usize> {
+        (*self < columns.len()).then_some(*self)
+    }
+}
+
+impl RowIndex for str {
+    fn position(&self, columns: &[Column]) -> Option<usize> {
+        columns.iter().position(|c| c.name() == self)
+    }
+}
+
+impl<T: RowIndex + ?Sized> RowIndex for &T {
+    fn position(&self, columns: &[Column]) -> Option<usize> {
+        (**self).position(columns)
+    }
+}
+
+/// A result row.
+///
+/// ```no_run
+/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// let row = conn.query_one("SELECT 1::int4 AS a, 'x'::text AS b, NULL::int8 AS c", &[]).await?;
+/// let a: i32 = row.get(0);
+/// let b: &str = row.get("b");
+/// let c: Option<i64> = row.try_get("c")?;
+/// assert_eq!((a, b, c), (1, "x", None));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Row {
+    columns: Arc<[Column]>,
+    body: Bytes,
+    ranges: Vec<Option<Range<usize>>>,
+}
+
+impl Row {
+    pub(crate) fn new(columns: Arc<[Column]>, row: DataRow) -> Result<Row, ProtoError> {
+        let mut ranges = Vec::with_capacity(columns.len());
+        for range in row.ranges() {
+            ranges.push(range?);
+        }
+        if ranges.len() != columns.len() {
+            return Err(ProtoError::malformed(
+                "DataRow",
+                format!(
+                    "{} values for {} columns described",
+                    ranges.len(),
+                    columns.len()
+                ),
+            ));
+        }
+        Ok(Row {
+            columns,
+            body: row.buffer().clone(),
+            ranges,
+        })
+    }
+
+    /// The result columns.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// Whether the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// The value of a column, converted to `T`.
+    ///
+    /// # Panics
+    /// If the column does not exist or its value cannot be converted to `T` (a type mismatch,
+    /// or NULL into a non-`Option`); the message names the column, the SQL type and the Rust
+    /// type. [`Row::try_get`] returns that as an error instead.
+    #[track_caller]
+    pub fn get<'a, I, T>(&'a self, index: I) -> T
+    where
+        I: RowIndex,
+        T: FromSql<'a>,
+    {
+        match self.try_get(index) {
+            Ok(value) => value,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The value of a column, converted to `T`, or an error naming the column, the SQL type
+    /// and the Rust type.
+    pub fn try_get<'a, I, T>(&'a self, index: I) -> Result<T, Error>
+    where
+        I: RowIndex,
+        T: FromSql<'a>,
+    {
+        let pos = index.position(&self.columns).ok_or_else(|| {
+            let names: Vec<&str> = self.columns.iter().map(Column::name).collect();
+            Error::usage(format!("no column {index} in a row with columns {names:?}"))
+        })?;
+        let column = &self.columns[pos];
+        let ty = column.type_();
+        let describe = || {
+            format!(
+                "column {pos} ({:?}) of SQL type {} into Rust type {}",
+                column.name(),
+                ty.name(),
+                std::any::type_name::<T>()
+            )
+        };
+        if !T::accepts(ty) {
+            return Err(Error::conversion(format!(
+                "cannot convert {}: the types do not match",
+                describe()
+            )));
+        }
+        let raw = self.ranges[pos].clone().map(|r| &self.body[r]);
+        T::from_sql_nullable(ty, raw)
+            .map_err(|e| Error::conversion(format!("cannot convert {}", describe())).with_source(e))
+    }
+
+    /// The raw bytes of a column as the server sent them (`None` for NULL), in the column's
+    /// [`format`](Column::format).
+    pub fn raw(&self, index: impl RowIndex) -> Option<&[u8]> {
+        let pos = index.position(&self.columns)?;
+        self.ranges[pos].clone().map(|r| &self.body[r])
+    }
+}
+
+impl fmt::Debug for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_map();
+        for (column, range) in self.columns.iter().zip(&self.ranges) {
+            let value = range.clone().map(|r| &self.body[r]);
+            list.entry(&column.name(), &value.map(String::from_utf8_lossy));
+        }
+        list.finish()
+    }
+}

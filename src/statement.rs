@@ -1,0 +1,185 @@
+//! Prepared statements: the server's description of a statement's parameters and result
+//! columns, and the names of statements whose last handle is gone (closed on the server with
+//! the connection's next request).
+
+use std::sync::{Arc, Mutex};
+
+use crate::proto::backend::RowDescription;
+use crate::proto::ProtoError;
+use crate::types::{Format, Type};
+
+/// A result column: its name, type and, when it comes straight from a table, where from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    name: String,
+    type_: Type,
+    table_oid: Option<u32>,
+    column_id: Option<i16>,
+    format: Format,
+}
+
+impl Column {
+    /// The column's name (its alias in the query, if it has one).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The column's SQL type.
+    pub fn type_(&self) -> &Type {
+        &self.type_
+    }
+
+    /// The OID of the table the column comes from, if it is a plain table column.
+    pub fn table_oid(&self) -> Option<u32> {
+        self.table_oid
+    }
+
+    /// The column's attribute number in that table, if it is a plain table column.
+    pub fn column_id(&self) -> Option<i16> {
+        self.column_id
+    }
+
+    /// The format tusk asks the server to send this column in: binary where tusk has a binary
+    /// codec for the type, text otherwise.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
+/// Builds the columns of a RowDescription, choosing each one's result format.
+pub(crate) fn columns_from(desc: &RowDescription) -> Result<Vec<Column>, ProtoError> {
+    desc.fields()
+        .map(|field| {
+            let field = field?;
+            let type_ = Type::from_oid(field.type_oid);
+            let format = if type_.binary_supported() {
+                Format::Binary
+            } else {
+                Format::Text
+            };
+            Ok(Column {
+                name: field.name.to_owned(),
+                type_,
+                table_oid: (field.table_oid != 0).then_some(field.table_oid),
+                column_id: (field.column_id != 0).then_some(field.column_id),
+                format,
+            })
+        })
+        .collect()
+}
+
+/// Names of server-side statements whose last [`Statement`] handle was dropped, waiting to be
+/// closed with the connection's next request.
+pub(crate) type CloseQueue = Arc<Mutex<Vec<String>>>;
+
+/// A prepared statement: its parameter types and result columns, as the server described
+/// them.
+///
+/// Cloning is cheap. A statement belongs to the connection that prepared it; when the last
+/// clone is dropped (and the statement cache no longer holds it), the server-side statement is
+/// closed with that connection's next request.
+///
+/// ```no_run
+/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// let stmt = conn.prepare("SELECT $1::int8 + 1 AS next").await?;
+/// assert_eq!(stmt.params(), &[tusk::types::Type::INT8]);
+/// assert_eq!(stmt.columns()[0].name(), "next");
+/// let row = conn.query_one(&stmt, &[&41i64]).await?;
+/// assert_eq!(row.get::<_, i64>(0), 42);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Statement(Arc<StatementInner>);
+
+#[derive(Debug)]
+struct StatementInner {
+    connection_id: u64,
+    name: String,
+    sql: Box<str>,
+    params: Vec<Type>,
+    columns: Arc<[Column]>,
+    /// The Bind result-format codes: one code for all columns when they agree.
+    result_formats: Vec<i16>,
+    /// Where to queue the name for closing when the last handle goes; `None` for the unnamed
+    /// statement, which the server replaces by itself.
+    close_queue: Option<CloseQueue>,
+}
+
+impl Drop for StatementInner {
+    fn drop(&mut self) {
+        if let Some(queue) = &self.close_queue {
+            // A poisoned lock only means another thread panicked while pushing a name; the
+            // list itself is still a valid Vec.
+            let mut names = queue.lock().unwrap_or_else(|e| e.into_inner());
+            names.push(std::mem::take(&mut self.name));
+        }
+    }
+}
+
+impl Statement {
+    pub(crate) fn new(
+        connection_id: u64,
+        name: String,
+        sql: Box<str>,
+        params: Vec<Type>,
+        columns: Vec<Column>,
+        close_queue: Option<CloseQueue>,
+    ) -> Statement {
+        let result_formats = result_formats(&columns);
+        Statement(Arc::new(StatementInner {
+            connection_id,
+            name,
+            sql,
+            params,
+            columns: columns.into(),
+            result_formats,
+            close_queue,
+        }))
+    }
+
+    /// The server-side name ("" for the unnamed statement).
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The SQL text.
+    pub fn sql(&self) -> &str {
+        &self.0.sql
+    }
+
+    /// The parameter types the server inferred or was told.
+    pub fn params(&self) -> &[Type] {
+        &self.0.params
+    }
+
+    /// The result columns (empty for a statement that returns no rows).
+    pub fn columns(&self) -> &[Column] {
+        &self.0.columns
+    }
+
+    pub(crate) fn shared_columns(&self) -> &Arc<[Column]> {
+        &self.0.columns
+    }
+
+    pub(crate) fn result_formats(&self) -> &[i16] {
+        &self.0.result_formats
+    }
+
+    pub(crate) fn connection_id(&self) -> u64 {
+        self.0.connection_id
+    }
+
+    /// How many handles exist, the cache's included.
+    pub(crate) fn handle_count(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+}
+
+fn result_formats(columns: &[Column]) -> Vec<i16> {
+    let code = |c: &Column| c.format as i16;
+    match columns.first() {
+        None => Vec::new(),
+        Some(first) if columns.iter().all(|c| c.format == first.format) => vec![code(first)],
+        Some(_) => columns.iter().map(code).collect(),
+    }
+}
