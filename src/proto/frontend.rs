@@ -1,1 +1,0 @@
-//! Encodes frontend messages. (Stub: being written.)
