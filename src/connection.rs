@@ -16,7 +16,11 @@ use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
 
-use crate::config::{Config, Host};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::config::{Config, Host, NoticeHandler};
+use crate::query::StatementCache;
+use crate::statement::CloseQueue;
 use crate::error::{DbError, Error, Kind};
 use crate::proto::auth::scram;
 use crate::proto::backend::{self, ErrorFields, Message, Notification, TransactionStatus};
@@ -52,7 +56,19 @@ pub struct Connection {
     notifications: VecDeque<Notification>,
     /// Set once the stream can no longer be trusted (IO error, protocol violation, EOF).
     broken: bool,
+    /// A Parse/Describe was sent ending in Flush, not Sync: the group still needs its Sync
+    /// (its ReadyForQuery is already counted as owed).
+    group_open: bool,
+    /// Identifies this connection, so a statement prepared elsewhere is refused.
+    pub(crate) id: u64,
+    pub(crate) cache: StatementCache,
+    pub(crate) close_queue: CloseQueue,
+    pub(crate) statement_counter: u64,
+    pub(crate) savepoint_counter: u64,
+    notice_handler: Option<NoticeHandler>,
 }
+
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -156,7 +172,9 @@ impl Connection {
                 StartupEvent::Continue => {}
                 StartupEvent::Ready => break,
                 StartupEvent::ServerError(fields) => return Err(db_error(&fields)),
-                StartupEvent::Notice(fields) => log_notice(&fields),
+                StartupEvent::Notice(fields) => {
+                    deliver_notice(config.get_notice_handler(), &fields)
+                }
             }
         }
         Ok(Connection {
@@ -167,6 +185,13 @@ impl Connection {
             max_message_len: conn.max_message_len,
             notifications: VecDeque::new(),
             broken: false,
+            group_open: false,
+            id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+            cache: StatementCache::new(resolved.statement_cache_capacity),
+            close_queue: CloseQueue::default(),
+            statement_counter: 0,
+            savepoint_counter: 0,
+            notice_handler: config.get_notice_handler().cloned(),
         })
     }
 
@@ -234,11 +259,26 @@ impl Connection {
         keep_rows: bool,
     ) -> Result<Vec<SimpleQueryMessage>, Error> {
         self.ready().await?;
+        self.write_simple(sql)?;
+        self.read_simple(keep_rows).await
+    }
+
+    /// Writes a simple Query into the write buffer (refusing it in an aborted transaction)
+    /// and counts its ReadyForQuery as owed. Nothing is awaited, so a caller can set up a
+    /// guard between writing and reading.
+    pub(crate) fn write_simple(&mut self, sql: &str) -> Result<(), Error> {
         self.check_allowed(sql)?;
         frontend::query(sql, &mut self.write_buf)?;
         self.session.expect_ready(1);
-        self.flush().await?;
+        Ok(())
+    }
 
+    /// Flushes and reads the responses of the simple Query written last.
+    pub(crate) async fn read_simple(
+        &mut self,
+        keep_rows: bool,
+    ) -> Result<Vec<SimpleQueryMessage>, Error> {
+        self.flush().await?;
         let mut out = Vec::new();
         let mut first_error = None;
         let mut columns: Option<SimpleColumns> = None;
@@ -321,6 +361,10 @@ impl Connection {
         if self.write_buf.is_empty() && self.session.owed() == 0 {
             return Ok(());
         }
+        if self.group_open {
+            frontend::sync(&mut self.write_buf);
+            self.group_open = false;
+        }
         self.flush().await?;
         while self.session.owed() > 0 {
             if let Message::ErrorResponse(fields) = self.next_response().await? {
@@ -357,7 +401,9 @@ impl Connection {
             match self.session.handle(msg) {
                 Ok(Incoming::Response(msg)) => return Ok(msg),
                 Ok(Incoming::Ready(status)) => return Ok(Message::ReadyForQuery(status)),
-                Ok(Incoming::Notice(fields)) => log_notice(&fields),
+                Ok(Incoming::Notice(fields)) => {
+                    deliver_notice(self.notice_handler.as_ref(), &fields)
+                }
                 Ok(Incoming::Notification(n)) => self.notifications.push_back(n),
                 Ok(Incoming::ParameterChanged) => {}
                 Err(e) => return Err(self.fail(e.into())),
@@ -377,6 +423,56 @@ impl Connection {
     /// out of step, so the connection is marked broken.
     pub(crate) fn unexpected(&mut self, message: &'static str, expected: &'static str) -> Error {
         self.fail(crate::proto::ProtoError::Unexpected { message, expected }.into())
+    }
+
+    /// Records that a Sync group was opened (Parse/Describe ending in Flush): its
+    /// ReadyForQuery is owed from now on, so an interruption is resolved by `ready`.
+    pub(crate) fn open_group(&mut self) {
+        if !self.group_open {
+            self.session.expect_ready(1);
+            self.group_open = true;
+        }
+    }
+
+    /// Records that a Sync was just written: it closes the open group, or is a group of its
+    /// own.
+    pub(crate) fn commit_group(&mut self) {
+        if self.group_open {
+            self.group_open = false;
+        } else {
+            self.session.expect_ready(1);
+        }
+    }
+
+    /// Closes the open group with Sync and reads up to its ReadyForQuery, returning the first
+    /// error the server reported in it.
+    pub(crate) async fn finish_group(&mut self) -> Result<(), Error> {
+        frontend::sync(&mut self.write_buf);
+        self.commit_group();
+        self.flush().await?;
+        let mut first_error = None;
+        loop {
+            match self.next_response().await? {
+                Message::ReadyForQuery(_) => break,
+                Message::ErrorResponse(fields) => {
+                    first_error.get_or_insert_with(|| db_error(&fields));
+                }
+                _ => {}
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Queues a simple-protocol statement to run before the connection's next request, with
+    /// its result discarded (used from `Drop`, which cannot wait).
+    pub(crate) fn queue_simple(&mut self, sql: &str) {
+        if self.broken {
+            return;
+        }
+        match frontend::query(sql, &mut self.write_buf) {
+            Ok(()) => self.session.expect_ready(1),
+            Err(e) => log::warn!("could not queue {sql:?}: {e}"),
+        }
     }
 
     pub(crate) fn write_buf(&mut self) -> &mut BytesMut {
@@ -494,9 +590,13 @@ pub(crate) fn db_error(fields: &ErrorFields) -> Error {
     }
 }
 
-fn log_notice(fields: &ErrorFields) {
+/// Passes a notice to the configured handler, or to the `log` facade without one.
+fn deliver_notice(handler: Option<&NoticeHandler>, fields: &ErrorFields) {
     match DbError::from_fields(fields) {
-        Ok(notice) => log::info!("server notice: {notice}"),
+        Ok(notice) => match handler {
+            Some(handler) => handler(&notice),
+            None => log::info!("server notice: {notice}"),
+        },
         Err(e) => log::warn!("unreadable server notice: {e}"),
     }
 }

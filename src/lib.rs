@@ -8,16 +8,27 @@
 
 pub mod config;
 mod connection;
+mod cursor;
 mod error;
+mod named;
 pub mod proto;
+mod query;
+mod row;
 mod simple;
 mod socket;
 mod sqlstate;
+mod statement;
+mod transaction;
 pub mod types;
 
 pub use config::Config;
 pub use connection::Connection;
+pub use cursor::Cursor;
 pub use error::{BoxError, DbError, Error, Kind};
 pub use proto::backend::{Notification, TransactionStatus};
+pub use query::{Params, ToStatement};
+pub use row::{Row, RowIndex};
+pub use statement::{Column, Statement};
+pub use transaction::{IsolationLevel, Transaction, TransactionBuilder};
 pub use simple::{SimpleColumnIndex, SimpleQueryMessage, SimpleRow};
 pub use sqlstate::SqlState;

@@ -337,9 +337,8 @@ impl Connection {
                     first_error.get_or_insert(self.fail(err));
                 }
                 Message::ReadyForQuery(_) => break,
-                Message::CopyInResponse(_) | Message::CopyOutResponse(_) => {
-                    return Err(self.copy_refused().await);
-                }
+                Message::CopyInResponse(_) => return Err(self.copy_refused(true).await),
+                Message::CopyOutResponse(_) => return Err(self.copy_refused(false).await),
                 other => return Err(self.unexpected(other.name(), "a response to Bind/Execute")),
             }
         }
@@ -409,14 +408,18 @@ impl Connection {
         ))
     }
 
-    /// Answers a COPY started through `execute`/`query` with CopyFail and reads to the end.
-    async fn copy_refused(&mut self) -> Error {
+    /// Ends a COPY started through `execute`/`query`: a COPY FROM STDIN is answered with
+    /// CopyFail, a COPY TO STDOUT's data is discarded; either way the responses are read to
+    /// the end so the connection stays usable.
+    async fn copy_refused(&mut self, copy_in: bool) -> Error {
         let result = async {
-            frontend::copy_fail(
-                "COPY FROM STDIN / TO STDOUT cannot run through execute or query",
-                self.write_buf(),
-            )?;
-            self.flush().await?;
+            if copy_in {
+                frontend::copy_fail(
+                    "COPY FROM STDIN cannot run through execute or query",
+                    self.write_buf(),
+                )?;
+                self.flush().await?;
+            }
             let mut err = None;
             loop {
                 match self.next_response().await? {

@@ -5,8 +5,10 @@
 //!   test double for hostile servers, never a stand-in for PostgreSQL itself.
 //! - [`wire`]: hand-written encoders of backend messages, independent of tusk's own codec, so
 //!   the fake backend does not share bugs with the code under test.
+//! - [`proxy`]: a byte-counting TCP proxy in front of the real server.
 //! - [`live`]: settings for the real throwaway server started by `scripts/test-server`.
 
 pub mod fake;
 pub mod live;
+pub mod proxy;
 pub mod wire;
