@@ -1,1 +1,0 @@
-//! Connection settings. (Stub: being written.)
