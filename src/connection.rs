@@ -18,7 +18,7 @@ use tokio::net::UnixStream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::config::{Config, Host, NoticeHandler};
+use crate::config::{Config, Host, NoticeHandler, SslMode};
 use crate::query::StatementCache;
 use crate::statement::CloseQueue;
 use crate::error::{DbError, Error, Kind};
@@ -94,6 +94,16 @@ impl Connection {
     /// Connects with `config`, trying each of its hosts in order until one accepts.
     pub(crate) async fn connect_with(config: &Config) -> Result<Connection, Error> {
         let resolved = config.resolve()?;
+        if matches!(
+            config.get_ssl_mode(),
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        ) {
+            return Err(Error::config(format!(
+                "sslmode={} needs TLS, which tusk does not support yet; use sslmode=disable, \
+                 allow or prefer (which connect without TLS)",
+                config.get_ssl_mode().as_str()
+            )));
+        }
         let mut last_error = None;
         for (host, port) in &resolved.targets {
             let attempt = Self::connect_one(config, &resolved, host, *port);
@@ -594,7 +604,7 @@ pub(crate) fn db_error(fields: &ErrorFields) -> Error {
 fn deliver_notice(handler: Option<&NoticeHandler>, fields: &ErrorFields) {
     match DbError::from_fields(fields) {
         Ok(notice) => match handler {
-            Some(handler) => handler(&notice),
+            Some(handler) => handler.call(&notice),
             None => log::info!("server notice: {notice}"),
         },
         Err(e) => log::warn!("unreadable server notice: {e}"),

@@ -21,7 +21,7 @@ mod statement;
 mod transaction;
 pub mod types;
 
-pub use config::Config;
+pub use config::{Config, Host, NoticeHandler, SslMode};
 pub use connection::Connection;
 pub use cursor::Cursor;
 pub use error::{BoxError, DbError, Error, Kind};

@@ -21,11 +21,7 @@
 mod env;
 mod keyvalue;
 mod options;
-// `pgpass` and `resolve` serve the connection layer, which is merged separately; the allows
-// can go once it calls `resolve` and `password_for`.
-#[allow(dead_code)]
 mod pgpass;
-#[allow(dead_code)]
 mod resolve;
 mod url;
 
@@ -37,9 +33,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::Error;
+use std::sync::Arc;
 
-#[allow(unused_imports)]
+use crate::{DbError, Error};
+
 pub(crate) use resolve::Resolved;
 
 /// The statement cache size used unless [`Config::statement_cache_capacity`] says otherwise.
@@ -184,6 +181,33 @@ pub struct Config {
     statement_cache_capacity: usize,
     params: Vec<(String, String)>,
     max_message_len: usize,
+    notice_handler: Option<NoticeHandler>,
+}
+
+/// A callback for server notices (NoticeResponse: `RAISE NOTICE`, warnings), set with
+/// [`Config::notice_handler`]. Two handlers compare equal only if they are the same callback.
+#[derive(Clone)]
+pub struct NoticeHandler(Arc<dyn Fn(&DbError) + Send + Sync>);
+
+impl NoticeHandler {
+    /// Passes a notice to the callback.
+    pub fn call(&self, notice: &DbError) {
+        (self.0)(notice)
+    }
+}
+
+impl PartialEq for NoticeHandler {
+    fn eq(&self, other: &NoticeHandler) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for NoticeHandler {}
+
+impl fmt::Debug for NoticeHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NoticeHandler(..)")
+    }
 }
 
 impl Default for Config {
@@ -203,6 +227,7 @@ impl Default for Config {
             statement_cache_capacity: DEFAULT_STATEMENT_CACHE_CAPACITY,
             params: Vec::new(),
             max_message_len: crate::proto::DEFAULT_MAX_MESSAGE_LEN,
+            notice_handler: None,
         }
     }
 }
@@ -335,6 +360,24 @@ impl Config {
     pub fn max_message_len(mut self, len: usize) -> Config {
         self.max_message_len = len;
         self
+    }
+
+    /// Sends server notices (`RAISE NOTICE`, warnings) to `handler` instead of the `log`
+    /// facade (where they go at `info` level by default). Notices never appear in query
+    /// results.
+    ///
+    /// ```
+    /// let config = tusk::Config::new()
+    ///     .notice_handler(|notice: &tusk::DbError| eprintln!("server says: {}", notice.message));
+    /// ```
+    pub fn notice_handler(mut self, handler: impl Fn(&DbError) + Send + Sync + 'static) -> Config {
+        self.notice_handler = Some(NoticeHandler(Arc::new(handler)));
+        self
+    }
+
+    /// The notice handler, if one was set.
+    pub fn get_notice_handler(&self) -> Option<&NoticeHandler> {
+        self.notice_handler.as_ref()
     }
 
     /// Sets the password file, used instead of `~/.pgpass`.
