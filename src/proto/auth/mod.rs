@@ -1,1 +1,21 @@
-//! Authentication exchanges. (Stub: being written.)
+//! Authentication exchanges, as pure computations over bytes.
+//!
+//! This module owns the client side of every password-based method PostgreSQL asks for:
+//!
+//! - cleartext (`AuthenticationCleartextPassword`) needs nothing from here: the password is sent
+//!   as it is in a PasswordMessage;
+//! - MD5 (`AuthenticationMD5Password`): [`md5_password`] hashes the password with the user name
+//!   and the server's 4-byte salt;
+//! - SCRAM-SHA-256 (`AuthenticationSASL`): [`scram::ScramSha256`] is the state machine of the
+//!   three-message exchange (RFC 5802 / RFC 7677), including SASLprep of the password (RFC 4013)
+//!   applied the way PostgreSQL applies it.
+//!
+//! Nothing here reads a clock, draws random numbers or touches a socket: the SCRAM client nonce
+//! is passed in (the IO layer draws 18 random bytes and turns them into a nonce with
+//! [`scram::client_nonce_from_bytes`]), so tests replay recorded exchanges byte for byte.
+
+pub mod md5;
+mod saslprep;
+pub mod scram;
+
+pub use self::md5::md5_password;
