@@ -1,0 +1,97 @@
+//! Feeds arbitrary bytes to the backend decoder and walks everything it decodes.
+//!
+//! It must never panic. Besides the absence of panics it checks three invariants: every range
+//! a DataRow hands out indexes its buffer, a decoded message reports the tag it was framed
+//! with, and framing the input in two pieces yields exactly the frames (or the error) that
+//! framing it whole does.
+#![no_main]
+
+use bytes::{Bytes, BytesMut};
+use libfuzzer_sys::fuzz_target;
+use tusk::proto::backend::Message;
+use tusk::proto::framing::{split_frame, Frame};
+use tusk::proto::ProtoError;
+
+/// Small enough that the length check is reached often, large enough for real messages.
+const MAX_LEN: usize = 1 << 16;
+
+fuzz_target!(|data: &[u8]| {
+    // The first byte as a tag and the rest as a body: reaches every body decoder directly.
+    if let Some((&tag, body)) = data.split_first() {
+        if let Ok(message) = Message::parse(Frame {
+            tag,
+            body: Bytes::copy_from_slice(body),
+        }) {
+            assert_eq!(message.tag(), tag);
+            walk(&message);
+        }
+    }
+
+    // The whole input as a stream of frames, then the same stream in two pieces.
+    let whole = frames(&[data]);
+    let (front, back) = data.split_at(data.len() / 2);
+    assert_eq!(frames(&[front, back]), whole);
+    for frame in whole.into_iter().flatten() {
+        let tag = frame.tag;
+        if let Ok(message) = Message::parse(frame) {
+            assert_eq!(message.tag(), tag);
+            walk(&message);
+        }
+    }
+});
+
+/// Frames `pieces` appended one after another to a read buffer, draining after each, up to and
+/// including the first error.
+fn frames(pieces: &[&[u8]]) -> Vec<Result<Frame, ProtoError>> {
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        loop {
+            match split_frame(&mut buf, MAX_LEN) {
+                Ok(Some(frame)) => out.push(Ok(frame)),
+                Ok(None) => break,
+                Err(e) => {
+                    out.push(Err(e));
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Iterates every lazily decoded part of `message` to its end.
+fn walk(message: &Message) {
+    let _ = message.name();
+    match message {
+        Message::DataRow(row) => {
+            let mut seen = 0usize;
+            for range in row.ranges() {
+                seen += 1;
+                if let Ok(Some(range)) = range {
+                    let _ = &row.buffer()[range];
+                }
+            }
+            assert!(seen <= usize::from(row.column_count()));
+        }
+        Message::RowDescription(desc) => {
+            let seen = desc
+                .fields()
+                .map(|field| field.map(|f| f.name.len()))
+                .count();
+            assert!(seen <= usize::from(desc.field_count()));
+        }
+        Message::ErrorResponse(fields) | Message::NoticeResponse(fields) => {
+            for field in fields.iter() {
+                let _ = field;
+            }
+            let _ = fields.get(b'M');
+            let _ = tusk::DbError::from_fields(fields);
+        }
+        Message::CommandComplete(done) => {
+            let _ = (done.tag(), done.rows());
+        }
+        _ => {}
+    }
+}
