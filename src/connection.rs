@@ -488,10 +488,6 @@ impl Connection {
     pub(crate) fn write_buf(&mut self) -> &mut BytesMut {
         &mut self.write_buf
     }
-
-    pub(crate) fn session_mut(&mut self) -> &mut Session {
-        &mut self.session
-    }
 }
 
 impl Drop for Connection {

@@ -119,15 +119,6 @@ impl StatementCache {
     fn remove(&mut self, sql: &str) {
         self.entries.remove(sql);
     }
-
-    /// Forgets every entry (their server-side statements are closed by the next request).
-    pub(crate) fn clear(&mut self) {
-        self.entries.clear();
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
 }
 
 impl Connection {

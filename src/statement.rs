@@ -168,11 +168,6 @@ impl Statement {
     pub(crate) fn connection_id(&self) -> u64 {
         self.0.connection_id
     }
-
-    /// How many handles exist, the cache's included.
-    pub(crate) fn handle_count(&self) -> usize {
-        Arc::strong_count(&self.0)
-    }
 }
 
 fn result_formats(columns: &[Column]) -> Vec<i16> {
