@@ -119,17 +119,20 @@ async fn row_get_mismatch_names_column_sql_type_and_rust_type() {
     assert!(text.contains("int4") && text.contains("i64"), "{text}");
 }
 
+async fn prepared(conn: &mut Connection) -> i64 {
+    conn.query_one(
+        "SELECT count(*)::int8 FROM pg_prepared_statements WHERE name LIKE 'tusk_s%'",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get::<_, i64>(0)
+}
+
 #[tokio::test]
 async fn statement_cache_reuses_named_statements_and_evicts_lru() {
     let config: tusk::Config = live::admin().parse().unwrap();
     let mut conn = config.statement_cache_capacity(2).connect().await.unwrap();
-    let prepared = |conn: &mut Connection| {
-        let fut = conn.query_one(
-            "SELECT count(*)::int8 FROM pg_prepared_statements WHERE name LIKE 'tusk_s%'",
-            &[],
-        );
-        async move { fut.await.unwrap().get::<_, i64>(0) }
-    };
     conn.query("SELECT 1", &[]).await.unwrap();
     conn.query("SELECT 1", &[]).await.unwrap();
     // "SELECT 1" and the counting query itself.
