@@ -15,7 +15,7 @@ use tusk::{Connection, TransactionStatus};
 
 /// Polls `fut` up to `polls` times, yielding to the runtime between polls so IO can make
 /// progress; returns whether it finished.
-async fn poll_n_times<F: Future>(mut fut: Pin<&mut F>, polls: usize) -> bool {
+async fn poll_n_times<F: Future + ?Sized>(mut fut: Pin<&mut F>, polls: usize) -> bool {
     for _ in 0..polls {
         let done = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_ready())).await;
         if done {
