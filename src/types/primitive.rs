@@ -1,0 +1,255 @@
+//! Fixed-size scalars: `bool`, `"char"`, the integers, the OID-like types and the floats.
+//!
+//! Integers and floats widen losslessly (an `i32` is sent as `int8` when the parameter is
+//! `int8`; an `i64` is read from an `int4` column) and never narrow.
+
+use bytes::{BufMut, BytesMut};
+
+use super::{fixed, Decimal, FromSql, InvalidValue, IsNull, ToSql, Type};
+use crate::BoxError;
+
+impl ToSql for bool {
+    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        out.put_u8(u8::from(*self));
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::BOOL
+    }
+
+    crate::to_sql_checked!();
+}
+
+impl FromSql<'_> for bool {
+    /// Like the server's `boolrecv`, any nonzero byte is true.
+    fn from_sql(_ty: &Type, raw: &[u8]) -> Result<bool, BoxError> {
+        let [b] = fixed::<1>("bool", raw)?;
+        Ok(b != 0)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::BOOL
+    }
+}
+
+/// `"char"` (OID 18), PostgreSQL's internal one-byte type (not `char(n)`, which is `bpchar`).
+impl ToSql for i8 {
+    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        out.put_i8(*self);
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::CHAR
+    }
+
+    crate::to_sql_checked!();
+}
+
+impl FromSql<'_> for i8 {
+    fn from_sql(_ty: &Type, raw: &[u8]) -> Result<i8, BoxError> {
+        Ok(i8::from_be_bytes(fixed::<1>("\"char\"", raw)?))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::CHAR
+    }
+}
+
+/// Writes `v` as the integer type `ty` (or as `numeric`); an error if it does not fit, which
+/// `accepts` rules out for the callers below.
+fn encode_integer(v: i64, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+    let too_big = || InvalidValue::boxed("integer", format!("{v} does not fit in {ty}"));
+    if *ty == Type::INT2 {
+        out.put_i16(i16::try_from(v).map_err(|_| too_big())?);
+    } else if *ty == Type::INT4 {
+        out.put_i32(i32::try_from(v).map_err(|_| too_big())?);
+    } else if *ty == Type::INT8 {
+        out.put_i64(v);
+    } else if *ty == Type::NUMERIC {
+        return Decimal::from(v).to_sql(ty, out);
+    } else {
+        return Err(InvalidValue::boxed(
+            "integer",
+            format!("{ty} is not an integer type"),
+        ));
+    }
+    Ok(IsNull::No)
+}
+
+/// Reads an `int2`, `int4` or `int8` value, checking its length against its type.
+fn decode_integer(ty: &Type, raw: &[u8]) -> Result<i64, BoxError> {
+    if *ty == Type::INT2 {
+        Ok(i16::from_be_bytes(fixed("int2", raw)?).into())
+    } else if *ty == Type::INT4 {
+        Ok(i32::from_be_bytes(fixed("int4", raw)?).into())
+    } else if *ty == Type::INT8 {
+        Ok(i64::from_be_bytes(fixed("int8", raw)?))
+    } else {
+        Err(InvalidValue::boxed(
+            "integer",
+            format!("{ty} is not an integer type"),
+        ))
+    }
+}
+
+macro_rules! integer {
+    ($rust:ty, encode: [$($enc:ident),*], decode: [$($dec:ident),*]) => {
+        impl ToSql for $rust {
+            fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+                encode_integer(i64::from(*self), ty, out)
+            }
+
+            fn accepts(ty: &Type) -> bool {
+                [$(Type::$enc),*].contains(ty)
+            }
+
+            crate::to_sql_checked!();
+        }
+
+        impl FromSql<'_> for $rust {
+            fn from_sql(ty: &Type, raw: &[u8]) -> Result<$rust, BoxError> {
+                let v = decode_integer(ty, raw)?;
+                <$rust>::try_from(v).map_err(|_| {
+                    InvalidValue::boxed(
+                        "integer",
+                        format!("{ty} value {v} does not fit in {}", stringify!($rust)),
+                    )
+                })
+            }
+
+            fn accepts(ty: &Type) -> bool {
+                [$(Type::$dec),*].contains(ty)
+            }
+        }
+    };
+}
+
+integer!(i16, encode: [INT2, INT4, INT8, NUMERIC], decode: [INT2]);
+integer!(i32, encode: [INT4, INT8, NUMERIC], decode: [INT2, INT4]);
+integer!(i64, encode: [INT8, NUMERIC], decode: [INT2, INT4, INT8]);
+
+/// The 4-byte unsigned types `u32` maps to: `oid`, the `reg*` OID aliases, `xid` and `cid`.
+const OID_LIKE: &[Type] = &[
+    Type::OID,
+    Type::REGPROC,
+    Type::REGPROCEDURE,
+    Type::REGOPER,
+    Type::REGOPERATOR,
+    Type::REGCLASS,
+    Type::REGTYPE,
+    Type::REGCONFIG,
+    Type::REGDICTIONARY,
+    Type::REGNAMESPACE,
+    Type::REGROLE,
+    Type::REGCOLLATION,
+    Type::XID,
+    Type::CID,
+];
+
+/// `oid`, the `reg*` aliases of `oid` (`regclass`, `regtype`, ...), `xid` and `cid`: all four
+/// unsigned bytes on the wire.
+impl ToSql for u32 {
+    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        out.put_u32(*self);
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        OID_LIKE.contains(ty)
+    }
+
+    crate::to_sql_checked!();
+}
+
+impl FromSql<'_> for u32 {
+    fn from_sql(ty: &Type, raw: &[u8]) -> Result<u32, BoxError> {
+        let what = if *ty == Type::XID { "xid" } else { "oid" };
+        Ok(u32::from_be_bytes(fixed(what, raw)?))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        OID_LIKE.contains(ty)
+    }
+}
+
+/// `xid8`, the 64-bit transaction ID.
+impl ToSql for u64 {
+    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        out.put_u64(*self);
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::XID8
+    }
+
+    crate::to_sql_checked!();
+}
+
+impl FromSql<'_> for u64 {
+    fn from_sql(_ty: &Type, raw: &[u8]) -> Result<u64, BoxError> {
+        Ok(u64::from_be_bytes(fixed("xid8", raw)?))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::XID8
+    }
+}
+
+/// `float4`, or `float8` (widened exactly).
+impl ToSql for f32 {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        if *ty == Type::FLOAT8 {
+            out.put_f64(f64::from(*self));
+        } else {
+            out.put_f32(*self);
+        }
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::FLOAT4 || *ty == Type::FLOAT8
+    }
+
+    crate::to_sql_checked!();
+}
+
+impl FromSql<'_> for f32 {
+    fn from_sql(_ty: &Type, raw: &[u8]) -> Result<f32, BoxError> {
+        Ok(f32::from_be_bytes(fixed("float4", raw)?))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::FLOAT4
+    }
+}
+
+impl ToSql for f64 {
+    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        out.put_f64(*self);
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::FLOAT8
+    }
+
+    crate::to_sql_checked!();
+}
+
+/// `float8`, or `float4` (widened exactly).
+impl FromSql<'_> for f64 {
+    fn from_sql(ty: &Type, raw: &[u8]) -> Result<f64, BoxError> {
+        if *ty == Type::FLOAT4 {
+            Ok(f32::from_be_bytes(fixed("float4", raw)?).into())
+        } else {
+            Ok(f64::from_be_bytes(fixed("float8", raw)?))
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::FLOAT4 || *ty == Type::FLOAT8
+    }
+}

@@ -1,0 +1,128 @@
+//! json, jsonb and uuid.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::types::{Json, Uuid};
+
+#[test]
+fn json_vectors() {
+    let doc = json!({"a": [1, 2.5, null, true]});
+    // The server keeps json text as written and prints jsonb with spaces; serde_json prints
+    // compactly, so the vectors check decoding, and encoding is checked on compact text.
+    let json_raw = hex("7b2261223a205b312c20322e352c206e756c6c2c20747275655d7d");
+    let jsonb_raw = hex("017b2261223a205b312c20322e352c206e756c6c2c20747275655d7d");
+    assert_eq!(dec::<Value>(&Type::JSON, &json_raw).unwrap(), doc);
+    assert_eq!(dec::<Value>(&Type::JSONB, &jsonb_raw).unwrap(), doc);
+    assert_eq!(
+        encode(&doc, &Type::JSON).unwrap(),
+        br#"{"a":[1,2.5,null,true]}"#
+    );
+    let mut expected = vec![1u8];
+    expected.extend_from_slice(br#"{"a":[1,2.5,null,true]}"#);
+    assert_eq!(encode(&doc, &Type::JSONB).unwrap(), expected);
+    // jsonb_send('"x"'::jsonb) and jsonb_send('null'::jsonb) are compact already: both ways.
+    vector(
+        &Type::JSONB,
+        "jsonb_send('\"x\"'::jsonb)",
+        "01227822",
+        json!("x"),
+    );
+    vector(
+        &Type::JSONB,
+        "jsonb_send('null'::jsonb)",
+        "016e756c6c",
+        Value::Null,
+    );
+    vector(
+        &Type::JSONB,
+        "jsonb_send('\"x\"'::jsonb)",
+        "01227822",
+        Json("x".to_owned()),
+    );
+}
+
+#[test]
+fn json_of_any_serde_type() {
+    let map: BTreeMap<String, Vec<i32>> = [("k".to_owned(), vec![1, 2])].into();
+    let raw = encode(&Json(&map), &Type::JSONB).unwrap();
+    assert_eq!(raw, b"\x01{\"k\":[1,2]}");
+    let Json(back): Json<BTreeMap<String, Vec<i32>>> = dec(&Type::JSONB, &raw).unwrap();
+    assert_eq!(back, map);
+    // Borrowing deserialization from the row's bytes.
+    let Json(s): Json<&str> = dec(&Type::JSON, br#""plain""#).unwrap();
+    assert_eq!(s, "plain");
+    let e = err_text(dec::<Json<Vec<i32>>>(&Type::JSON, br#"{"k":1}"#));
+    assert!(
+        e.starts_with("invalid json value: cannot deserialize"),
+        "{e}"
+    );
+    let e = err_text(dec::<Value>(&Type::JSONB, b"\x02{}"));
+    assert_eq!(e, "invalid jsonb value: unsupported jsonb version number 2");
+    assert!(dec::<Value>(&Type::JSONB, b"").is_err());
+    assert!(encode(&json!(1), &Type::TEXT).is_err());
+    assert!(dec::<Value>(&Type::TEXT, b"1").is_err());
+}
+
+#[test]
+fn uuid_vectors() {
+    let cases = [
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    ];
+    for text in cases {
+        let u: Uuid = text.parse().unwrap();
+        let bytes: String = text.chars().filter(|&c| c != '-').collect();
+        vector(&Type::UUID, &format!("uuid_send('{text}')"), &bytes, u);
+        assert_eq!(u.to_string(), text);
+    }
+}
+
+#[test]
+fn uuid_parsing() {
+    let u: Uuid = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".parse().unwrap();
+    for form in [
+        "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+        "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+        "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+        "{a0eebc999c0b4ef8bb6d6bb9bd380a11}",
+    ] {
+        assert_eq!(form.parse::<Uuid>().unwrap(), u, "{form}");
+    }
+    for bad in [
+        "",
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a111",
+        "a0eebc999-c0b-4ef8-bb6d-6bb9bd380a11",
+        "g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        "+0eebc999c0b4ef8bb6d6bb9bd380a11",
+        "{a0eebc999c0b4ef8bb6d6bb9bd380a11",
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd38éa1",
+    ] {
+        assert!(bad.parse::<Uuid>().is_err(), "{bad:?}");
+    }
+    assert_eq!(
+        format!("{u:?}"),
+        "Uuid(a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11)"
+    );
+    let e = err_text(dec::<Uuid>(&Type::UUID, &[0; 15]));
+    assert_eq!(e, "invalid uuid value: expected 16 bytes, got 15");
+    assert!(encode(&u, &Type::TEXT).is_err());
+}
+
+#[cfg(feature = "uuid")]
+#[test]
+fn uuid_crate() {
+    let u = ::uuid::Uuid::parse_str("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11").unwrap();
+    vector(
+        &Type::UUID,
+        "uuid_send('a0eebc99-...')",
+        "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+        u,
+    );
+    let ours = Uuid::from(u);
+    assert_eq!(::uuid::Uuid::from(ours), u);
+}

@@ -1,0 +1,235 @@
+//! numeric and Decimal.
+
+use super::*;
+use crate::types::Decimal;
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+/// (literal, numeric_send bytes, the server's text output)
+const VECTORS: &[(&str, &str, &str)] = &[
+    ("0", "0000000000000000", "0"),
+    ("0.000", "0000000000000003", "0.000"),
+    ("1", "00010000000000000001", "1"),
+    ("-1", "00010000400000000001", "-1"),
+    ("0.0001", "0001ffff000000040001", "0.0001"),
+    ("1e-20", "0001fffb000000140001", "0.00000000000000000001"),
+    ("-0.5", "0001ffff400000011388", "-0.5"),
+    ("10000", "00010001000000000001", "10000"),
+    ("9999", "0001000000000000270f", "9999"),
+    (
+        "123456789012345678901234567890.123450000",
+        "000a000700000009000c0d801ed204d2162e23340d801ed204d21388",
+        "123456789012345678901234567890.123450000",
+    ),
+    (
+        "1.5e30",
+        "00010007000000000096",
+        "1500000000000000000000000000000",
+    ),
+    ("-12.3400", "0002000040000004000c0d48", "-12.3400"),
+    ("0.00012", "0002ffff00000005000107d0", "0.00012"),
+    (
+        "100000000.00000001",
+        "000500020000000800010000000000000001",
+        "100000000.00000001",
+    ),
+    (
+        "9223372036854775807",
+        "0005000400000000039a0d2c0170156516af",
+        "9223372036854775807",
+    ),
+    (
+        "-9223372036854775808",
+        "0005000440000000039a0d2c0170156516b0",
+        "-9223372036854775808",
+    ),
+    ("NaN", "00000000c0000000", "NaN"),
+    ("Infinity", "00000000d0000020", "Infinity"),
+    ("-Infinity", "00000000f0000020", "-Infinity"),
+    ("-0.0", "0000000000000001", "0.0"),
+];
+
+#[test]
+fn server_vectors() {
+    for &(literal, bytes, text) in VECTORS {
+        let value = d(literal);
+        vector(
+            &Type::NUMERIC,
+            &format!("numeric_send('{literal}'::numeric)"),
+            bytes,
+            value.clone(),
+        );
+        assert_eq!(value.to_string(), text, "{literal}");
+        // Display output parses back to the same value and scale.
+        assert_eq!(d(text), value, "{text}");
+    }
+}
+
+#[test]
+fn parse_like_numeric_in() {
+    // (input, numeric_out of it) from the server.
+    for (input, out) in [
+        ("  12.5  ", "12.5"),
+        ("+.5", "0.5"),
+        ("5.", "5"),
+        ("1E+3", "1000"),
+        ("1.23e-2", "0.0123"),
+        ("inf", "Infinity"),
+        ("-INF", "-Infinity"),
+        ("nan", "NaN"),
+        ("-0", "0"),
+        ("000123.4500", "123.4500"),
+        ("0.000000000000", "0.000000000000"),
+    ] {
+        assert_eq!(d(input).to_string(), out, "{input}");
+    }
+    for bad in [
+        "",
+        ".",
+        "-",
+        "1.2.3",
+        "1e",
+        "1e+",
+        "abc",
+        "1 2",
+        "--1",
+        "-nan",
+        "1e1000000000",
+        "0x10",
+        "١",
+    ] {
+        assert!(bad.parse::<Decimal>().is_err(), "{bad:?} parsed");
+    }
+    // Scale and weight limits of the format.
+    assert!("1e-16383".parse::<Decimal>().is_ok());
+    assert!("1e-16384".parse::<Decimal>().is_err());
+    assert!("1e131071".parse::<Decimal>().is_ok());
+    assert!("1e131072".parse::<Decimal>().is_err());
+    let e = "1e-99999".parse::<Decimal>().unwrap_err().to_string();
+    assert!(
+        e.contains("display scale 99999 exceeds the maximum of 16383"),
+        "{e}"
+    );
+}
+
+#[test]
+fn accessors() {
+    assert_eq!(d("-12.3400").scale(), 4);
+    assert!(d("-12.3400").is_sign_negative());
+    assert!(!d("-0.00").is_sign_negative());
+    assert!(d("-0.00").is_zero());
+    assert!(d("NaN").is_nan() && !d("NaN").is_finite());
+    assert!(d("-inf").is_infinite() && d("-inf").is_sign_negative());
+    assert_ne!(d("1.5"), d("1.50")); // Equality includes the scale.
+    assert_eq!(d("NaN"), Decimal::nan());
+    assert_eq!(Decimal::default(), Decimal::zero());
+    assert_eq!(format!("{:?}", d("1.50")), "Decimal(1.50)");
+}
+
+#[test]
+fn constructors_and_conversions() {
+    assert_eq!(Decimal::new(12345, 2).unwrap().to_string(), "123.45");
+    assert_eq!(Decimal::new(-1, 20).unwrap(), d("-0.00000000000000000001"));
+    assert_eq!(
+        Decimal::new(i128::MIN, 0).unwrap().to_string(),
+        i128::MIN.to_string()
+    );
+    assert!(Decimal::new(1, 16_384).is_err());
+    assert_eq!(Decimal::from(0i32), d("0"));
+    assert_eq!(Decimal::from(u64::MAX).to_string(), "18446744073709551615");
+    assert_eq!(Decimal::from(u128::MAX).to_string(), u128::MAX.to_string());
+    assert_eq!(Decimal::from(i64::MIN).to_string(), "-9223372036854775808");
+
+    assert_eq!(i64::try_from(&d("-9223372036854775808")).unwrap(), i64::MIN);
+    assert_eq!(i64::try_from(&d("7.000")).unwrap(), 7);
+    assert_eq!(
+        i128::try_from(d("-170141183460469231731687303715884105728")).unwrap(),
+        i128::MIN
+    );
+    assert_eq!(u8::try_from(&d("255")).unwrap(), 255);
+    assert!(i64::try_from(&d("9223372036854775808")).is_err());
+    assert!(i64::try_from(&d("1.5")).is_err());
+    assert!(i64::try_from(&d("NaN")).is_err());
+    assert!(u32::try_from(&d("-1")).is_err());
+    assert!(i32::try_from(&d("1e100")).is_err());
+    assert!(u128::try_from(&d("1e40")).is_err());
+    let e = i64::try_from(&d("0.5")).unwrap_err().to_string();
+    assert_eq!(e, "0.5 has a fractional part");
+
+    assert_eq!(Decimal::from(0.1f64).to_string(), "0.1");
+    assert_eq!(
+        Decimal::from(-1e-20f64).to_string(),
+        "-0.00000000000000000001"
+    );
+    assert_eq!(Decimal::from(1.5f32).to_string(), "1.5");
+    assert_eq!(Decimal::from(0.1f32).to_string(), "0.1");
+    assert_eq!(Decimal::from(f64::MAX).to_f64(), f64::MAX);
+    assert_eq!(Decimal::from(f64::from_bits(1)).to_f64(), f64::from_bits(1));
+    assert!(Decimal::from(f64::NAN).is_nan());
+    assert_eq!(Decimal::from(f64::NEG_INFINITY), Decimal::neg_infinity());
+    assert_eq!(d("Infinity").to_f64(), f64::INFINITY);
+    assert_eq!(d("-12.34").to_f64(), -12.34);
+}
+
+#[test]
+fn decode_validates() {
+    let bad = [
+        ("", "ndigits needs 2 bytes"),
+        ("000100000000", "dscale needs 2 bytes"),
+        (
+            "0001000000000000",
+            "declares 1 digits (2 bytes) but 0 bytes follow",
+        ),
+        (
+            "00010000000000000001ff",
+            "declares 1 digits (2 bytes) but 3 bytes follow",
+        ),
+        ("0001000000000000ffff", "invalid base-10000 digit -1"),
+        ("00010000000000002710", "invalid base-10000 digit 10000"),
+        ("0000000080000000", "invalid sign 0x8000"),
+        ("0000000000004000", "invalid scale 0x4000"),
+        ("ffff000000000000", "declares 65535 digits"),
+    ];
+    for (bytes, why) in bad {
+        let e = err_text(dec::<Decimal>(&Type::NUMERIC, &hex(bytes)));
+        assert!(e.starts_with("invalid numeric value: "), "{e}");
+        assert!(e.contains(why), "{bytes}: {e}");
+    }
+    // Digits the display scale hides are truncated, as numeric_recv does: 1.2345 at scale 2.
+    let v: Decimal = dec(&Type::NUMERIC, &hex("00020000 0000 0002 0001 0929")).unwrap();
+    assert_eq!(v.to_string(), "1.23");
+    // Leading and trailing zero digits are normalized away.
+    let v: Decimal = dec(&Type::NUMERIC, &hex("00030001 0000 0000 0000 0001 0000")).unwrap();
+    assert_eq!(v, d("1"));
+    assert_eq!(
+        encode(&v, &Type::NUMERIC).unwrap(),
+        hex("00010000000000000001")
+    );
+    // A negative zero is zero.
+    let v: Decimal = dec(&Type::NUMERIC, &hex("0000 0000 4000 0002")).unwrap();
+    assert_eq!(v.to_string(), "0.00");
+    assert!(!v.is_sign_negative());
+}
+
+#[test]
+fn extremes_round_trip() {
+    let big = format!("9{}", "0".repeat(131_071));
+    let v = d(&big);
+    assert_eq!(v.to_string(), big);
+    let raw = encode(&v, &Type::NUMERIC).unwrap();
+    assert_eq!(raw[..8], hex("0001 7fff 0000 0000")[..]);
+    assert_eq!(dec::<Decimal>(&Type::NUMERIC, &raw).unwrap(), v);
+    let tiny = format!("-0.{}1", "0".repeat(16_381));
+    let v = d(&tiny);
+    assert_eq!(v.to_string(), tiny);
+    let raw = encode(&v, &Type::NUMERIC).unwrap();
+    assert_eq!(dec::<Decimal>(&Type::NUMERIC, &raw).unwrap(), v);
+}
+
+#[test]
+fn only_numeric() {
+    assert!(encode(&d("1"), &Type::FLOAT8).is_err());
+    assert!(dec::<Decimal>(&Type::INT4, &hex("00000001")).is_err());
+}

@@ -1,0 +1,188 @@
+//! The type table, `Type`'s methods, the traits' plumbing and the error messages.
+
+use std::collections::HashSet;
+
+use super::super::oids::BY_OID;
+use super::*;
+use crate::types::{Format, WasNull, WrongType};
+
+#[test]
+fn table_is_sorted_and_complete() {
+    assert!(BY_OID.windows(2).all(|w| w[0].oid < w[1].oid));
+    // PostgreSQL 15 has 198 fixed-OID types; the table must not silently shrink.
+    assert!(BY_OID.len() > 190, "{} types", BY_OID.len());
+    for info in BY_OID.iter() {
+        let t = Type::from_oid(info.oid);
+        assert!(t.is_known());
+        assert_eq!(t.name(), info.name);
+    }
+}
+
+#[test]
+fn well_known_oids() {
+    let cases = [
+        (Type::BOOL, 16, "bool"),
+        (Type::BYTEA, 17, "bytea"),
+        (Type::CHAR, 18, "char"),
+        (Type::INT8, 20, "int8"),
+        (Type::INT2, 21, "int2"),
+        (Type::INT4, 23, "int4"),
+        (Type::TEXT, 25, "text"),
+        (Type::OID, 26, "oid"),
+        (Type::JSON, 114, "json"),
+        (Type::FLOAT4, 700, "float4"),
+        (Type::FLOAT8, 701, "float8"),
+        (Type::UNKNOWN, 705, "unknown"),
+        (Type::INT4_ARRAY, 1007, "_int4"),
+        (Type::TEXT_ARRAY, 1009, "_text"),
+        (Type::BPCHAR, 1042, "bpchar"),
+        (Type::VARCHAR, 1043, "varchar"),
+        (Type::DATE, 1082, "date"),
+        (Type::TIME, 1083, "time"),
+        (Type::TIMESTAMP, 1114, "timestamp"),
+        (Type::TIMESTAMPTZ, 1184, "timestamptz"),
+        (Type::INTERVAL, 1186, "interval"),
+        (Type::TIMETZ, 1266, "timetz"),
+        (Type::NUMERIC, 1700, "numeric"),
+        (Type::UUID, 2950, "uuid"),
+        (Type::JSONB, 3802, "jsonb"),
+        (Type::JSONB_ARRAY, 3807, "_jsonb"),
+    ];
+    for (t, oid, name) in cases {
+        assert_eq!(t.oid(), oid);
+        assert_eq!(t.name(), name);
+        assert_eq!(Type::from_oid(oid), t);
+        assert_eq!(t.to_string(), name);
+    }
+}
+
+#[test]
+fn arrays_and_elements() {
+    assert_eq!(Type::INT4_ARRAY.array_element(), Some(Type::INT4));
+    assert_eq!(Type::INT4.array_type(), Some(Type::INT4_ARRAY));
+    assert_eq!(Type::INT4.array_element(), None);
+    // `name` has typelem "char" but is not an array.
+    assert_eq!(Type::NAME.array_element(), None);
+    assert_eq!(Type::INT2VECTOR.array_element(), Some(Type::INT2));
+    assert_eq!(Type::from_oid(99_999).array_element(), None);
+    for info in BY_OID.iter() {
+        let t = Type::from_oid(info.oid);
+        if let Some(array) = t.array_type() {
+            assert_eq!(array.array_element(), Some(t.clone()), "{t}");
+        }
+    }
+}
+
+#[test]
+fn other_types() {
+    let unknown = Type::from_oid(16_500);
+    assert!(!unknown.is_known());
+    assert_eq!(unknown.oid(), 16_500);
+    assert_eq!(unknown.name(), "");
+    assert_eq!(unknown.to_string(), "oid 16500");
+    assert!(!unknown.binary_supported());
+
+    let citext = Type::other(16_400, "citext");
+    assert_eq!(citext.name(), "citext");
+    assert_eq!(citext.oid(), 16_400);
+    assert_eq!(citext, Type::from_oid(16_400)); // Equality is by OID.
+    assert_eq!(format!("{citext:?}"), "Type(citext, oid 16400)");
+    assert_eq!(Type::other(23, "myint"), Type::INT4);
+    assert_eq!(Type::other(23, "myint").name(), "int4");
+
+    let set: HashSet<Type> = [Type::INT4, Type::from_oid(23), citext.clone()].into();
+    assert_eq!(set.len(), 2);
+}
+
+#[test]
+fn binary_support() {
+    for t in [
+        Type::BOOL,
+        Type::INT8,
+        Type::NUMERIC,
+        Type::TEXT,
+        Type::JSONB,
+        Type::UUID,
+        Type::TIMESTAMPTZ,
+        Type::INT4_ARRAY,
+        Type::NUMERIC_ARRAY,
+        Type::REGCLASS,
+    ] {
+        assert!(t.binary_supported(), "{t}");
+    }
+    for t in [
+        Type::INET,
+        Type::POINT,
+        Type::MONEY,
+        Type::XML,
+        Type::INET_ARRAY,
+        Type::RECORD,
+        Type::TSVECTOR,
+        Type::from_oid(20_000),
+    ] {
+        assert!(!t.binary_supported(), "{t}");
+    }
+}
+
+#[test]
+fn formats() {
+    assert_eq!(Format::Text.code(), 0);
+    assert_eq!(Format::Binary.code(), 1);
+    assert_eq!(1i32.encode_format(&Type::INT4), Format::Binary);
+    assert_eq!("happy".encode_format(&Type::from_oid(17_000)), Format::Text);
+    assert_eq!(None::<&str>.encode_format(&Type::INET), Format::Text);
+    assert_eq!(None::<i32>.encode_format(&Type::INT4), Format::Binary);
+}
+
+#[test]
+fn wrong_type_message() {
+    let e = err_text(encode(&1i64, &Type::INT4));
+    assert_eq!(
+        e,
+        "cannot convert between Rust type `i64` and SQL type `int4`"
+    );
+    let e = err_text(dec::<i32>(&Type::TEXT, b"1"));
+    assert_eq!(
+        e,
+        "cannot convert between Rust type `i32` and SQL type `text`"
+    );
+    let w = WrongType::new("u8", Type::BOOL);
+    assert_eq!(w.sql_type, Type::BOOL);
+}
+
+#[test]
+fn nulls() {
+    assert_eq!(WasNull.to_string(), "unexpected NULL value");
+    let e = decode::<i32>(&Type::INT4, None).unwrap_err();
+    assert!(e.downcast_ref::<WasNull>().is_some());
+    assert_eq!(decode::<Option<i32>>(&Type::INT4, None).unwrap(), None);
+    assert_eq!(
+        decode::<Option<i32>>(&Type::INT4, Some(&[0, 0, 0, 7])).unwrap(),
+        Some(7)
+    );
+    let mut out = BytesMut::new();
+    assert_eq!(
+        None::<i32>.to_sql_checked(&Type::INT4, &mut out).unwrap(),
+        IsNull::Yes
+    );
+    assert!(out.is_empty());
+    // Option's accepts is its inner type's.
+    assert!(encode(&None::<i32>, &Type::TEXT).is_err());
+}
+
+#[test]
+fn dyn_and_wrappers() {
+    let params: [&(dyn ToSql + Sync); 4] = [&1i32, &"x", &Some(2i64), &Box::new(3i16)];
+    let types = [Type::INT8, Type::TEXT, Type::INT8, Type::INT4];
+    let mut out = BytesMut::new();
+    for (p, t) in params.iter().zip(&types) {
+        p.to_sql_checked(t, &mut out).unwrap();
+    }
+    assert_eq!(
+        out.to_vec(),
+        hex("0000000000000001 78 0000000000000002 00000003")
+    );
+    assert_eq!((&&5i32).type_name(), "i32");
+    let boxed: Box<i64> = dec(&Type::INT8, &hex("0000000000000009")).unwrap();
+    assert_eq!(*boxed, 9);
+}
