@@ -409,6 +409,10 @@ impl Connection {
                     "COPY FROM STDIN cannot run through execute or query",
                     self.write_buf(),
                 )?;
+                // The server ignored the Sync sent after Execute while in copy-in mode; after
+                // the CopyFail error it skips to the next Sync, so send one more. Its
+                // ReadyForQuery is the one already counted as owed.
+                frontend::sync(self.write_buf());
                 self.flush().await?;
             }
             let mut err = None;
