@@ -21,9 +21,9 @@ async fn poll_n_times<F: Future + ?Sized>(mut fut: Pin<&mut F>, polls: usize) ->
         if done {
             return true;
         }
+        // Only yield: each poll then advances the operation by whatever the socket has
+        // delivered so far, so successive poll counts stop it at successive await points.
         tokio::task::yield_now().await;
-        // Give the server a moment so later polls find responses waiting.
-        tokio::time::sleep(Duration::from_micros(200)).await;
     }
     false
 }
@@ -41,6 +41,9 @@ async fn check(conn: &mut Connection, tag: i64) {
         "check {tag}: a dropped future left a transaction open"
     );
 }
+
+/// Enough polls for any operation here to finish on loopback.
+const MAX_POLLS: usize = 5000;
 
 type Op = for<'a> fn(&'a mut Connection, i64) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
 
@@ -116,7 +119,7 @@ async fn drop_sweep_over_every_poll_count() {
     let mut tag = 0i64;
     for (name, op) in ops() {
         let mut finished_at = None;
-        for polls in 0..40 {
+        for polls in 0..MAX_POLLS {
             tag += 1;
             let done = {
                 let mut fut = op(&mut conn, tag);
@@ -128,7 +131,11 @@ async fn drop_sweep_over_every_poll_count() {
                 break;
             }
         }
-        assert!(finished_at.is_some(), "{name} never finished within 40 polls");
+        let finished_at = finished_at.unwrap_or_else(|| panic!("{name} never finished within {MAX_POLLS} polls"));
+        // Every poll count below `finished_at` dropped the future part-way: a sweep that
+        // finished on the first poll would prove nothing.
+        assert!(finished_at >= 2, "{name} finished after {finished_at} polls: nothing was swept");
+        println!("{name}: dropped after 0..{finished_at} polls, then finished");
     }
 }
 
@@ -146,10 +153,20 @@ async fn thousands_of_random_drops() {
     };
     let started = std::time::Instant::now();
     let mut checked = 0;
+    let mut dropped = 0;
     for round in 0..2000i64 {
         let (name, op) = &ops[(next() % ops.len() as u64) as usize];
-        let delay = Duration::from_micros(next() % 1500);
-        let _ = tokio::time::timeout(delay, op(&mut conn, round)).await;
+        // Half the drops after a random number of polls, half after a random short time.
+        let unfinished = if next() % 2 == 0 {
+            let mut fut = op(&mut conn, round);
+            !poll_n_times(fut.as_mut(), (next() % 60) as usize).await
+        } else {
+            let delay = Duration::from_micros(next() % 1500);
+            tokio::time::timeout(delay, op(&mut conn, round)).await.is_err()
+        };
+        if unfinished {
+            dropped += 1;
+        }
         if round % 4 == 0 {
             tokio::time::timeout(Duration::from_secs(10), check(&mut conn, round))
                 .await
@@ -162,4 +179,6 @@ async fn thousands_of_random_drops() {
     }
     check(&mut conn, -1).await;
     assert!(checked > 100, "only {checked} checks ran");
+    println!("{dropped} futures dropped part-way, {checked} checks");
+    assert!(dropped > 200, "only {dropped} futures were dropped part-way");
 }
