@@ -46,7 +46,10 @@ async fn main() -> Result<()> {
         let mut cur = conn.cursor();
         cur.execute("SELECT * FROM pg_timezone_names", &[]).await?;
         println!("cur.rowcount()  = {}  (rows returned)", cur.rowcount());
-        println!("cur.rownumber() = {:?}  (next row to fetch)", cur.rownumber());
+        println!(
+            "cur.rownumber() = {:?}  (next row to fetch)",
+            cur.rownumber()
+        );
 
         let first = cur.fetch_one().await?.expect("at least one time zone");
         let name: &str = first.get("name");
@@ -61,12 +64,16 @@ async fn main() -> Result<()> {
         let rest = cur.fetch_all().await?;
         println!("fetch_all()     -> {} rows", rest.len());
         println!("cur.rownumber() = {:?}  (the end)", cur.rownumber());
-        println!("fetch_one() again -> {:?}", cur.fetch_one().await?.map(|r| show(&r)));
+        println!(
+            "fetch_one() again -> {:?}",
+            cur.fetch_one().await?.map(|r| show(&r))
+        );
         println!("fetch_all() again -> {} rows", cur.fetch_all().await?.len());
     }
 
     step("Table modification queries");
-    conn.batch_execute("DROP TABLE IF EXISTS test_table").await?;
+    conn.batch_execute("DROP TABLE IF EXISTS test_table")
+        .await?;
     conn.execute(
         "CREATE TABLE test_table (my_id SERIAL PRIMARY KEY, my_name VARCHAR(20), \
          my_number INTEGER, my_float FLOAT, my_date DATE, my_timestamp TIMESTAMP, \
@@ -75,8 +82,11 @@ async fn main() -> Result<()> {
     )
     .await?;
     println!("created test_table");
-    conn.execute("ALTER TABLE test_table ADD COLUMN new_name VARCHAR(100)", &[])
-        .await?;
+    conn.execute(
+        "ALTER TABLE test_table ADD COLUMN new_name VARCHAR(100)",
+        &[],
+    )
+    .await?;
     println!("added column new_name");
     conn.execute("ALTER TABLE test_table DROP COLUMN new_name", &[])
         .await?;
@@ -130,26 +140,51 @@ async fn main() -> Result<()> {
     step("Roll back: undo uncommitted changes");
     {
         let mut tx = conn.transaction().await?;
-        tx.execute("INSERT INTO test_table (my_name) VALUES ($1)", &[&"new name"])
-            .await?;
+        tx.execute(
+            "INSERT INTO test_table (my_name) VALUES ($1)",
+            &[&"new name"],
+        )
+        .await?;
         let found = tx
-            .query_opt("SELECT my_id FROM test_table WHERE my_name = $1", &[&"new name"])
+            .query_opt(
+                "SELECT my_id FROM test_table WHERE my_name = $1",
+                &[&"new name"],
+            )
             .await?;
-        println!("inside the transaction the row is there: {}", found.is_some());
+        println!(
+            "inside the transaction the row is there: {}",
+            found.is_some()
+        );
         tx.rollback().await?;
     }
     let found = conn
-        .query_opt("SELECT my_id FROM test_table WHERE my_name = $1", &[&"new name"])
+        .query_opt(
+            "SELECT my_id FROM test_table WHERE my_name = $1",
+            &[&"new name"],
+        )
         .await?;
-    println!("after rollback: {}", if found.is_some() { "still there?!" } else { "gone" });
+    println!(
+        "after rollback: {}",
+        if found.is_some() {
+            "still there?!"
+        } else {
+            "gone"
+        }
+    );
 
     step("Aborted transactions");
     {
         let mut tx = conn.transaction().await?;
-        let err = tx.execute("SELECT * FROM test_table1", &[]).await.unwrap_err();
+        let err = tx
+            .execute("SELECT * FROM test_table1", &[])
+            .await
+            .unwrap_err();
         println!("typo in the table name -> {err}");
         println!("transaction status: {:?}", tx.transaction_status());
-        let err = tx.execute("SELECT * FROM test_table", &[]).await.unwrap_err();
+        let err = tx
+            .execute("SELECT * FROM test_table", &[])
+            .await
+            .unwrap_err();
         println!("the correct query is now refused locally, without a round trip:");
         println!("  -> {err}");
         assert_eq!(err.code().map(|c| c.code()), Some("25P02"));
@@ -173,7 +208,10 @@ async fn main() -> Result<()> {
     let err = transfer(&mut conn, true).await.unwrap_err();
     println!("second block failed with: {err}");
     let blocks: i64 = conn
-        .query_one("SELECT count(*) FROM test_table WHERE my_name = 'block'", &[])
+        .query_one(
+            "SELECT count(*) FROM test_table WHERE my_name = 'block'",
+            &[],
+        )
         .await?
         .get(0);
     println!("rows from the blocks: {blocks} (the failed one was rolled back)");
@@ -181,12 +219,21 @@ async fn main() -> Result<()> {
 
     step("Date and time");
     let now_utc: DateTime<Utc> = Utc::now();
-    conn.execute("INSERT INTO test_table (my_timestamp) VALUES ($1)", &[&now_utc.naive_utc()])
-        .await?;
-    conn.execute("INSERT INTO test_table (my_timestamp_tz) VALUES ($1)", &[&now_utc])
-        .await?;
+    conn.execute(
+        "INSERT INTO test_table (my_timestamp) VALUES ($1)",
+        &[&now_utc.naive_utc()],
+    )
+    .await?;
+    conn.execute(
+        "INSERT INTO test_table (my_timestamp_tz) VALUES ($1)",
+        &[&now_utc],
+    )
+    .await?;
     conn.execute("SET TIME ZONE 'Europe/Rome'", &[]).await?;
-    println!("server TimeZone is now {}", conn.parameter("TimeZone").unwrap_or("?"));
+    println!(
+        "server TimeZone is now {}",
+        conn.parameter("TimeZone").unwrap_or("?")
+    );
     let py_date = NaiveDate::from_ymd_opt(2022, 12, 25).expect("valid date");
     conn.execute("INSERT INTO test_table (my_date) VALUES ($1)", &[&py_date])
         .await?;
@@ -194,8 +241,11 @@ async fn main() -> Result<()> {
     conn.execute("INSERT INTO test_table (my_time) VALUES ($1)", &[&py_time])
         .await?;
     let py_datetime: NaiveDateTime = py_date.and_time(py_time);
-    conn.execute("INSERT INTO test_table (my_timestamp) VALUES ($1)", &[&py_datetime])
-        .await?;
+    conn.execute(
+        "INSERT INTO test_table (my_timestamp) VALUES ($1)",
+        &[&py_datetime],
+    )
+    .await?;
     let row = conn
         .query_one(
             "SELECT max(my_date) AS d, max(my_time) AS t, max(my_timestamp) AS ts, \
@@ -213,18 +263,30 @@ async fn main() -> Result<()> {
 
     step("JSON and JSONB");
     let py_dict1 = json!({"key1": ["foo", null, 1.0, 2], "key2": "bar", "key3": 20});
-    conn.execute("INSERT INTO test_table (my_json) VALUES ($1)", &[&Json(&py_dict1)])
-        .await?;
-    conn.execute("INSERT INTO test_table (my_jsonb) VALUES ($1)", &[&py_dict1])
-        .await?;
+    conn.execute(
+        "INSERT INTO test_table (my_json) VALUES ($1)",
+        &[&Json(&py_dict1)],
+    )
+    .await?;
+    conn.execute(
+        "INSERT INTO test_table (my_jsonb) VALUES ($1)",
+        &[&py_dict1],
+    )
+    .await?;
     let mut cur = conn.cursor();
-    cur.execute("SELECT my_json FROM test_table WHERE my_json IS NOT NULL", &[])
-        .await?;
+    cur.execute(
+        "SELECT my_json FROM test_table WHERE my_json IS NOT NULL",
+        &[],
+    )
+    .await?;
     let json1: serde_json::Value = cur.fetch_one().await?.expect("a row").get(0);
     println!("my_json  -> {json1}");
     println!("json1[\"key1\"] = {}", json1["key1"]);
-    cur.execute("SELECT my_jsonb FROM test_table WHERE my_jsonb IS NOT NULL", &[])
-        .await?;
+    cur.execute(
+        "SELECT my_jsonb FROM test_table WHERE my_jsonb IS NOT NULL",
+        &[],
+    )
+    .await?;
     let Json(jsonb1): Json<serde_json::Value> = cur.fetch_one().await?.expect("a row").get(0);
     println!("my_jsonb -> {jsonb1}");
 

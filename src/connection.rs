@@ -19,15 +19,15 @@ use tokio::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::{Config, Host, NoticeHandler, SslMode};
-use crate::query::StatementCache;
-use crate::statement::CloseQueue;
 use crate::error::{DbError, Error, Kind};
 use crate::proto::auth::scram;
 use crate::proto::backend::{self, ErrorFields, Message, Notification, TransactionStatus};
 use crate::proto::frontend;
 use crate::proto::session::{Incoming, Session, Startup, StartupEvent};
+use crate::query::StatementCache;
 use crate::simple::{SimpleColumns, SimpleQueryMessage, SimpleRow};
 use crate::socket::Socket;
+use crate::statement::CloseQueue;
 
 /// How much the read buffer grows by when it runs out of room: large reads keep the number of
 /// system calls low when results stream in.
@@ -66,6 +66,16 @@ pub struct Connection {
     pub(crate) statement_counter: u64,
     pub(crate) savepoint_counter: u64,
     notice_handler: Option<NoticeHandler>,
+    cancel_target: CancelTarget,
+}
+
+/// The address a session was reached at, for opening the separate connection a
+/// CancelRequest travels on.
+#[derive(Debug, Clone)]
+pub(crate) struct CancelTarget {
+    pub(crate) host: Host,
+    pub(crate) port: u16,
+    pub(crate) connect_timeout: Option<std::time::Duration>,
 }
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
@@ -135,9 +145,9 @@ impl Connection {
         port: u16,
     ) -> Result<Connection, Error> {
         let target = describe_target(host, port);
-        let socket = open_socket(host, port).await.map_err(|e| {
-            Error::io(e).with_message(format!("could not connect to {target}"))
-        })?;
+        let socket = open_socket(host, port)
+            .await
+            .map_err(|e| Error::io(e).with_message(format!("could not connect to {target}")))?;
         let password = resolved
             .password
             .clone()
@@ -171,9 +181,8 @@ impl Connection {
                 .await
                 .map_err(|e| {
                     if e.kind() == Kind::Closed {
-                        Error::closed().with_message(format!(
-                            "{target} closed the connection during startup"
-                        ))
+                        Error::closed()
+                            .with_message(format!("{target} closed the connection during startup"))
                     } else {
                         e
                     }
@@ -202,6 +211,11 @@ impl Connection {
             statement_counter: 0,
             savepoint_counter: 0,
             notice_handler: config.get_notice_handler().cloned(),
+            cancel_target: CancelTarget {
+                host: host.clone(),
+                port,
+                connect_timeout: resolved.connect_timeout,
+            },
         })
     }
 
@@ -379,7 +393,10 @@ impl Connection {
         while self.session.owed() > 0 {
             if let Message::ErrorResponse(fields) = self.next_response().await? {
                 // The call that wanted this answer is gone; note it for whoever debugs.
-                log::debug!("discarding the error of an abandoned request: {}", db_error(&fields));
+                log::debug!(
+                    "discarding the error of an abandoned request: {}",
+                    db_error(&fields)
+                );
             }
         }
         Ok(())
@@ -405,20 +422,52 @@ impl Connection {
     /// session has recorded it.
     pub(crate) async fn next_response(&mut self) -> Result<Message, Error> {
         loop {
-            let msg = read_message(&mut self.socket, &mut self.read_buf, self.max_message_len)
-                .await
-                .map_err(|e| self.fail(e))?;
-            match self.session.handle(msg) {
-                Ok(Incoming::Response(msg)) => return Ok(msg),
-                Ok(Incoming::Ready(status)) => return Ok(Message::ReadyForQuery(status)),
-                Ok(Incoming::Notice(fields)) => {
-                    deliver_notice(self.notice_handler.as_ref(), &fields)
-                }
-                Ok(Incoming::Notification(n)) => self.notifications.push_back(n),
-                Ok(Incoming::ParameterChanged) => {}
-                Err(e) => return Err(self.fail(e.into())),
+            if let Some(msg) = self.read_one().await? {
+                return Ok(msg);
             }
         }
+    }
+
+    /// Reads one message. Asynchronous ones (notices, notifications, parameter changes) are
+    /// absorbed and give `None`; responses and ReadyForQuery are returned. Cancel-safe.
+    pub(crate) async fn read_one(&mut self) -> Result<Option<Message>, Error> {
+        let msg = read_message(&mut self.socket, &mut self.read_buf, self.max_message_len)
+            .await
+            .map_err(|e| self.fail(e))?;
+        match self.session.handle(msg) {
+            Ok(Incoming::Response(msg)) => Ok(Some(msg)),
+            Ok(Incoming::Ready(status)) => Ok(Some(Message::ReadyForQuery(status))),
+            Ok(Incoming::Notice(fields)) => {
+                deliver_notice(self.notice_handler.as_ref(), &fields);
+                Ok(None)
+            }
+            Ok(Incoming::Notification(n)) => {
+                self.notifications.push_back(n);
+                Ok(None)
+            }
+            Ok(Incoming::ParameterChanged) => Ok(None),
+            Err(e) => Err(self.fail(e.into())),
+        }
+    }
+
+    /// The oldest queued notification, waiting for one while the connection is idle.
+    /// Cancel-safe: a notification is only taken off the queue when it is returned.
+    pub(crate) async fn next_notification(&mut self) -> Result<Notification, Error> {
+        loop {
+            if let Some(n) = self.notifications.pop_front() {
+                return Ok(n);
+            }
+            self.ready().await?;
+            // Nothing is owed, so only asynchronous messages may arrive.
+            if let Some(msg) = self.read_one().await? {
+                return Err(self.unexpected(msg.name(), "an asynchronous message while idle"));
+            }
+        }
+    }
+
+    /// Where and how to send a CancelRequest for this session.
+    pub(crate) fn cancel_target(&self) -> &CancelTarget {
+        &self.cancel_target
     }
 
     /// Marks the connection broken when `err` means the stream can no longer be trusted.
@@ -485,6 +534,10 @@ impl Connection {
         }
     }
 
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
     pub(crate) fn write_buf(&mut self) -> &mut BytesMut {
         &mut self.write_buf
     }
@@ -526,7 +579,7 @@ struct Handshake {
     max_message_len: usize,
 }
 
-async fn open_socket(host: &Host, port: u16) -> io::Result<Socket> {
+pub(crate) async fn open_socket(host: &Host, port: u16) -> io::Result<Socket> {
     match host {
         Host::Tcp(name) => {
             let stream = TcpStream::connect((name.as_str(), port)).await?;

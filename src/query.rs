@@ -151,9 +151,7 @@ impl Connection {
         Q: ToStatement + ?Sized,
     {
         let outcome = self.run(query.query_ref(), params).await?;
-        Ok(outcome
-            .rows_affected
-            .unwrap_or(outcome.rows.len() as u64))
+        Ok(outcome.rows_affected.unwrap_or(outcome.rows.len() as u64))
     }
 
     /// Runs a query and returns all its rows.
@@ -252,51 +250,13 @@ impl Connection {
         }
     }
 
-    async fn run_once(&mut self, query: QueryRef<'_>, params: Params<'_>) -> Result<Outcome, Error> {
-        self.ready().await?;
-        let stmt = match query {
-            QueryRef::Prepared(stmt) => {
-                if stmt.connection_id() != self.id {
-                    return Err(Error::usage(
-                        "this statement was prepared on another connection",
-                    ));
-                }
-                self.check_allowed(stmt.sql())?;
-                check_param_count(stmt, params)?;
-                stmt.clone()
-            }
-            QueryRef::Sql(sql) => {
-                self.check_allowed(sql)?;
-                match self.cache.get(sql) {
-                    Some(stmt) => {
-                        check_param_count(&stmt, params)?;
-                        stmt
-                    }
-                    None => {
-                        let name = if self.cache.capacity() > 0 {
-                            self.next_statement_name()
-                        } else {
-                            String::new()
-                        };
-                        let stmt = self.parse_describe(&name, sql).await?;
-                        if !name.is_empty() {
-                            self.cache.insert(sql, stmt.clone());
-                        }
-                        stmt
-                    }
-                }
-            }
-        };
-        if let Err(e) = check_param_count(&stmt, params) {
-            // The group opened by Parse is closed by the next call's resynchronisation.
-            return Err(e);
-        }
-        self.write_pending_closes()?;
-        let buf = self.write_buf();
-        let encoded = encode_bind(&stmt, params, buf);
-        if let Err(e) = encoded {
-            return Err(e);
-        }
+    async fn run_once(
+        &mut self,
+        query: QueryRef<'_>,
+        params: Params<'_>,
+    ) -> Result<Outcome, Error> {
+        let stmt = self.statement_for(query, params).await?;
+        self.write_bind("", &stmt, params)?;
         frontend::execute("", 0, self.write_buf())?;
         frontend::sync(self.write_buf());
         self.commit_group();
@@ -339,6 +299,62 @@ impl Connection {
         }
     }
 
+    /// Resynchronises, refuses the query in an aborted transaction, and finds its statement:
+    /// the given one, the cached one, or a fresh one from Parse/Describe (which leaves the
+    /// Sync group open for the Bind that must follow). Checks the parameter count.
+    pub(crate) async fn statement_for(
+        &mut self,
+        query: QueryRef<'_>,
+        params: Params<'_>,
+    ) -> Result<Statement, Error> {
+        self.ready().await?;
+        let stmt = match query {
+            QueryRef::Prepared(stmt) => {
+                if stmt.connection_id() != self.id {
+                    return Err(Error::usage(
+                        "this statement was prepared on another connection",
+                    ));
+                }
+                self.check_allowed(stmt.sql())?;
+                stmt.clone()
+            }
+            QueryRef::Sql(sql) => {
+                self.check_allowed(sql)?;
+                match self.cache.get(sql) {
+                    Some(stmt) => stmt,
+                    None => {
+                        let name = if self.cache.capacity() > 0 {
+                            self.next_statement_name()
+                        } else {
+                            String::new()
+                        };
+                        let stmt = self.parse_describe(&name, sql).await?;
+                        if !name.is_empty() {
+                            self.cache.insert(sql, stmt.clone());
+                        }
+                        stmt
+                    }
+                }
+            }
+        };
+        // On a mismatch after a fresh Parse, the open group is closed by the next call's
+        // resynchronisation.
+        check_param_count(&stmt, params)?;
+        Ok(stmt)
+    }
+
+    /// Writes Close for statements no longer referenced, then Bind of `params` to `stmt` into
+    /// `portal` ("" = unnamed). Nothing is sent yet.
+    pub(crate) fn write_bind(
+        &mut self,
+        portal: &str,
+        stmt: &Statement,
+        params: Params<'_>,
+    ) -> Result<(), Error> {
+        self.write_pending_closes()?;
+        encode_bind(portal, stmt, params, self.write_buf())
+    }
+
     /// Sends Parse/Describe/Flush for `sql` under `name` ("" = unnamed) and reads the
     /// description, leaving the Sync group open for the Bind that follows (or for
     /// [`Connection::finish_group`]). On an error the group is closed before returning.
@@ -371,9 +387,7 @@ impl Connection {
                     }
                     return Err(err);
                 }
-                other => {
-                    return Err(self.unexpected(other.name(), "a response to Parse/Describe"))
-                }
+                other => return Err(self.unexpected(other.name(), "a response to Parse/Describe")),
             }
         }
     }
@@ -386,7 +400,10 @@ impl Connection {
         columns: Vec<Column>,
     ) -> Result<Statement, Error> {
         let params = params.ok_or_else(|| {
-            self.unexpected("RowDescription", "ParameterDescription before the row description")
+            self.unexpected(
+                "RowDescription",
+                "ParameterDescription before the row description",
+            )
         })?;
         let close_queue = (!name.is_empty()).then(|| self.close_queue.clone());
         Ok(Statement::new(
@@ -472,6 +489,7 @@ fn check_param_count(stmt: &Statement, params: Params<'_>) -> Result<(), Error> 
 /// Encodes Bind for `stmt` with `params`; a value that does not fit its parameter's SQL type
 /// is an error naming the parameter, the SQL type and the Rust type.
 fn encode_bind(
+    portal: &str,
     stmt: &Statement,
     params: Params<'_>,
     buf: &mut bytes::BytesMut,
@@ -495,7 +513,7 @@ fn encode_bind(
         &formats
     };
     frontend::bind(
-        "",
+        portal,
         stmt.name(),
         param_formats,
         params.iter().zip(types),
@@ -521,7 +539,8 @@ fn encode_bind(
 /// Whether `err` is the server's "cached plan must not change result type".
 fn is_stale_plan(err: &Error) -> bool {
     err.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
-        && err
-            .as_db_error()
-            .is_some_and(|db| db.message.contains("cached plan must not change result type"))
+        && err.as_db_error().is_some_and(|db| {
+            db.message
+                .contains("cached plan must not change result type")
+        })
 }

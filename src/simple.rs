@@ -80,7 +80,10 @@ impl SimpleRow {
         let body = row.buffer().clone();
         for range in ranges.iter().flatten() {
             if std::str::from_utf8(&body[range.clone()]).is_err() {
-                return Err(ProtoError::malformed("DataRow", "a text value is not valid UTF-8"));
+                return Err(ProtoError::malformed(
+                    "DataRow",
+                    "a text value is not valid UTF-8",
+                ));
             }
         }
         Ok(SimpleRow {
@@ -128,7 +131,10 @@ impl SimpleRow {
             None => None,
             // Validated as UTF-8 in `new`.
             Some(range) => Some(std::str::from_utf8(&self.body[range.clone()]).map_err(|_| {
-                Error::from(ProtoError::malformed("DataRow", "a text value is not valid UTF-8"))
+                Error::from(ProtoError::malformed(
+                    "DataRow",
+                    "a text value is not valid UTF-8",
+                ))
             })?),
         })
     }

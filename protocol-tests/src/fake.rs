@@ -23,7 +23,9 @@ impl FakeServer {
         F: FnOnce(FakeClient) -> Fut + Send + 'static,
         Fut: Future<Output = io::Result<()>> + Send,
     {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let task = tokio::spawn(async move {
             let (stream, _) = listener.accept().await?;

@@ -17,7 +17,9 @@ pub fn env(name: &str) -> String {
 
 /// The server's TCP port.
 pub fn port() -> u16 {
-    env("TUSK_PG_PORT").parse().expect("TUSK_PG_PORT is a port number")
+    env("TUSK_PG_PORT")
+        .parse()
+        .expect("TUSK_PG_PORT is a port number")
 }
 
 /// The directory holding the server's Unix-domain socket.

@@ -94,7 +94,12 @@ pub fn fields(tag: u8, fields: &[(u8, &str)]) -> Vec<u8> {
 pub fn fatal(code: &str, message: &str) -> Vec<u8> {
     fields(
         b'E',
-        &[(b'S', "FATAL"), (b'V', "FATAL"), (b'C', code), (b'M', message)],
+        &[
+            (b'S', "FATAL"),
+            (b'V', "FATAL"),
+            (b'C', code),
+            (b'M', message),
+        ],
     )
 }
 

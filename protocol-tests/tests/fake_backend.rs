@@ -28,7 +28,8 @@ fn client_nonce(body: &[u8]) -> String {
 async fn trust_login_and_parameters() {
     let server = FakeServer::start(|mut c: FakeClient| async move {
         c.read_startup().await?;
-        c.send(&[wire::auth_ok(), wire::startup_tail()].concat()).await?;
+        c.send(&[wire::auth_ok(), wire::startup_tail()].concat())
+            .await?;
         c.read_to_end().await?;
         Ok(())
     })
@@ -51,12 +52,13 @@ async fn wrong_scram_server_signature_is_refused() {
         let first = format!("r={nonce}SERVERPART,s=QSXCR+Q6sek8bf92,i=4096");
         c.send(&wire::auth_sasl_continue(first.as_bytes())).await?;
         c.read_message().await?; // client-final
-        // A signature the server could only produce by knowing the password: this one is wrong.
+                                 // A signature the server could only produce by knowing the password: this one is wrong.
         c.send(&wire::auth_sasl_final(
             b"v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
         ))
         .await?;
-        c.send(&[wire::auth_ok(), wire::startup_tail()].concat()).await?;
+        c.send(&[wire::auth_ok(), wire::startup_tail()].concat())
+            .await?;
         let _ = c.read_to_end().await;
         Ok(())
     })
@@ -77,7 +79,8 @@ async fn scram_skipping_the_final_message_is_refused() {
         c.send(&wire::auth_sasl_continue(first.as_bytes())).await?;
         c.read_message().await?;
         // AuthenticationOk without SASLFinal: the server never proved it knows the password.
-        c.send(&[wire::auth_ok(), wire::startup_tail()].concat()).await?;
+        c.send(&[wire::auth_ok(), wire::startup_tail()].concat())
+            .await?;
         let _ = c.read_to_end().await;
         Ok(())
     })
@@ -92,8 +95,10 @@ async fn scram_nonce_not_extending_ours_is_refused() {
         c.read_startup().await?;
         c.send(&wire::auth_sasl(&["SCRAM-SHA-256"])).await?;
         c.read_message().await?;
-        c.send(&wire::auth_sasl_continue(b"r=someoneelse,s=QSXCR+Q6sek8bf92,i=4096"))
-            .await?;
+        c.send(&wire::auth_sasl_continue(
+            b"r=someoneelse,s=QSXCR+Q6sek8bf92,i=4096",
+        ))
+        .await?;
         let _ = c.read_to_end().await;
         Ok(())
     })
@@ -243,7 +248,8 @@ async fn configured_max_message_len_is_enforced() {
     let server = FakeServer::start(|mut c: FakeClient| async move {
         c.read_startup().await?;
         c.send(&wire::auth_ok()).await?;
-        c.send(&wire::parameter_status("big", &"x".repeat(4096))).await?;
+        c.send(&wire::parameter_status("big", &"x".repeat(4096)))
+            .await?;
         let _ = c.read_to_end().await;
         Ok(())
     })
@@ -259,9 +265,9 @@ async fn unknown_tag_and_garbage_are_protocol_errors() {
         b"!\x00\x00\x00\x04".to_vec(),
         b"\x00\x00\x00\x00\x00".to_vec(),
         b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(),
-        wire::msg(b'R', &[0, 0]),          // Authentication with a short body
-        wire::msg(b'Z', b"IX"),            // ReadyForQuery too long
-        wire::msg(b'Z', b"Q"),             // unknown transaction status
+        wire::msg(b'R', &[0, 0]), // Authentication with a short body
+        wire::msg(b'Z', b"IX"),   // ReadyForQuery too long
+        wire::msg(b'Z', b"Q"),    // unknown transaction status
         wire::msg(b'D', &[0, 1, 0, 0, 0]), // a DataRow during startup
     ] {
         let server = FakeServer::start(move |mut c: FakeClient| async move {
@@ -307,8 +313,11 @@ async fn server_closing_mid_query_is_a_closed_error_and_the_connection_stays_clo
         c.send(&full_startup_reply()).await?;
         let (tag, _) = c.read_message().await?;
         assert_eq!(tag, b'Q');
-        c.send(&wire::fatal("57P01", "terminating connection due to administrator command"))
-            .await?;
+        c.send(&wire::fatal(
+            "57P01",
+            "terminating connection due to administrator command",
+        ))
+        .await?;
         c.close().await
     })
     .await;

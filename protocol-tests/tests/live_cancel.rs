@@ -51,7 +51,9 @@ fn ops() -> Vec<(&'static str, Op)> {
     vec![
         ("query cached", |c, i| {
             Box::pin(async move {
-                let _ = c.query("SELECT generate_series(1, 50) + $1::int8", &[&i]).await;
+                let _ = c
+                    .query("SELECT generate_series(1, 50) + $1::int8", &[&i])
+                    .await;
             })
         }),
         ("query fresh sql", |c, i| {
@@ -72,7 +74,9 @@ fn ops() -> Vec<(&'static str, Op)> {
         }),
         ("batch", |c, _| {
             Box::pin(async move {
-                let _ = c.batch_execute("SELECT 1; SELECT pg_sleep(0.001); SELECT 2").await;
+                let _ = c
+                    .batch_execute("SELECT 1; SELECT pg_sleep(0.001); SELECT 2")
+                    .await;
             })
         }),
         ("transaction begin", |c, _| {
@@ -101,7 +105,9 @@ fn ops() -> Vec<(&'static str, Op)> {
         ("cursor", |c, i| {
             Box::pin(async move {
                 let mut cur = c.cursor();
-                let _ = cur.execute("SELECT generate_series(1, 20) * $1::int8", &[&i]).await;
+                let _ = cur
+                    .execute("SELECT generate_series(1, 20) * $1::int8", &[&i])
+                    .await;
                 let _ = cur.fetch_many(3).await;
             })
         }),
@@ -131,10 +137,14 @@ async fn drop_sweep_over_every_poll_count() {
                 break;
             }
         }
-        let finished_at = finished_at.unwrap_or_else(|| panic!("{name} never finished within {MAX_POLLS} polls"));
+        let finished_at =
+            finished_at.unwrap_or_else(|| panic!("{name} never finished within {MAX_POLLS} polls"));
         // Every poll count below `finished_at` dropped the future part-way: a sweep that
         // finished on the first poll would prove nothing.
-        assert!(finished_at >= 2, "{name} finished after {finished_at} polls: nothing was swept");
+        assert!(
+            finished_at >= 2,
+            "{name} finished after {finished_at} polls: nothing was swept"
+        );
         println!("{name}: dropped after 0..{finished_at} polls, then finished");
     }
 }
@@ -162,7 +172,9 @@ async fn thousands_of_random_drops() {
             !poll_n_times(fut.as_mut(), (next() % 60) as usize).await
         } else {
             let delay = Duration::from_micros(next() % 1500);
-            tokio::time::timeout(delay, op(&mut conn, round)).await.is_err()
+            tokio::time::timeout(delay, op(&mut conn, round))
+                .await
+                .is_err()
         };
         if unfinished {
             dropped += 1;
@@ -180,5 +192,8 @@ async fn thousands_of_random_drops() {
     check(&mut conn, -1).await;
     assert!(checked > 100, "only {checked} checks ran");
     println!("{dropped} futures dropped part-way, {checked} checks");
-    assert!(dropped > 200, "only {dropped} futures were dropped part-way");
+    assert!(
+        dropped > 200,
+        "only {dropped} futures were dropped part-way"
+    );
 }

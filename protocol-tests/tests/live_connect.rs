@@ -107,16 +107,24 @@ async fn batch_execute_runs_several_statements_and_stops_at_the_first_error() {
     )
     .await
     .unwrap();
-    let rows = conn.simple_query("SELECT count(*) FROM batch_t").await.unwrap();
+    let rows = conn
+        .simple_query("SELECT count(*) FROM batch_t")
+        .await
+        .unwrap();
     assert!(matches!(&rows[0], SimpleQueryMessage::Row(r) if r.get(0) == Some("4")));
 
     let err = conn
-        .batch_execute("INSERT INTO batch_t VALUES (100); SELECT 1/0; INSERT INTO batch_t VALUES (200)")
+        .batch_execute(
+            "INSERT INTO batch_t VALUES (100); SELECT 1/0; INSERT INTO batch_t VALUES (200)",
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code().unwrap().code(), "22012", "{err}");
     // A multi-statement simple query is one implicit transaction: nothing of it stays.
-    let rows = conn.simple_query("SELECT count(*) FROM batch_t").await.unwrap();
+    let rows = conn
+        .simple_query("SELECT count(*) FROM batch_t")
+        .await
+        .unwrap();
     assert!(matches!(&rows[0], SimpleQueryMessage::Row(r) if r.get(0) == Some("4")));
     // And the connection is usable.
     assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
@@ -138,7 +146,10 @@ async fn simple_query_returns_text_rows_nulls_and_command_tags() {
     assert_eq!(row.get(1), None);
     assert_eq!(row.get("c"), Some("é"));
     assert!(row.try_get("nope").is_err());
-    assert!(matches!(&msgs[1], SimpleQueryMessage::CommandComplete { rows: Some(1), .. }));
+    assert!(matches!(
+        &msgs[1],
+        SimpleQueryMessage::CommandComplete { rows: Some(1), .. }
+    ));
     assert!(
         matches!(&msgs[2], SimpleQueryMessage::CommandComplete { tag, rows: None } if tag == "CREATE TABLE")
     );
@@ -166,16 +177,22 @@ async fn transaction_status_follows_raw_sql_and_aborted_transactions_are_refused
 #[tokio::test]
 async fn parameter_status_updates_are_visible() {
     let mut conn = Connection::connect(&live::admin()).await.unwrap();
-    conn.batch_execute("SET TIME ZONE 'Europe/Rome'").await.unwrap();
+    conn.batch_execute("SET TIME ZONE 'Europe/Rome'")
+        .await
+        .unwrap();
     assert_eq!(conn.parameter("TimeZone"), Some("Europe/Rome"));
-    conn.batch_execute("SET application_name = 'renamed'").await.unwrap();
+    conn.batch_execute("SET application_name = 'renamed'")
+        .await
+        .unwrap();
     assert_eq!(conn.parameter("application_name"), Some("renamed"));
 }
 
 #[tokio::test]
 async fn copy_from_stdin_through_simple_query_fails_cleanly() {
     let mut conn = Connection::connect(&live::admin()).await.unwrap();
-    conn.batch_execute("CREATE TEMP TABLE c (a int)").await.unwrap();
+    conn.batch_execute("CREATE TEMP TABLE c (a int)")
+        .await
+        .unwrap();
     let err = conn.batch_execute("COPY c FROM STDIN").await.unwrap_err();
     assert_eq!(err.code().unwrap().code(), "57014", "{err}");
     conn.batch_execute("SELECT 1").await.unwrap();

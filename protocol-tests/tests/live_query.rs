@@ -16,7 +16,10 @@ async fn execute_query_query_one_query_opt() {
         .await
         .unwrap();
     let n = conn
-        .execute("INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)", &[&1i32, &"x", &2i32, &"y"])
+        .execute(
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)",
+            &[&1i32, &"x", &2i32, &"y"],
+        )
         .await
         .unwrap();
     assert_eq!(n, 2);
@@ -46,18 +49,32 @@ async fn execute_query_query_one_query_opt() {
     assert_eq!(err.kind(), Kind::RowCount);
     let err = conn.query_opt("SELECT a FROM t", &[]).await.unwrap_err();
     assert_eq!(err.kind(), Kind::RowCount);
-    let err = conn.query_one("SELECT a FROM t WHERE false", &[]).await.unwrap_err();
+    let err = conn
+        .query_one("SELECT a FROM t WHERE false", &[])
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::RowCount);
     // UPDATE / DELETE counts.
     assert_eq!(conn.execute("UPDATE t SET b = 'q'", &[]).await.unwrap(), 3);
-    assert_eq!(conn.execute("DELETE FROM t WHERE a = 1", &[]).await.unwrap(), 1);
+    assert_eq!(
+        conn.execute("DELETE FROM t WHERE a = 1", &[])
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn prepare_describes_params_and_columns() {
     let mut conn = admin().await;
-    let stmt = conn.prepare("SELECT $1::int8 AS n, $2::text AS s").await.unwrap();
-    assert_eq!(stmt.params(), &[tusk::types::Type::INT8, tusk::types::Type::TEXT]);
+    let stmt = conn
+        .prepare("SELECT $1::int8 AS n, $2::text AS s")
+        .await
+        .unwrap();
+    assert_eq!(
+        stmt.params(),
+        &[tusk::types::Type::INT8, tusk::types::Type::TEXT]
+    );
     let names: Vec<_> = stmt.columns().iter().map(|c| c.name()).collect();
     assert_eq!(names, ["n", "s"]);
     let row = conn.query_one(&stmt, &[&5i64, &"five"]).await.unwrap();
@@ -80,7 +97,10 @@ async fn wrong_parameter_count_is_refused_before_sending() {
     let err = conn.query(&stmt, &[&1i32, &2i32]).await.unwrap_err();
     assert_eq!(err.kind(), Kind::Usage);
     // Also for SQL text that has not been prepared yet (the server describes it first).
-    let err = conn.query("SELECT $1::int4, $2::int4", &[&1i32]).await.unwrap_err();
+    let err = conn
+        .query("SELECT $1::int4, $2::int4", &[&1i32])
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::Usage, "{err}");
     // The connection is fine afterwards.
     let row = conn.query_one("SELECT 1::int4", &[]).await.unwrap();
@@ -96,7 +116,10 @@ async fn narrowing_or_reinterpreting_a_parameter_is_an_error_naming_it() {
         .unwrap_err();
     assert_eq!(err.kind(), Kind::Conversion);
     let msg = err.to_string();
-    assert!(msg.contains("$2") && msg.contains("int4") && msg.contains("i64"), "{msg}");
+    assert!(
+        msg.contains("$2") && msg.contains("int4") && msg.contains("i64"),
+        "{msg}"
+    );
     let err = conn.query("SELECT $1::int4", &[&"text"]).await.unwrap_err();
     assert_eq!(err.kind(), Kind::Conversion, "{err}");
     conn.query_one("SELECT 1", &[]).await.unwrap();
@@ -105,10 +128,16 @@ async fn narrowing_or_reinterpreting_a_parameter_is_an_error_naming_it() {
 #[tokio::test]
 async fn row_get_mismatch_names_column_sql_type_and_rust_type() {
     let mut conn = admin().await;
-    let row = conn.query_one("SELECT 1::int4 AS a, NULL::text AS b", &[]).await.unwrap();
+    let row = conn
+        .query_one("SELECT 1::int4 AS a, NULL::text AS b", &[])
+        .await
+        .unwrap();
     let err = row.try_get::<_, String>("a").unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("\"a\"") && msg.contains("int4") && msg.contains("String"), "{msg}");
+    assert!(
+        msg.contains("\"a\"") && msg.contains("int4") && msg.contains("String"),
+        "{msg}"
+    );
     let err = row.try_get::<_, String>("b").unwrap_err();
     assert!(err.to_string().contains("\"b\""), "{err}");
     assert_eq!(row.try_get::<_, Option<String>>("b").unwrap(), None);
@@ -164,8 +193,12 @@ async fn unnamed_statement_mode_leaves_nothing_prepared() {
 #[tokio::test]
 async fn schema_change_under_a_cached_statement_is_reprepared() {
     let mut conn = admin().await;
-    conn.batch_execute("CREATE TEMP TABLE shape (a int4)").await.unwrap();
-    conn.execute("INSERT INTO shape VALUES (1)", &[]).await.unwrap();
+    conn.batch_execute("CREATE TEMP TABLE shape (a int4)")
+        .await
+        .unwrap();
+    conn.execute("INSERT INTO shape VALUES (1)", &[])
+        .await
+        .unwrap();
     let rows = conn.query("SELECT * FROM shape", &[]).await.unwrap();
     assert_eq!(rows[0].len(), 1);
     conn.batch_execute("ALTER TABLE shape ADD COLUMN b text DEFAULT 'new'")
@@ -180,7 +213,9 @@ async fn schema_change_under_a_cached_statement_is_reprepared() {
 #[tokio::test]
 async fn named_parameters() {
     let mut conn = admin().await;
-    conn.batch_execute("CREATE TEMP TABLE named_t (a int4, b text)").await.unwrap();
+    conn.batch_execute("CREATE TEMP TABLE named_t (a int4, b text)")
+        .await
+        .unwrap();
     let n = conn
         .execute_named(
             "INSERT INTO named_t (a, b) VALUES (:a, :b), (:a + 1, :b || '::x')",
@@ -190,7 +225,10 @@ async fn named_parameters() {
         .unwrap();
     assert_eq!(n, 2);
     let rows = conn
-        .query_named("SELECT b FROM named_t WHERE a >= :min ORDER BY a", &[("min", &0i32)])
+        .query_named(
+            "SELECT b FROM named_t WHERE a >= :min ORDER BY a",
+            &[("min", &0i32)],
+        )
         .await
         .unwrap();
     assert_eq!(rows[0].get::<_, &str>(0), "first'last%s");
@@ -213,7 +251,9 @@ async fn cursor_rowcount_rownumber_and_fetches() {
     let mut cur = conn.cursor();
     assert_eq!(cur.rowcount(), -1);
     assert_eq!(cur.rownumber(), None);
-    cur.execute("SELECT * FROM pg_timezone_names", &[]).await.unwrap();
+    cur.execute("SELECT * FROM pg_timezone_names", &[])
+        .await
+        .unwrap();
     assert_eq!(cur.rowcount(), expected);
     assert_eq!(cur.rownumber(), Some(0));
     assert_eq!(cur.columns()[0].name(), "name");
@@ -229,16 +269,22 @@ async fn cursor_rowcount_rownumber_and_fetches() {
     assert!(cur.fetch_all().await.unwrap().is_empty());
 
     // Executing again replaces the result; DML reports affected rows and no result set.
-    cur.execute("CREATE TEMP TABLE cur_t (a int4)", &[]).await.unwrap();
+    cur.execute("CREATE TEMP TABLE cur_t (a int4)", &[])
+        .await
+        .unwrap();
     assert_eq!(cur.rownumber(), None);
-    cur.execute("INSERT INTO cur_t SELECT generate_series(1, 5)", &[]).await.unwrap();
+    cur.execute("INSERT INTO cur_t SELECT generate_series(1, 5)", &[])
+        .await
+        .unwrap();
     assert_eq!(cur.rowcount(), 5);
     assert!(cur.fetch_one().await.is_err());
     cur.execute_named("UPDATE cur_t SET a = a + :d WHERE a > 2", &[("d", &10i32)])
         .await
         .unwrap();
     assert_eq!(cur.rowcount(), 3);
-    cur.execute("DELETE FROM cur_t WHERE a > 10", &[]).await.unwrap();
+    cur.execute("DELETE FROM cur_t WHERE a > 10", &[])
+        .await
+        .unwrap();
     assert_eq!(cur.rowcount(), 3);
 }
 
@@ -246,18 +292,25 @@ async fn cursor_rowcount_rownumber_and_fetches() {
 async fn transactions_commit_rollback_drop_and_savepoints() {
     let mut conn = admin().await;
     let table = format!("tx_t_{}", std::process::id());
-    conn.batch_execute(&format!("DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (a int4)"))
-        .await
-        .unwrap();
+    conn.batch_execute(&format!(
+        "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (a int4)"
+    ))
+    .await
+    .unwrap();
     let mut other = admin().await;
     let count = |sql: String| async move {
         let mut c = Connection::connect(&live::admin()).await.unwrap();
-        c.query_one(sql.as_str(), &[]).await.unwrap().get::<_, i64>(0)
+        c.query_one(sql.as_str(), &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
     };
     let count_sql = format!("SELECT count(*) FROM {table}");
 
     let mut tx = conn.transaction().await.unwrap();
-    tx.execute(&format!("INSERT INTO {table} VALUES (1)"), &[]).await.unwrap();
+    tx.execute(&format!("INSERT INTO {table} VALUES (1)"), &[])
+        .await
+        .unwrap();
     assert_eq!(tx.transaction_status(), TransactionStatus::InTransaction);
     // Not visible from another connection before commit.
     assert_eq!(count(count_sql.clone()).await, 0);
@@ -266,32 +319,46 @@ async fn transactions_commit_rollback_drop_and_savepoints() {
     assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
 
     let mut tx = conn.transaction().await.unwrap();
-    tx.execute(&format!("INSERT INTO {table} VALUES (2)"), &[]).await.unwrap();
+    tx.execute(&format!("INSERT INTO {table} VALUES (2)"), &[])
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(count(count_sql.clone()).await, 1);
 
     {
         let mut tx = conn.transaction().await.unwrap();
-        tx.execute(&format!("INSERT INTO {table} VALUES (3)"), &[]).await.unwrap();
+        tx.execute(&format!("INSERT INTO {table} VALUES (3)"), &[])
+            .await
+            .unwrap();
         // dropped without commit
     }
     // The queued ROLLBACK runs before the next statement.
-    let n: i64 = conn.query_one(count_sql.as_str(), &[]).await.unwrap().get(0);
+    let n: i64 = conn
+        .query_one(count_sql.as_str(), &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n, 1);
     assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
 
     // Savepoints.
     let mut tx = conn.transaction().await.unwrap();
-    tx.execute(&format!("INSERT INTO {table} VALUES (4)"), &[]).await.unwrap();
+    tx.execute(&format!("INSERT INTO {table} VALUES (4)"), &[])
+        .await
+        .unwrap();
     {
         let mut sp = tx.transaction().await.unwrap();
         assert!(sp.savepoint_name().is_some());
-        sp.execute(&format!("INSERT INTO {table} VALUES (5)"), &[]).await.unwrap();
+        sp.execute(&format!("INSERT INTO {table} VALUES (5)"), &[])
+            .await
+            .unwrap();
         sp.rollback().await.unwrap();
     }
     {
         let mut sp = tx.transaction().await.unwrap();
-        sp.execute(&format!("INSERT INTO {table} VALUES (6)"), &[]).await.unwrap();
+        sp.execute(&format!("INSERT INTO {table} VALUES (6)"), &[])
+            .await
+            .unwrap();
         sp.commit().await.unwrap();
     }
     {
@@ -300,7 +367,9 @@ async fn transactions_commit_rollback_drop_and_savepoints() {
         sp.execute("SELECT 1/0", &[]).await.unwrap_err();
         assert_eq!(sp.transaction_status(), TransactionStatus::Failed);
     }
-    tx.execute(&format!("INSERT INTO {table} VALUES (7)"), &[]).await.unwrap();
+    tx.execute(&format!("INSERT INTO {table} VALUES (7)"), &[])
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let rows = conn
         .query(&format!("SELECT a FROM {table} ORDER BY a"), &[])
@@ -308,7 +377,10 @@ async fn transactions_commit_rollback_drop_and_savepoints() {
         .unwrap();
     let values: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(values, [1, 4, 6, 7]);
-    other.batch_execute(&format!("DROP TABLE {table}")).await.unwrap();
+    other
+        .batch_execute(&format!("DROP TABLE {table}"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -338,7 +410,10 @@ async fn transaction_builder_sets_modes() {
         .unwrap();
     assert_eq!(row.get::<_, &str>(0), "serializable");
     assert_eq!(row.get::<_, &str>(1), "on");
-    let err = tx.batch_execute("CREATE TEMP TABLE ro (a int)").await.unwrap_err();
+    let err = tx
+        .batch_execute("CREATE TEMP TABLE ro (a int)")
+        .await
+        .unwrap_err();
     assert_eq!(err.code().unwrap().code(), "25006", "{err}");
     tx.rollback().await.unwrap();
 }
@@ -356,7 +431,10 @@ async fn aborted_transaction_is_refused_without_a_round_trip() {
     assert_eq!(conn.transaction_status(), TransactionStatus::Failed);
     let before = proxy.bytes_sent();
     let stmt_err = conn.query("SELECT 1", &[]).await.unwrap_err();
-    let exec_err = conn.execute("INSERT INTO nowhere VALUES (1)", &[]).await.unwrap_err();
+    let exec_err = conn
+        .execute("INSERT INTO nowhere VALUES (1)", &[])
+        .await
+        .unwrap_err();
     let batch_err = conn.batch_execute("COMMIT").await.unwrap_err();
     let tx_err = conn.transaction().await.unwrap_err();
     let mut cur = conn.cursor();
@@ -368,7 +446,11 @@ async fn aborted_transaction_is_refused_without_a_round_trip() {
     }
     // Give the proxy a moment: nothing may arrive.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert_eq!(proxy.bytes_sent(), before, "a refused statement reached the server");
+    assert_eq!(
+        proxy.bytes_sent(),
+        before,
+        "a refused statement reached the server"
+    );
     conn.execute("ROLLBACK", &[]).await.unwrap();
     assert!(proxy.bytes_sent() > before);
     assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
@@ -383,7 +465,9 @@ async fn errors_carry_every_server_field() {
     )
     .await
     .unwrap();
-    conn.execute("INSERT INTO fields_t VALUES (1, 'a')", &[]).await.unwrap();
+    conn.execute("INSERT INTO fields_t VALUES (1, 'a')", &[])
+        .await
+        .unwrap();
     let err = conn
         .execute("INSERT INTO fields_t VALUES (1, 'b')", &[])
         .await
@@ -396,11 +480,20 @@ async fn errors_carry_every_server_field() {
     assert!(db.detail.as_deref().unwrap().contains("(id)=(1)"));
     assert!(db.schema.is_some() && db.file.is_some() && db.line.is_some() && db.routine.is_some());
     let shown = err.to_string();
-    assert!(shown.contains("23505") && shown.contains("DETAIL"), "{shown}");
+    assert!(
+        shown.contains("23505") && shown.contains("DETAIL"),
+        "{shown}"
+    );
 
-    let err = conn.execute("SELECT nosuchcolumn FROM fields_t", &[]).await.unwrap_err();
+    let err = conn
+        .execute("SELECT nosuchcolumn FROM fields_t", &[])
+        .await
+        .unwrap_err();
     assert_eq!(err.as_db_error().unwrap().position, Some(8));
-    let err = conn.execute("INSERT INTO fields_t VALUES (2, NULL)", &[]).await.unwrap_err();
+    let err = conn
+        .execute("INSERT INTO fields_t VALUES (2, NULL)", &[])
+        .await
+        .unwrap_err();
     assert_eq!(err.as_db_error().unwrap().column.as_deref(), Some("v"));
     let err = conn
         .batch_execute("DO $$ BEGIN RAISE EXCEPTION 'boom' USING HINT = 'try again'; END $$")
@@ -450,10 +543,18 @@ async fn statement_from_another_connection_is_refused() {
 #[tokio::test]
 async fn copy_through_query_is_refused_cleanly() {
     let mut conn = admin().await;
-    conn.batch_execute("CREATE TEMP TABLE copy_t (a int)").await.unwrap();
-    let err = conn.execute("COPY copy_t FROM STDIN", &[]).await.unwrap_err();
+    conn.batch_execute("CREATE TEMP TABLE copy_t (a int)")
+        .await
+        .unwrap();
+    let err = conn
+        .execute("COPY copy_t FROM STDIN", &[])
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::Usage, "{err}");
-    let err = conn.execute("COPY copy_t TO STDOUT", &[]).await.unwrap_err();
+    let err = conn
+        .execute("COPY copy_t TO STDOUT", &[])
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::Usage, "{err}");
     conn.query_one("SELECT 1", &[]).await.unwrap();
 }

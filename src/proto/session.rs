@@ -174,7 +174,8 @@ impl Startup {
     }
 
     fn handle_auth(&mut self, auth: Authentication, out: &mut BytesMut) -> Result<(), ProtoError> {
-        let auth_ok_expected = |state: &AuthState| matches!(state, AuthState::Waiting | AuthState::ScramVerified);
+        let auth_ok_expected =
+            |state: &AuthState| matches!(state, AuthState::Waiting | AuthState::ScramVerified);
         match auth {
             Authentication::Ok => {
                 if !auth_ok_expected(&self.auth) {

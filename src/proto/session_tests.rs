@@ -81,7 +81,10 @@ fn missing_password_is_an_auth_error_naming_the_method() {
             &mut out,
         )
         .unwrap_err();
-    assert!(matches!(&err, ProtoError::Auth(m) if m.contains("md5")), "{err}");
+    assert!(
+        matches!(&err, ProtoError::Auth(m) if m.contains("md5")),
+        "{err}"
+    );
 }
 
 #[test]
