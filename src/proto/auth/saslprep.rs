@@ -19,14 +19,14 @@
 //! 5. the result is NFKC-normalized.
 //!
 //! The tables come from the `stringprep` crate (RFC 3454's tables; bidirectional classes from
-//! current Unicode). NFKC comes from `stringprep::saslprep` run on the already-mapped string,
-//! which repeats the checks on the normalized form: in the rare case where normalization itself
-//! produces a string that fails them (a presentation-form ligature whose expansion starts with
-//! a space, say) we fall back to the raw bytes where PostgreSQL would use the normalized form.
+//! current Unicode); NFKC from `unicode-normalization`. The normalized form is not re-checked,
+//! as in PostgreSQL, so a presentation-form ligature whose expansion starts with a space is
+//! hashed in its normalized form by both sides.
 
 use std::borrow::Cow;
 
 use stringprep::tables;
+use unicode_normalization::UnicodeNormalization;
 
 /// Returns the bytes PostgreSQL hashes for `password` in SCRAM: its SASLprep form when the
 /// password is valid UTF-8 and SASLprep succeeds, the raw bytes otherwise.
@@ -83,9 +83,9 @@ fn saslprep_like_postgres(text: &str) -> Option<String> {
         }
     }
 
-    // Step 2, normalize (NFKC). Nothing is left to map, so `saslprep` only normalizes and
-    // re-checks; see the module notes for the rare case where the re-check fails.
-    stringprep::saslprep(&mapped).ok().map(Cow::into_owned)
+    // Step 2, normalize (NFKC), last, as PostgreSQL does: what normalization produces is not
+    // checked again.
+    Some(mapped.nfkc().collect())
 }
 
 /// The characters SASLprep prohibits in its output (RFC 4013 section 2.3).
