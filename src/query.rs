@@ -87,7 +87,7 @@ impl StatementCache {
         self.capacity
     }
 
-    fn get(&mut self, sql: &str) -> Option<Statement> {
+    pub(crate) fn get(&mut self, sql: &str) -> Option<Statement> {
         self.tick += 1;
         let tick = self.tick;
         self.entries.get_mut(sql).map(|(stmt, used)| {
@@ -98,7 +98,7 @@ impl StatementCache {
 
     /// Inserts, evicting the least recently used entry when full. An evicted statement is
     /// closed on the server once no handle to it remains.
-    fn insert(&mut self, sql: &str, stmt: Statement) {
+    pub(crate) fn insert(&mut self, sql: &str, stmt: Statement) {
         if self.capacity == 0 {
             return;
         }
@@ -453,13 +453,13 @@ impl Connection {
         }
     }
 
-    fn next_statement_name(&mut self) -> String {
+    pub(crate) fn next_statement_name(&mut self) -> String {
         self.statement_counter += 1;
         format!("tusk_s{}", self.statement_counter)
     }
 
     /// Writes Close for every statement whose last handle was dropped.
-    fn write_pending_closes(&mut self) -> Result<(), Error> {
+    pub(crate) fn write_pending_closes(&mut self) -> Result<(), Error> {
         let names = {
             let mut queue = self.close_queue.lock().unwrap_or_else(|e| e.into_inner());
             if queue.is_empty() {
@@ -474,7 +474,7 @@ impl Connection {
     }
 }
 
-fn check_param_count(stmt: &Statement, params: Params<'_>) -> Result<(), Error> {
+pub(crate) fn check_param_count(stmt: &Statement, params: Params<'_>) -> Result<(), Error> {
     if stmt.params().len() == params.len() {
         Ok(())
     } else {
@@ -488,7 +488,7 @@ fn check_param_count(stmt: &Statement, params: Params<'_>) -> Result<(), Error> 
 
 /// Encodes Bind for `stmt` with `params`; a value that does not fit its parameter's SQL type
 /// is an error naming the parameter, the SQL type and the Rust type.
-fn encode_bind(
+pub(crate) fn encode_bind(
     portal: &str,
     stmt: &Statement,
     params: Params<'_>,

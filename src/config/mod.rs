@@ -3,8 +3,8 @@
 //! following libpq's rules so that a string or an environment that works with `psql` works here.
 //!
 //! This module owns parsing and defaulting only; opening sockets is the connection layer's job.
-//! It hands that layer a [`Resolved`] value (every default applied, one `(host, port)` per
-//! target) and answers [`Config::password_for`] per target.
+//! It hands that layer a `Resolved` value (every default applied, one `(host, port)` per
+//! target) and answers `Config::password_for` per target.
 //!
 //! Where tusk differs from libpq, on purpose:
 //! - `hostaddr` is accepted as another spelling of `host` (the last of the two given wins), so
