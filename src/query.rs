@@ -125,7 +125,11 @@ impl Connection {
     /// Prepares a statement and returns its parameter types and result columns.
     ///
     /// With the statement cache on, preparing the same SQL again returns the cached statement
-    /// without a round trip.
+    /// without a round trip. The statement is a named server-side statement even when the
+    /// cache is off (capacity 0), so it can be executed many times; it is closed on the server
+    /// once its last handle is dropped. Behind a transaction-pooling proxy, where named
+    /// statements do not survive between transactions, turn the cache off and pass SQL text
+    /// to `query`/`execute` instead.
     pub async fn prepare(&mut self, sql: &str) -> Result<Statement, Error> {
         self.ready().await?;
         if let Some(stmt) = self.cache.get(sql) {
