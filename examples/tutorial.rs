@@ -95,6 +95,7 @@ async fn main() -> Result<()> {
     step("Parametrized queries: values travel separately from the SQL");
     let py_name = "first'last%s";
     let py_number = 1234i32;
+    #[allow(clippy::approx_constant)] // the guide's value, not an approximation of pi
     let py_float = 3.14f64;
     let n = conn
         .execute(

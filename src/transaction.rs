@@ -70,6 +70,8 @@ impl Connection {
     /// Starts a transaction (`BEGIN`), or a savepoint when one is already open (whether it
     /// was opened by a guard or by plain SQL).
     pub async fn transaction(&mut self) -> Result<Transaction<'_>, Error> {
+        // Settle queued work first (a dropped guard's ROLLBACK), so the status is current.
+        self.ready().await?;
         let (begin, savepoint) = match self.transaction_status() {
             TransactionStatus::Idle => ("BEGIN".to_owned(), None),
             _ => {
@@ -115,6 +117,7 @@ impl<'c> TransactionBuilder<'c> {
     /// Sends `BEGIN` with the chosen modes. Fails if a transaction is already open (modes
     /// cannot be set on a savepoint).
     pub async fn start(self) -> Result<Transaction<'c>, Error> {
+        self.conn.ready().await?;
         if self.conn.transaction_status() != TransactionStatus::Idle {
             return Err(Error::usage(
                 "a transaction is already open: isolation level and access mode can only be \

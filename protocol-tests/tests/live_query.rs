@@ -341,6 +341,14 @@ async fn transactions_commit_rollback_drop_and_savepoints() {
     assert_eq!(n, 1);
     assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
 
+    // A new transaction right after a dropped guard is a top-level one, not a savepoint.
+    drop(conn.transaction().await.unwrap());
+    let tx = conn.transaction().await.unwrap();
+    assert_eq!(tx.savepoint_name(), None);
+    drop(tx);
+    let tx = conn.build_transaction().read_only(true).start().await.unwrap();
+    tx.rollback().await.unwrap();
+
     // Savepoints.
     let mut tx = conn.transaction().await.unwrap();
     tx.execute(&format!("INSERT INTO {table} VALUES (4)"), &[])
