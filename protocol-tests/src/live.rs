@@ -39,3 +39,45 @@ pub fn tcp(user: &str, password: &str) -> String {
 pub fn admin() -> String {
     tcp("tusk", "tusk")
 }
+
+/// Whether this run is CI's (`CI` set to anything but empty, `0` or `false`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// The port of the pgbouncer that `scripts/test-server` runs in front of the server
+/// (`TUSK_PG_BOUNCER_PORT`; transaction pooling, 2 server connections per user, roles `tusk`
+/// and `tusk_scram`), or `None` when it could not run one (pgbouncer not installable here):
+/// the caller then skips, after this function has said so loudly on stderr.
+///
+/// # Panics
+/// Under CI ([`in_ci`]) when the port is missing: CI must run the pgbouncer tests. Also when
+/// the variable is set but is not a port number.
+pub fn bouncer_port() -> Option<u16> {
+    match std::env::var("TUSK_PG_BOUNCER_PORT") {
+        Ok(port) => Some(port.parse().expect("TUSK_PG_BOUNCER_PORT is a port number")),
+        Err(_) if in_ci() => panic!(
+            "TUSK_PG_BOUNCER_PORT is not set under CI: scripts/test-server must install and run \
+             pgbouncer there; see its warnings"
+        ),
+        Err(_) => {
+            eprintln!(
+                "\n*** SKIPPED: TUSK_PG_BOUNCER_PORT is not set, so pgbouncer is not running (not \
+                 installable here? see the warnings of scripts/test-server). The pgbouncer tests \
+                 did NOT run. ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// A key=value string for `user` with `password` through pgbouncer to the test database, or
+/// `None` (after a loud message) when pgbouncer is not running; see [`bouncer_port`].
+pub fn bouncer_tcp(user: &str, password: &str) -> Option<String> {
+    bouncer_port().map(|port| {
+        format!(
+            "host=127.0.0.1 port={port} user={user} password={password} dbname=tusk \
+             connect_timeout=10"
+        )
+    })
+}
