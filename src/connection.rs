@@ -67,6 +67,8 @@ pub struct Connection {
     pub(crate) savepoint_counter: u64,
     notice_handler: Option<NoticeHandler>,
     cancel_target: CancelTarget,
+    /// The client-side limit per statement (see `Config::statement_timeout`).
+    pub(crate) statement_timeout: Option<std::time::Duration>,
 }
 
 /// The address a session was reached at, for opening the separate connection a
@@ -216,6 +218,7 @@ impl Connection {
                 port,
                 connect_timeout: resolved.connect_timeout,
             },
+            statement_timeout: config.get_statement_timeout(),
         })
     }
 
@@ -240,6 +243,22 @@ impl Connection {
     /// Whether the connection can no longer be used (it failed or was closed by the server).
     pub fn is_closed(&self) -> bool {
         self.broken
+    }
+
+    /// Sets (or with `None` removes) the client-side time limit for each following statement
+    /// run with `execute`, `query`, `query_one`, `query_opt` (and their `_named` forms and
+    /// `Cursor::execute`); it starts as [`Config::statement_timeout`]. For a single call,
+    /// [`Connection::with_statement_timeout`] sets it and puts the old value back afterwards.
+    ///
+    /// When the limit passes, the statement is cancelled on the server and the call returns
+    /// an error of kind [`Kind::Timeout`] (SQLSTATE `57014`); the connection stays usable.
+    pub fn set_statement_timeout(&mut self, timeout: Option<std::time::Duration>) {
+        self.statement_timeout = timeout.filter(|t| !t.is_zero());
+    }
+
+    /// The client-side time limit per statement, if any.
+    pub fn statement_timeout(&self) -> Option<std::time::Duration> {
+        self.statement_timeout
     }
 
     /// Notifications (LISTEN/NOTIFY) received so far and not yet taken, oldest first.
@@ -450,17 +469,35 @@ impl Connection {
         }
     }
 
-    /// The oldest queued notification, waiting for one while the connection is idle.
-    /// Cancel-safe: a notification is only taken off the queue when it is returned.
-    pub(crate) async fn next_notification(&mut self) -> Result<Notification, Error> {
+    /// The oldest notification (LISTEN/NOTIFY) not yet taken, waiting for one while the
+    /// connection is idle. Notifications that arrived during earlier calls come first.
+    /// Cancel-safe: a notification is only taken off the queue when it is returned. See also
+    /// [`Connection::notifications`] (a `Stream`) and [`crate::Listener`].
+    ///
+    /// ```no_run
+    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// conn.batch_execute("LISTEN jobs").await?;
+    /// let n = conn.next_notification().await?;
+    /// println!("{} on {}", n.payload, n.channel);
+    /// # Ok(()) }
+    /// ```
+    pub async fn next_notification(&mut self) -> Result<Notification, Error> {
         loop {
             if let Some(n) = self.notifications.pop_front() {
                 return Ok(n);
             }
             self.ready().await?;
-            // Nothing is owed, so only asynchronous messages may arrive.
-            if let Some(msg) = self.read_one().await? {
-                return Err(self.unexpected(msg.name(), "an asynchronous message while idle"));
+            // Nothing is owed, so only asynchronous messages may arrive, or the FATAL error a
+            // server sends before it ends the session (e.g. pg_terminate_backend).
+            match self.read_one().await? {
+                None => {}
+                Some(Message::ErrorResponse(fields)) => {
+                    let err = db_error(&fields);
+                    return Err(self.fail(err));
+                }
+                Some(msg) => {
+                    return Err(self.unexpected(msg.name(), "an asynchronous message while idle"))
+                }
             }
         }
     }

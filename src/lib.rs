@@ -6,11 +6,13 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod cancel;
 pub mod config;
 mod connection;
 mod cursor;
 mod error;
 mod named;
+mod notify;
 mod pipeline;
 pub mod proto;
 mod query;
@@ -22,10 +24,12 @@ mod statement;
 mod transaction;
 pub mod types;
 
+pub use cancel::{CancelToken, StatementTimeoutGuard};
 pub use config::{Config, Host, NoticeHandler, SslMode};
 pub use connection::Connection;
 pub use cursor::Cursor;
 pub use error::{BoxError, DbError, Error, Kind};
+pub use notify::{Listener, ListenerEvent, Notifications, ReconnectPolicy};
 pub use pipeline::{Pipeline, QueryResult};
 pub use proto::backend::{Notification, TransactionStatus};
 pub use query::{Params, ToStatement};

@@ -236,22 +236,36 @@ impl Connection {
         query: QueryRef<'_>,
         params: Params<'_>,
     ) -> Result<Outcome, Error> {
-        self.ready().await?;
-        let was_idle = self.transaction_status() == crate::TransactionStatus::Idle;
-        match self.run_once(query, params).await {
-            Err(e) if is_stale_plan(&e) => {
-                // The table under a cached statement changed shape. Drop the entry; outside a
-                // transaction nothing was lost, so prepare afresh and run once more.
-                if let QueryRef::Sql(sql) = query {
-                    self.cache.remove(sql);
-                    if was_idle {
-                        return self.run_once(query, params).await;
+        let limit = self.statement_timeout;
+        let work = async {
+            self.ready().await?;
+            let was_idle = self.transaction_status() == crate::TransactionStatus::Idle;
+            match self.run_once(query, params).await {
+                Err(e) if is_stale_plan(&e) => {
+                    // The table under a cached statement changed shape. Drop the entry;
+                    // outside a transaction nothing was lost, so prepare afresh and run once
+                    // more.
+                    if let QueryRef::Sql(sql) = query {
+                        self.cache.remove(sql);
+                        if was_idle {
+                            return self.run_once(query, params).await;
+                        }
                     }
+                    Err(e)
                 }
-                Err(e)
+                other => other,
             }
-            other => other,
-        }
+        };
+        // On expiry `work` is dropped at an await point (cancel-safe), then the statement is
+        // cancelled on the server and its responses drained.
+        let expired = match limit {
+            None => return work.await,
+            Some(limit) => match tokio::time::timeout(limit, work).await {
+                Ok(result) => return result,
+                Err(_) => limit,
+            },
+        };
+        Err(self.statement_timed_out(expired).await)
     }
 
     async fn run_once(

@@ -346,7 +346,12 @@ async fn transactions_commit_rollback_drop_and_savepoints() {
     let tx = conn.transaction().await.unwrap();
     assert_eq!(tx.savepoint_name(), None);
     drop(tx);
-    let tx = conn.build_transaction().read_only(true).start().await.unwrap();
+    let tx = conn
+        .build_transaction()
+        .read_only(true)
+        .start()
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
 
     // Savepoints.

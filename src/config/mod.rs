@@ -131,7 +131,8 @@ impl SslMode {
 ///
 /// Recognized keys (in both string forms): `host`, `hostaddr`, `port`, `user`, `password`,
 /// `dbname`, `application_name`, `fallback_application_name`, `options`, `connect_timeout`,
-/// `sslmode`, `passfile`, and tusk's own `statement_cache_capacity`. A URL also accepts libpq's
+/// `sslmode`, `passfile`, and tusk's own `statement_cache_capacity` and `statement_timeout`
+/// (milliseconds; see [`Config::statement_timeout`]). A URL also accepts libpq's
 /// `ssl=true` (meaning `sslmode=require`). Any other key is an error.
 ///
 /// `Debug` shows the password as `***`; no error message ever contains it.
@@ -179,6 +180,8 @@ pub struct Config {
     ssl_mode: Option<SslMode>,
     passfile: Option<PathBuf>,
     statement_cache_capacity: usize,
+    // `Some(Duration::ZERO)` = explicitly "no limit".
+    statement_timeout: Option<Duration>,
     params: Vec<(String, String)>,
     max_message_len: usize,
     notice_handler: Option<NoticeHandler>,
@@ -225,6 +228,7 @@ impl Default for Config {
             ssl_mode: None,
             passfile: None,
             statement_cache_capacity: DEFAULT_STATEMENT_CACHE_CAPACITY,
+            statement_timeout: None,
             params: Vec::new(),
             max_message_len: crate::proto::DEFAULT_MAX_MESSAGE_LEN,
             notice_handler: None,
@@ -247,6 +251,7 @@ impl fmt::Debug for Config {
             .field("ssl_mode", &self.get_ssl_mode())
             .field("passfile", &self.get_passfile())
             .field("statement_cache_capacity", &self.statement_cache_capacity)
+            .field("statement_timeout", &self.get_statement_timeout())
             .field("params", &self.params)
             .field("max_message_len", &self.max_message_len)
             .finish()
@@ -337,6 +342,34 @@ impl Config {
     /// cached and every statement is sent unnamed, which suits pgbouncer in transaction mode.
     pub fn statement_cache_capacity(mut self, capacity: usize) -> Config {
         self.statement_cache_capacity = capacity;
+        self
+    }
+
+    /// Sets a client-side time limit for each statement run with `execute`, `query`,
+    /// `query_one`, `query_opt` (and their `_named` forms and `Cursor::execute`).
+    /// `Duration::ZERO` means no limit, the default.
+    ///
+    /// When the limit passes, tusk sends the server a CancelRequest, waits for the server to
+    /// finish the statement, and returns an error of kind [`Kind::Timeout`](crate::Kind)
+    /// with SQLSTATE `57014`; the connection stays usable. The clock runs on the client and
+    /// covers the whole call, network included. This is not the server's `statement_timeout`
+    /// setting (set that with `options=-c statement_timeout=5s` or `SET`). For one call, see
+    /// [`Connection::with_statement_timeout`](crate::Connection::with_statement_timeout).
+    ///
+    /// In a string, the key `statement_timeout` takes milliseconds.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = tusk::Config::new().statement_timeout(Duration::from_secs(30));
+    /// assert_eq!(config.get_statement_timeout(), Some(Duration::from_secs(30)));
+    /// let parsed: tusk::Config = "host=db statement_timeout=1500".parse()?;
+    /// assert_eq!(parsed.get_statement_timeout(), Some(Duration::from_millis(1500)));
+    /// let url: tusk::Config = "postgres://db/app?statement_timeout=0".parse()?;
+    /// assert_eq!(url.get_statement_timeout(), None);
+    /// # Ok::<(), tusk::Error>(())
+    /// ```
+    pub fn statement_timeout(mut self, timeout: Duration) -> Config {
+        self.statement_timeout = Some(timeout);
         self
     }
 
@@ -434,6 +467,11 @@ impl Config {
     /// How many prepared statements a connection caches.
     pub fn get_statement_cache_capacity(&self) -> usize {
         self.statement_cache_capacity
+    }
+
+    /// The client-side time limit per statement; `None` means no limit.
+    pub fn get_statement_timeout(&self) -> Option<Duration> {
+        self.statement_timeout.filter(|t| !t.is_zero())
     }
 
     /// The extra server settings added with [`Config::param`].

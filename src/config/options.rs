@@ -143,6 +143,16 @@ impl Config {
                     )
                 })?;
             }
+            "statement_timeout" => {
+                let millis: u64 = value.trim().parse().map_err(|_| {
+                    format!(
+                        "invalid value {} for \"statement_timeout\"; expected a non-negative \
+                         integer (milliseconds, 0 for no limit)",
+                        quoted(value, reveal)
+                    )
+                })?;
+                self.statement_timeout = Some(Duration::from_millis(millis));
+            }
             _ => return Err(format!("invalid connection option {}", quoted(key, reveal))),
         }
         Ok(())
@@ -166,5 +176,6 @@ pub(super) fn is_known_key(key: &str) -> bool {
             | "sslmode"
             | "passfile"
             | "statement_cache_capacity"
+            | "statement_timeout"
     )
 }

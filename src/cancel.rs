@@ -1,0 +1,359 @@
+//! Cancelling a running statement: the [`CancelToken`] that sends a CancelRequest on a
+//! connection of its own, and the client-side statement timeout built on it (the expiry
+//! handling behind `Config::statement_timeout` and [`Connection::with_statement_timeout`]).
+//!
+//! PostgreSQL cannot be interrupted over the session's own socket: the client opens a second
+//! connection and sends the backend's process ID and secret key (both from BackendKeyData at
+//! startup). The server closes that connection without a reply, so whether the cancel hit
+//! anything is only seen on the session itself, as SQLSTATE 57014 from the interrupted
+//! statement.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::config::Host;
+use crate::connection::{open_socket, CancelTarget, Connection};
+use crate::error::Error;
+use crate::proto::frontend;
+
+/// How long delivering a CancelRequest may take when the configuration sets no
+/// `connect_timeout`.
+const DEFAULT_CANCEL_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a timed-out statement gets, after its cancel, to give its answer back before the
+/// call returns anyway (the connection then finishes draining on its next call).
+const DRAIN_AFTER_CANCEL: Duration = Duration::from_secs(5);
+
+/// How long to wait for a cancelled statement's answer before sending the CancelRequest
+/// again.
+const RECANCEL_AFTER: Duration = Duration::from_secs(1);
+
+/// A handle that cancels whatever statement its connection is running, from any task.
+///
+/// It is `Send + Sync + Clone` and independent of the connection's borrow, so it can be moved
+/// into another task or a timer while the connection is busy. A statement it interrupts fails
+/// with SQLSTATE `57014` (`query_canceled`); the connection stays usable.
+///
+/// ```no_run
+/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// let token = conn.cancel_token();
+/// tokio::spawn(async move {
+///     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+///     let _ = token.cancel().await;
+/// });
+/// let err = conn.execute("SELECT pg_sleep(10)", &[]).await.unwrap_err();
+/// assert_eq!(err.code(), Some(&tusk::SqlState::QUERY_CANCELED));
+/// conn.execute("SELECT 1", &[]).await?; // still usable
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CancelToken {
+    target: CancelTarget,
+    /// `None` when the server sent no BackendKeyData (some proxies do not).
+    key: Option<(i32, Bytes)>,
+}
+
+impl fmt::Debug for CancelToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The secret key is a credential: never print it.
+        f.debug_struct("CancelToken")
+            .field("host", &self.target.host)
+            .field("port", &self.target.port)
+            .field("process_id", &self.key.as_ref().map(|(pid, _)| *pid))
+            .finish_non_exhaustive()
+    }
+}
+
+impl CancelToken {
+    /// Asks the server to cancel the statement the connection is running now.
+    ///
+    /// Opens a new connection to the host the session is on, sends CancelRequest, and waits
+    /// until the server closes that connection (by then the server has signalled the
+    /// backend), all within the configured `connect_timeout` or 5 seconds. Success means the
+    /// request was delivered, not that a statement was interrupted: when nothing runs, the
+    /// server ignores it. A statement that was interrupted fails with SQLSTATE `57014` on its
+    /// own connection.
+    ///
+    /// # Errors
+    ///
+    /// The server sent no cancel key at startup ([`Kind::Usage`](crate::Kind::Usage)); the
+    /// connection could not be opened or written ([`Kind::Io`](crate::Kind::Io)); or that
+    /// took too long ([`Kind::Timeout`](crate::Kind::Timeout)).
+    pub async fn cancel(&self) -> Result<(), Error> {
+        let Some((process_id, secret_key)) = &self.key else {
+            return Err(Error::usage(
+                "the server sent no cancel key (BackendKeyData) for this connection, so its \
+                 statements cannot be cancelled",
+            ));
+        };
+        let mut request = BytesMut::with_capacity(16 + secret_key.len());
+        frontend::cancel_request(*process_id, secret_key, &mut request)?;
+
+        let limit = self.target.connect_timeout.unwrap_or(DEFAULT_CANCEL_WAIT);
+        let started = Instant::now();
+        let target = describe(&self.target.host, self.target.port);
+        let send = async {
+            let mut socket = open_socket(&self.target.host, self.target.port)
+                .await
+                .map_err(|e| {
+                    Error::io(e).with_message(format!(
+                        "could not connect to {target} to send a cancel request"
+                    ))
+                })?;
+            socket.write_all(&request).await.map_err(|e| {
+                Error::io(e).with_message(format!("could not send a cancel request to {target}"))
+            })?;
+            Ok::<_, Error>(socket)
+        };
+        let mut socket = match tokio::time::timeout(limit, send).await {
+            Ok(socket) => socket?,
+            Err(_) => {
+                return Err(Error::timeout(format!(
+                    "could not deliver a cancel request to {target} within {limit:?}"
+                )))
+            }
+        };
+        // The request is out. The server answers by closing the connection once it has
+        // signalled the backend (libpq waits for that too), so a caller that goes on to read
+        // the session knows the cancel is not still travelling. A slow close or a reset is
+        // not a failure: the request was delivered either way.
+        let remaining = limit.saturating_sub(started.elapsed());
+        let _ = tokio::time::timeout(remaining, async {
+            let mut scratch = [0u8; 64];
+            while let Ok(n) = socket.read(&mut scratch).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        })
+        .await;
+        Ok(())
+    }
+}
+
+/// A connection whose statements get their own time limit until this guard is dropped; made
+/// by [`Connection::with_statement_timeout`]. It dereferences to the [`Connection`].
+#[derive(Debug)]
+pub struct StatementTimeoutGuard<'a> {
+    conn: &'a mut Connection,
+    previous: Option<Duration>,
+}
+
+impl Deref for StatementTimeoutGuard<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl DerefMut for StatementTimeoutGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+    }
+}
+
+impl Drop for StatementTimeoutGuard<'_> {
+    fn drop(&mut self) {
+        self.conn.set_statement_timeout(self.previous);
+    }
+}
+
+impl Connection {
+    /// A token that cancels this connection's running statement from elsewhere (another
+    /// task, a timer, a signal handler). See [`CancelToken`].
+    pub fn cancel_token(&self) -> CancelToken {
+        CancelToken {
+            target: self.cancel_target().clone(),
+            key: self
+                .session()
+                .backend_key()
+                .map(|k| (k.process_id, k.secret_key.clone())),
+        }
+    }
+
+    /// Runs what follows with a client-side time limit of `limit` per statement, then puts
+    /// the previous limit back (when the returned guard is dropped, i.e. at the end of the
+    /// statement it is used in). It covers `execute`, `query`, `query_one`, `query_opt`, their
+    /// `_named` forms and `Cursor::execute`; to keep a limit, use
+    /// [`Connection::set_statement_timeout`] or `Config::statement_timeout`.
+    ///
+    /// When the limit passes, the statement is cancelled on the server (as with a
+    /// [`CancelToken`]), its answer is drained, and the call returns an error of kind
+    /// [`Kind::Timeout`](crate::Kind::Timeout) with SQLSTATE `57014`. The connection stays
+    /// usable. Inside a transaction the server aborts the transaction as for any failed
+    /// statement, so [`Connection::transaction_status`] then reports
+    /// [`Failed`](crate::TransactionStatus::Failed) and only a rollback is accepted. A
+    /// timeout does not prove the statement had no effect: it may have finished just before
+    /// the cancel arrived.
+    ///
+    /// ```no_run
+    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// use std::time::Duration;
+    /// let result = conn
+    ///     .with_statement_timeout(Duration::from_millis(200))
+    ///     .query("SELECT pg_sleep(5)", &[])
+    ///     .await;
+    /// assert_eq!(result.unwrap_err().kind(), tusk::Kind::Timeout);
+    /// conn.query("SELECT 1", &[]).await?; // no limit again, and usable
+    /// # Ok(()) }
+    /// ```
+    pub fn with_statement_timeout(&mut self, limit: Duration) -> StatementTimeoutGuard<'_> {
+        let previous = self.statement_timeout();
+        self.set_statement_timeout(Some(limit));
+        StatementTimeoutGuard {
+            conn: self,
+            previous,
+        }
+    }
+
+    /// What a call does once its statement timeout of `limit` has passed and its future has
+    /// been dropped: cancel the statement on the server, drain its responses (bounded, the
+    /// next call resumes an unfinished drain), and give the error to return.
+    pub(crate) async fn statement_timed_out(&mut self, limit: Duration) -> Error {
+        let timed_out = || {
+            Error::timeout(format!(
+                "the statement did not finish within its statement timeout of {limit:?}; it \
+                 was cancelled on the server"
+            ))
+        };
+        if self.is_closed() || (self.session().owed() == 0 && self.write_buf().is_empty()) {
+            // Nothing is running on the server.
+            return timed_out();
+        }
+        let token = self.cancel_token();
+        let outcome = tokio::time::timeout(DRAIN_AFTER_CANCEL, async {
+            // Send the rest of the request first, so the cancel finds the statement running
+            // rather than the backend waiting for input (where the server ignores it).
+            self.flush().await?;
+            loop {
+                token.cancel().await?;
+                // A cancel that reached the backend while it was still reading the request
+                // was ignored: if the answer does not come soon, cancel again. (Once `ready`
+                // returns nothing runs any more, so no later statement can be hit.)
+                if let Ok(drained) = tokio::time::timeout(RECANCEL_AFTER, self.ready()).await {
+                    return drained;
+                }
+            }
+        })
+        .await;
+        match outcome {
+            Ok(Ok(())) => timed_out(),
+            // The session itself ended: that is what the caller must know now.
+            Ok(Err(e)) if self.is_closed() => e,
+            Ok(Err(e)) => timed_out().with_source(e),
+            Err(_) => Error::timeout(format!(
+                "the statement did not finish within its statement timeout of {limit:?}, and \
+                 the server had not answered the cancel request {DRAIN_AFTER_CANCEL:?} later; \
+                 the connection's next call waits for that answer"
+            )),
+        }
+    }
+}
+
+/// `host:port` (or the socket path) for messages.
+fn describe(host: &Host, port: u16) -> String {
+    match host {
+        Host::Tcp(name) if name.contains(':') => format!("[{name}]:{port}"),
+        Host::Tcp(name) => format!("{name}:{port}"),
+        Host::Unix(dir) => format!("{}/.s.PGSQL.{port}", dir.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+
+    #[test]
+    fn token_is_send_sync_clone() {
+        assert_send_sync_clone::<CancelToken>();
+    }
+
+    #[test]
+    fn debug_hides_the_secret_key() {
+        let token = CancelToken {
+            target: CancelTarget {
+                host: Host::Tcp("db".into()),
+                port: 5432,
+                connect_timeout: None,
+            },
+            key: Some((42, Bytes::from_static(b"\xde\xad\xbe\xef"))),
+        };
+        let shown = format!("{token:?}");
+        assert!(shown.contains("42") && shown.contains("db"), "{shown}");
+        assert!(
+            !shown.contains("xde") && !shown.contains("secret"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn describe_brackets_ipv6() {
+        assert_eq!(describe(&Host::Tcp("::1".into()), 5432), "[::1]:5432");
+        assert_eq!(describe(&Host::Tcp("db".into()), 5433), "db:5433");
+    }
+
+    #[tokio::test]
+    async fn cancel_sends_the_request_and_waits_for_the_close() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut got = [0u8; 16];
+            sock.read_exact(&mut got).await.unwrap();
+            // Hold the connection open a little: cancel() must wait for the close.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            got
+        });
+        let token = CancelToken {
+            target: CancelTarget {
+                host: Host::Tcp("127.0.0.1".into()),
+                port,
+                connect_timeout: None,
+            },
+            key: Some((0x0102_0304, Bytes::from_static(b"\xde\xad\xbe\xef"))),
+        };
+        let started = Instant::now();
+        token.cancel().await.unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(90));
+        let got = server.await.unwrap();
+        let mut want = vec![0, 0, 0, 16];
+        want.extend_from_slice(&80877102i32.to_be_bytes());
+        want.extend_from_slice(&[1, 2, 3, 4, 0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(got[..], want[..]);
+    }
+
+    #[tokio::test]
+    async fn cancel_without_a_key_is_a_usage_error() {
+        let token = CancelToken {
+            target: CancelTarget {
+                host: Host::Tcp("127.0.0.1".into()),
+                port: 1,
+                connect_timeout: None,
+            },
+            key: None,
+        };
+        let err = token.cancel().await.unwrap_err();
+        assert_eq!(err.kind(), crate::Kind::Usage, "{err}");
+    }
+
+    #[tokio::test]
+    async fn cancel_to_a_closed_port_is_an_io_error() {
+        let token = CancelToken {
+            target: CancelTarget {
+                host: Host::Tcp("127.0.0.1".into()),
+                port: 1,
+                connect_timeout: Some(Duration::from_secs(2)),
+            },
+            key: Some((1, Bytes::from_static(&[0; 4]))),
+        };
+        let err = token.cancel().await.unwrap_err();
+        assert_eq!(err.kind(), crate::Kind::Io, "{err}");
+    }
+}
