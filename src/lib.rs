@@ -8,6 +8,7 @@
 
 pub mod config;
 mod connection;
+mod copy;
 mod cursor;
 mod error;
 mod named;
@@ -23,6 +24,7 @@ pub mod types;
 
 pub use config::{Config, Host, NoticeHandler, SslMode};
 pub use connection::Connection;
+pub use copy::{BinaryCopyIn, BinaryCopyOut, BinaryRow, CopyIn, CopyOut};
 pub use cursor::Cursor;
 pub use error::{BoxError, DbError, Error, Kind};
 pub use proto::backend::{Notification, TransactionStatus};
