@@ -9,6 +9,7 @@
 mod cancel;
 pub mod config;
 mod connection;
+mod copy;
 mod cursor;
 mod error;
 mod named;
@@ -27,6 +28,7 @@ pub mod types;
 pub use cancel::{CancelToken, StatementTimeoutGuard};
 pub use config::{Config, Host, NoticeHandler, SslMode};
 pub use connection::Connection;
+pub use copy::{BinaryCopyIn, BinaryCopyOut, BinaryRow, CopyIn, CopyOut};
 pub use cursor::Cursor;
 pub use error::{BoxError, DbError, Error, Kind};
 pub use notify::{Listener, ListenerEvent, Notifications, ReconnectPolicy};

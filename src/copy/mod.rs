@@ -1,0 +1,794 @@
+//! COPY: bulk data into and out of the server.
+//!
+//! [`Connection::copy_in`] starts a `COPY ... FROM STDIN` and returns a [`CopyIn`], which takes
+//! the data as bytes in whatever format the statement names (text, CSV or binary);
+//! [`Connection::copy_out`] starts a `COPY ... TO STDOUT` and returns a [`CopyOut`], a stream of
+//! the server's data chunks. [`BinaryCopyIn`] and [`BinaryCopyOut`] (in `binary.rs`) put the
+//! binary format on top: rows of [`ToSql`](crate::types::ToSql) values in, rows read with
+//! [`FromSql`](crate::types::FromSql) out.
+//!
+//! Both run on the simple query protocol. Cancel safety follows the connection's model: the
+//! Query is counted as owing its ReadyForQuery the moment it is written, and every message
+//! that must follow (CopyDone, CopyFail) is encoded whole into the write buffer before anything
+//! is awaited. A [`CopyIn`] dropped before `finish` or `abort` writes a CopyFail from `Drop`;
+//! the connection's next request flushes it and drains the server's answer. A [`CopyOut`]
+//! dropped half-way leaves the rest of the data to be drained the same way.
+//!
+//! The core of each type is a set of `poll_*` functions that recreate a cancel-safe connection
+//! future (`flush`, `read_one`) on every poll; the async methods and the
+//! [`Sink`](futures_sink::Sink) / [`Stream`](futures_core::Stream) impls are thin wrappers
+//! over them, so both ways of driving a copy share one code path.
+
+mod binary;
+
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+
+use crate::connection::{db_error, Connection};
+use crate::error::{DbError, Error};
+use crate::proto::backend::{CopyResponse, Message};
+use crate::proto::frontend;
+use crate::sqlstate::SqlState;
+use crate::types::Format;
+
+pub use binary::{BinaryCopyIn, BinaryCopyOut, BinaryRow};
+
+/// Queued COPY data is written to the socket once the write buffer holds this much: large
+/// enough that a system call moves a lot of rows, small enough that memory stays flat.
+const FLUSH_THRESHOLD: usize = 64 * 1024;
+
+/// The largest CopyData payload built from one `send`: bigger inputs are split, so no single
+/// message comes near the server's limits.
+const MAX_COPY_DATA: usize = 64 * 1024;
+
+impl Connection {
+    /// Starts a `COPY ... FROM STDIN` and returns the sink its data goes into.
+    ///
+    /// The data is sent as is: in the text or CSV format, or the binary format (see
+    /// [`BinaryCopyIn`] for a typed writer of it), as the statement says. End it with
+    /// [`CopyIn::finish`], which returns the number of rows copied, or [`CopyIn::abort`].
+    /// A statement that is not a `COPY ... FROM STDIN` is an error, and the connection stays
+    /// usable.
+    ///
+    /// ```no_run
+    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// conn.batch_execute("CREATE TEMP TABLE t (a int4, b text)").await?;
+    /// let mut copy = conn.copy_in("COPY t (a, b) FROM STDIN").await?;
+    /// copy.send("1\tone\n2\t\\N\n").await?;
+    /// copy.send(b"3\tthree\n").await?;
+    /// assert_eq!(copy.finish().await?, 3);
+    /// # Ok(()) }
+    /// ```
+    pub async fn copy_in(&mut self, sql: &str) -> Result<CopyIn<'_>, Error> {
+        self.ready().await?;
+        self.write_simple(sql)?;
+        // The guard exists from the moment the Query is in the write buffer: dropped before the
+        // server's answer, its Drop queues a CopyFail, so a COPY that did start is ended
+        // instead of waiting forever for data.
+        let mut copy = CopyIn {
+            conn: self,
+            state: InState::Starting {
+                copy_out_refused: false,
+                error: None,
+            },
+            format: Format::Text,
+            rows: None,
+        };
+        poll_fn(|cx| copy.poll_start(cx)).await?;
+        Ok(copy)
+    }
+
+    /// Starts a `COPY ... TO STDOUT` and returns the stream of its data.
+    ///
+    /// Each item is the payload of one CopyData message, without copying (the server sends
+    /// one per row). [`CopyOut::rows`] tells the row count once the stream has ended; see
+    /// [`BinaryCopyOut`] to decode the binary format. A statement that is not a
+    /// `COPY ... TO STDOUT` is an error, and the connection stays usable.
+    ///
+    /// ```no_run
+    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// let mut copy = conn.copy_out("COPY (SELECT 1, 'x') TO STDOUT (FORMAT csv)").await?;
+    /// let mut data = Vec::new();
+    /// while let Some(chunk) = copy.next_chunk().await? {
+    ///     data.extend_from_slice(&chunk);
+    /// }
+    /// assert_eq!(data, b"1,x\n");
+    /// assert_eq!(copy.rows(), Some(1));
+    /// # Ok(()) }
+    /// ```
+    pub async fn copy_out(&mut self, sql: &str) -> Result<CopyOut<'_>, Error> {
+        self.ready().await?;
+        self.write_simple(sql)?;
+        let mut copy = CopyOut {
+            conn: self,
+            state: OutState::Starting {
+                copy_in_refused: false,
+            },
+            format: Format::Text,
+            rows: None,
+            error: None,
+        };
+        poll_fn(|cx| copy.poll_start(cx)).await?;
+        Ok(copy)
+    }
+}
+
+/// Flushes the connection's write buffer, polling a fresh (cancel-safe) flush future.
+fn poll_flush_conn(conn: &mut Connection, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    if conn.write_buf().is_empty() {
+        return Poll::Ready(Ok(()));
+    }
+    pin!(conn.flush()).poll(cx)
+}
+
+/// Reads one message, polling a fresh (cancel-safe) read future: `None` for an asynchronous
+/// message the connection absorbed.
+fn poll_read_conn(
+    conn: &mut Connection,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Option<Message>, Error>> {
+    pin!(conn.read_one()).poll(cx)
+}
+
+fn copy_format(response: &CopyResponse) -> Format {
+    if response.format == 1 {
+        Format::Binary
+    } else {
+        Format::Text
+    }
+}
+
+/// The sink of a `COPY ... FROM STDIN`, from [`Connection::copy_in`].
+///
+/// [`send`](CopyIn::send) queues data and writes it out in large batches; an error the server
+/// raises mid-copy (a constraint violation, a malformed row) surfaces on the `send` or
+/// [`flush`](CopyIn::flush) after it arrives, or at [`finish`](CopyIn::finish) at the latest.
+/// [`abort`](CopyIn::abort) cancels the copy; dropping the `CopyIn` does the same.
+///
+/// It is also a [`Sink`](futures_sink::Sink) of [`Bytes`]; closing the sink finishes the copy,
+/// and [`CopyIn::rows`] then tells the row count.
+pub struct CopyIn<'a> {
+    conn: &'a mut Connection,
+    state: InState,
+    format: Format,
+    rows: Option<u64>,
+}
+
+enum InState {
+    /// The Query is written; waiting for CopyInResponse.
+    Starting {
+        /// The statement was a COPY TO STDOUT: its data is being drained.
+        copy_out_refused: bool,
+        /// The server's error, held until its ReadyForQuery has been read.
+        error: Option<Error>,
+    },
+    /// Accepting data.
+    Open,
+    /// The server reported this error mid-copy (its ReadyForQuery is still owed).
+    Failed(Box<DbError>),
+    /// CopyDone or CopyFail is written; reading up to ReadyForQuery.
+    Closing {
+        aborted: bool,
+        rows: Option<u64>,
+        error: Option<Error>,
+    },
+    /// Every response has been read, or the connection broke.
+    Closed,
+}
+
+impl std::fmt::Debug for CopyIn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            InState::Starting { .. } => "starting",
+            InState::Open => "open",
+            InState::Failed(_) => "failed",
+            InState::Closing { .. } => "closing",
+            InState::Closed => "closed",
+        };
+        f.debug_struct("CopyIn")
+            .field("state", &state)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CopyIn<'_> {
+    /// Queues `data` to be sent, writing to the socket once enough is queued.
+    ///
+    /// `data` need not end on a row boundary: the server joins the chunks. Returns the
+    /// server's error if it already reported one (the rest of the copy is then discarded).
+    ///
+    /// Dropping the returned future never loses or splits data: `data` is queued whole
+    /// before anything is awaited.
+    pub async fn send(&mut self, data: impl AsRef<[u8]>) -> Result<(), Error> {
+        self.queue(data.as_ref())?;
+        self.flush_if_full().await
+    }
+
+    /// Writes everything queued to the socket, then returns the server's error if one has
+    /// arrived in the meantime.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        self.check_open()?;
+        poll_fn(|cx| self.poll_write_out(cx)).await
+    }
+
+    /// Ends the copy (CopyDone) and returns the number of rows copied, or the server's error
+    /// for the data (with its SQLSTATE, e.g. `23505` for a duplicate key, `22P04` for a
+    /// malformed row).
+    pub async fn finish(mut self) -> Result<u64, Error> {
+        self.begin_close(None)?;
+        let rows = poll_fn(|cx| self.poll_finish(cx)).await?;
+        Ok(rows.unwrap_or(0))
+    }
+
+    /// Cancels the copy (CopyFail with `reason`, which the server puts in its error message):
+    /// nothing of it is stored. The server's answering error (SQLSTATE `57014`) is expected
+    /// and consumed; the connection stays usable.
+    ///
+    /// ```no_run
+    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// let mut copy = conn.copy_in("COPY t FROM STDIN (FORMAT csv)").await?;
+    /// copy.send("1,one\n").await?;
+    /// copy.abort("changed my mind").await?; // no row of it is stored
+    /// # Ok(()) }
+    /// ```
+    pub async fn abort(mut self, reason: &str) -> Result<(), Error> {
+        self.begin_close(Some(reason))?;
+        poll_fn(|cx| self.poll_finish(cx)).await.map(drop)
+    }
+
+    /// The format the server expects: [`Format::Binary`] for `FORMAT binary`,
+    /// [`Format::Text`] for text and CSV.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The number of rows copied, once the copy was finished through
+    /// [`Sink::poll_close`](futures_sink::Sink::poll_close).
+    pub fn rows(&self) -> Option<u64> {
+        self.rows
+    }
+
+    /// Appends `data` as CopyData messages to the write buffer; nothing is awaited.
+    pub(crate) fn queue(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.check_open()?;
+        let buf = self.conn.write_buf();
+        for chunk in data.chunks(MAX_COPY_DATA) {
+            frontend::copy_data(chunk, buf)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the queue out when it has grown past the threshold.
+    pub(crate) async fn flush_if_full(&mut self) -> Result<(), Error> {
+        if self.conn.write_buf().len() >= FLUSH_THRESHOLD {
+            poll_fn(|cx| self.poll_write_out(cx)).await
+        } else {
+            Ok(())
+        }
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
+        match &self.state {
+            InState::Open => Ok(()),
+            InState::Failed(db) => Err(Error::db((**db).clone())),
+            InState::Starting { .. } | InState::Closing { .. } | InState::Closed => {
+                Err(Error::usage("this COPY has already ended"))
+            }
+        }
+    }
+
+    /// Reads the answer to the Query up to CopyInResponse. Anything else means the statement
+    /// was not a COPY FROM STDIN: its responses are read to the end and reported as an error.
+    fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            if !matches!(self.state, InState::Starting { .. }) {
+                return Poll::Ready(Err(Error::usage("this COPY has already started")));
+            }
+            if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
+                self.state = InState::Closed;
+                return Poll::Ready(Err(e));
+            }
+            let msg = match ready!(poll_read_conn(self.conn, cx)) {
+                Ok(Some(msg)) => msg,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.state = InState::Closed;
+                    return Poll::Ready(Err(e));
+                }
+            };
+            let InState::Starting {
+                copy_out_refused,
+                error,
+            } = &mut self.state
+            else {
+                continue; // checked at the top of the loop
+            };
+            match msg {
+                Message::CopyInResponse(response) => {
+                    self.format = copy_format(&response);
+                    self.state = InState::Open;
+                    return Poll::Ready(Ok(()));
+                }
+                Message::CopyOutResponse(_) => *copy_out_refused = true,
+                Message::ErrorResponse(fields) => {
+                    error.get_or_insert_with(|| db_error(&fields));
+                }
+                Message::ReadyForQuery(_) => {
+                    let (refused, error) = (*copy_out_refused, error.take());
+                    self.state = InState::Closed;
+                    let not_copy_in = || {
+                        if refused {
+                            "copy_in needs a COPY ... FROM STDIN statement; this one is a COPY \
+                             ... TO STDOUT (use copy_out)"
+                        } else {
+                            "copy_in needs a COPY ... FROM STDIN statement; the server ran \
+                             this one without starting a copy"
+                        }
+                    };
+                    return Poll::Ready(Err(error.unwrap_or_else(|| Error::usage(not_copy_in()))));
+                }
+                Message::RowDescription(_)
+                | Message::DataRow(_)
+                | Message::CommandComplete(_)
+                | Message::EmptyQueryResponse
+                | Message::CopyData(_)
+                | Message::CopyDone => {}
+                other => {
+                    self.state = InState::Closed;
+                    let err = self
+                        .conn
+                        .unexpected(other.name(), "the answer to a COPY FROM STDIN");
+                    return Poll::Ready(Err(err));
+                }
+            }
+        }
+    }
+
+    /// Writes the queue out, then looks (without waiting) for an error the server sent
+    /// mid-copy.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
+            self.state = InState::Closed;
+            return Poll::Ready(Err(e));
+        }
+        Poll::Ready(self.check_server_error())
+    }
+
+    /// Reads whatever complete messages have already arrived, without waiting. During
+    /// copy-in the server only speaks to report an error (then ReadyForQuery follows, which
+    /// is left for `finish`, `abort` or the connection's next request to read).
+    fn check_server_error(&mut self) -> Result<(), Error> {
+        while let InState::Open = self.state {
+            // Polling once with a no-op waker: `read_one` is cancel-safe, so dropping it when
+            // nothing complete is there loses nothing (bytes read stay in the read buffer).
+            let msg = match self.conn.read_one().now_or_never() {
+                None => return Ok(()),
+                Some(Ok(None)) => continue,
+                Some(Ok(Some(msg))) => msg,
+                Some(Err(e)) => {
+                    self.state = InState::Closed;
+                    return Err(e);
+                }
+            };
+            match msg {
+                Message::ErrorResponse(fields) => match DbError::from_fields(&fields) {
+                    Ok(db) => {
+                        self.state = InState::Failed(Box::new(db.clone()));
+                        return Err(Error::db(db));
+                    }
+                    Err(e) => {
+                        self.state = InState::Closed;
+                        return Err(self.conn.fail(e.into()));
+                    }
+                },
+                other => {
+                    self.state = InState::Closed;
+                    return Err(self
+                        .conn
+                        .unexpected(other.name(), "COPY data to be accepted"));
+                }
+            }
+        }
+        self.check_open()
+    }
+
+    /// Writes CopyDone (`abort` = `None`) or CopyFail, so that from here on the copy ends even
+    /// if the caller's future is dropped.
+    fn begin_close(&mut self, abort: Option<&str>) -> Result<(), Error> {
+        match std::mem::replace(&mut self.state, InState::Closed) {
+            InState::Open => {
+                let buf = self.conn.write_buf();
+                match abort {
+                    None => frontend::copy_done(buf),
+                    Some(reason) => {
+                        if let Err(e) = frontend::copy_fail(reason, buf) {
+                            // Nothing was written; Drop sends its own CopyFail.
+                            self.state = InState::Open;
+                            return Err(e.into());
+                        }
+                    }
+                }
+                self.state = InState::Closing {
+                    aborted: abort.is_some(),
+                    rows: None,
+                    error: None,
+                };
+            }
+            // The server has ended the copy already and ignores CopyDone/CopyFail now; only
+            // its ReadyForQuery is left to read.
+            InState::Failed(db) => {
+                self.state = InState::Closing {
+                    aborted: abort.is_some(),
+                    rows: None,
+                    error: Some(Error::db(*db)),
+                };
+            }
+            state @ (InState::Closing { .. } | InState::Closed) => self.state = state,
+            state @ InState::Starting { .. } => {
+                self.state = state;
+                return Err(Error::usage("this COPY has not started"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the copy's outcome up to ReadyForQuery. The row count is `None` after an abort
+    /// or when the server did not report one.
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<u64>, Error>> {
+        loop {
+            if !matches!(self.state, InState::Closing { .. }) {
+                return Poll::Ready(Ok(self.rows));
+            }
+            if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
+                self.state = InState::Closed;
+                return Poll::Ready(Err(e));
+            }
+            let msg = match ready!(poll_read_conn(self.conn, cx)) {
+                Ok(Some(msg)) => msg,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.state = InState::Closed;
+                    return Poll::Ready(Err(e));
+                }
+            };
+            let InState::Closing {
+                aborted,
+                rows,
+                error,
+            } = &mut self.state
+            else {
+                continue;
+            };
+            match msg {
+                Message::CommandComplete(done) => {
+                    // With more statements in the Query string, the COPY's count is the first.
+                    if rows.is_none() {
+                        *rows = done.rows();
+                    }
+                }
+                Message::ErrorResponse(fields) => {
+                    error.get_or_insert_with(|| db_error(&fields));
+                }
+                Message::ReadyForQuery(_) => {
+                    let (aborted, rows, error) = (*aborted, *rows, error.take());
+                    self.state = InState::Closed;
+                    if aborted {
+                        if let Some(e) =
+                            error.filter(|e| e.code() != Some(&SqlState::QUERY_CANCELED))
+                        {
+                            // The copy had failed before the CopyFail arrived: aborted either way.
+                            log::debug!("an aborted COPY had already failed: {e}");
+                        }
+                        return Poll::Ready(Ok(None));
+                    }
+                    self.rows = rows;
+                    return Poll::Ready(match error {
+                        Some(e) => Err(e),
+                        None => Ok(rows),
+                    });
+                }
+                Message::CopyInResponse(_) => {
+                    // A second COPY FROM STDIN in the same Query string: it has no data.
+                    if let Err(e) = frontend::copy_fail(
+                        "copy_in feeds only the first COPY FROM STDIN of a query string",
+                        self.conn.write_buf(),
+                    ) {
+                        self.state = InState::Closed;
+                        return Poll::Ready(Err(self.conn.fail(e.into())));
+                    }
+                }
+                Message::RowDescription(_)
+                | Message::DataRow(_)
+                | Message::EmptyQueryResponse
+                | Message::CopyOutResponse(_)
+                | Message::CopyData(_)
+                | Message::CopyDone => {}
+                other => {
+                    self.state = InState::Closed;
+                    let err = self
+                        .conn
+                        .unexpected(other.name(), "the end of a COPY FROM STDIN");
+                    return Poll::Ready(Err(err));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for CopyIn<'_> {
+    fn drop(&mut self) {
+        if let InState::Starting { .. } | InState::Open = self.state {
+            if self.conn.is_closed() {
+                return;
+            }
+            // The Query's ReadyForQuery is already owed, so the connection's next request
+            // flushes this and drains the server's answer. If the COPY never started (the
+            // statement failed first), the server ignores a CopyFail outside a copy.
+            if let Err(e) =
+                frontend::copy_fail("COPY dropped without finish", self.conn.write_buf())
+            {
+                log::warn!("could not queue CopyFail for a dropped COPY: {e}");
+            }
+        }
+    }
+}
+
+impl futures_sink::Sink<Bytes> for CopyIn<'_> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        this.check_open()?;
+        if this.conn.write_buf().len() >= FLUSH_THRESHOLD {
+            this.poll_write_out(cx)
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Bytes) -> Result<(), Error> {
+        self.get_mut().queue(&item)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        this.check_open()?;
+        this.poll_write_out(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        this.begin_close(None)?;
+        this.poll_finish(cx).map_ok(drop)
+    }
+}
+
+/// The data of a `COPY ... TO STDOUT`, from [`Connection::copy_out`].
+///
+/// A [`Stream`](futures_core::Stream) of byte chunks (each the payload of one CopyData
+/// message, shared with the read buffer rather than copied), also readable with
+/// [`next_chunk`](CopyOut::next_chunk). An error the server raises while producing the data is
+/// the stream's last item. Dropped before the end, the rest of the data is read and discarded
+/// by the connection's next request.
+pub struct CopyOut<'a> {
+    conn: &'a mut Connection,
+    state: OutState,
+    format: Format,
+    rows: Option<u64>,
+    /// The server's error, held until its ReadyForQuery has been read.
+    error: Option<Error>,
+}
+
+enum OutState {
+    /// The Query is written; waiting for CopyOutResponse.
+    Starting {
+        /// The statement was a COPY FROM STDIN, answered with CopyFail.
+        copy_in_refused: bool,
+    },
+    Streaming,
+    Done,
+}
+
+impl std::fmt::Debug for CopyOut<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            OutState::Starting { .. } => "starting",
+            OutState::Streaming => "streaming",
+            OutState::Done => "done",
+        };
+        f.debug_struct("CopyOut")
+            .field("state", &state)
+            .field("format", &self.format)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CopyOut<'_> {
+    /// The next chunk of data, or `None` at the end.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        poll_fn(|cx| self.poll_next_chunk(cx)).await
+    }
+
+    /// The number of rows the server reports having copied, once the stream has ended.
+    pub fn rows(&self) -> Option<u64> {
+        self.rows
+    }
+
+    /// The data's format: [`Format::Binary`] for `FORMAT binary`, [`Format::Text`] for text
+    /// and CSV.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Reads the answer to the Query up to CopyOutResponse; anything else means the statement
+    /// was not a COPY TO STDOUT, read to the end and reported as an error.
+    fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            if !matches!(self.state, OutState::Starting { .. }) {
+                return Poll::Ready(Err(Error::usage("this COPY has already started")));
+            }
+            if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
+                self.state = OutState::Done;
+                return Poll::Ready(Err(e));
+            }
+            let msg = match ready!(poll_read_conn(self.conn, cx)) {
+                Ok(Some(msg)) => msg,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.state = OutState::Done;
+                    return Poll::Ready(Err(e));
+                }
+            };
+            let OutState::Starting { copy_in_refused } = &mut self.state else {
+                continue; // checked at the top of the loop
+            };
+            match msg {
+                Message::CopyOutResponse(response) => {
+                    self.format = copy_format(&response);
+                    self.state = OutState::Streaming;
+                    return Poll::Ready(Ok(()));
+                }
+                Message::CopyInResponse(_) => {
+                    // The server waits for data: refuse it so the statement fails cleanly.
+                    *copy_in_refused = true;
+                    if let Err(e) = frontend::copy_fail(
+                        "copy_out cannot feed a COPY FROM STDIN",
+                        self.conn.write_buf(),
+                    ) {
+                        self.state = OutState::Done;
+                        return Poll::Ready(Err(self.conn.fail(e.into())));
+                    }
+                }
+                Message::ErrorResponse(fields) => {
+                    if !*copy_in_refused {
+                        self.error.get_or_insert_with(|| db_error(&fields));
+                    }
+                }
+                Message::ReadyForQuery(_) => {
+                    let refused = *copy_in_refused;
+                    self.state = OutState::Done;
+                    return Poll::Ready(Err(match self.error.take() {
+                        Some(e) => e,
+                        None if refused => Error::usage(
+                            "copy_out needs a COPY ... TO STDOUT statement; this one is a COPY \
+                             ... FROM STDIN (use copy_in)",
+                        ),
+                        None => Error::usage(
+                            "copy_out needs a COPY ... TO STDOUT statement; the server ran this \
+                             one without starting a copy",
+                        ),
+                    }));
+                }
+                Message::RowDescription(_)
+                | Message::DataRow(_)
+                | Message::CommandComplete(_)
+                | Message::EmptyQueryResponse => {}
+                other => {
+                    self.state = OutState::Done;
+                    let err = self
+                        .conn
+                        .unexpected(other.name(), "the answer to a COPY TO STDOUT");
+                    return Poll::Ready(Err(err));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn poll_next_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Bytes>, Error>> {
+        loop {
+            if !matches!(self.state, OutState::Streaming) {
+                return Poll::Ready(Ok(None));
+            }
+            if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
+                self.state = OutState::Done;
+                return Poll::Ready(Err(e));
+            }
+            let msg = match ready!(poll_read_conn(self.conn, cx)) {
+                Ok(Some(msg)) => msg,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.state = OutState::Done;
+                    return Poll::Ready(Err(e));
+                }
+            };
+            match msg {
+                Message::CopyData(data) => {
+                    if self.error.is_none() {
+                        return Poll::Ready(Ok(Some(data)));
+                    }
+                }
+                Message::CommandComplete(done) => {
+                    // With more statements in the Query string, the COPY's count is the first.
+                    if self.rows.is_none() {
+                        self.rows = done.rows();
+                    }
+                }
+                Message::ErrorResponse(fields) => {
+                    self.error.get_or_insert_with(|| db_error(&fields));
+                }
+                Message::ReadyForQuery(_) => {
+                    self.state = OutState::Done;
+                    return Poll::Ready(match self.error.take() {
+                        Some(e) => Err(e),
+                        None => Ok(None),
+                    });
+                }
+                Message::CopyInResponse(_) => {
+                    // A COPY FROM STDIN later in the same Query string: it gets no data.
+                    if let Err(e) = frontend::copy_fail(
+                        "copy_out cannot feed a COPY FROM STDIN",
+                        self.conn.write_buf(),
+                    ) {
+                        self.state = OutState::Done;
+                        return Poll::Ready(Err(self.conn.fail(e.into())));
+                    }
+                }
+                Message::CopyDone
+                | Message::CopyOutResponse(_)
+                | Message::RowDescription(_)
+                | Message::DataRow(_)
+                | Message::EmptyQueryResponse => {}
+                other => {
+                    self.state = OutState::Done;
+                    let err = self.conn.unexpected(other.name(), "COPY TO STDOUT data");
+                    return Poll::Ready(Err(err));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for CopyOut<'_> {
+    fn drop(&mut self) {
+        // Dropped before the server answered: if the statement turns out to be a COPY FROM
+        // STDIN, the server would wait for data forever while the connection drains. A
+        // CopyFail ends it; outside a copy the server ignores it.
+        if let OutState::Starting { .. } = self.state {
+            if !self.conn.is_closed() {
+                if let Err(e) = frontend::copy_fail(
+                    "copy_out cannot feed a COPY FROM STDIN",
+                    self.conn.write_buf(),
+                ) {
+                    log::warn!("could not queue CopyFail for a dropped copy_out: {e}");
+                }
+            }
+        }
+    }
+}
+
+impl futures_core::Stream for CopyOut<'_> {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_next_chunk(cx).map(Result::transpose)
+    }
+}
