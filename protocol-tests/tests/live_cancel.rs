@@ -111,6 +111,16 @@ fn ops() -> Vec<(&'static str, Op)> {
                 let _ = cur.fetch_many(3).await;
             })
         }),
+        ("pipeline", |c, i| {
+            Box::pin(async move {
+                let fresh = format!("SELECT {i}::int8 * $1::int8");
+                let mut p = c.pipeline();
+                p.query("SELECT $1::int8", &[&i]);
+                p.query(fresh.as_str(), &[&2i64]);
+                p.query("SELECT 1/0", &[]);
+                let _ = p.run().await;
+            })
+        }),
         ("named", |c, i| {
             Box::pin(async move {
                 let _ = c.execute_named("SELECT :v::int8", &[("v", &i)]).await;
