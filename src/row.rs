@@ -126,9 +126,8 @@ impl Row {
         let ty = column.type_();
         let describe = || {
             format!(
-                "column {pos} ({:?}) of SQL type {} into Rust type {}",
+                "column {pos} ({:?}) of SQL type {ty} into Rust type {}",
                 column.name(),
-                ty.name(),
                 std::any::type_name::<T>()
             )
         };

@@ -189,6 +189,20 @@ fn one_dimension(len: usize) -> Result<Vec<Dimension>, InvalidValue> {
     }])
 }
 
+/// The dimensions a one-dimensional `Vec`, slice or fixed-size array of `len` elements is sent
+/// with as `ty`: indexed from 1 like the server's own arrays, except `int2vector` and
+/// `oidvector`, whose input functions take only arrays indexed from 0. (An empty vector cannot
+/// be sent in binary at all: `array_recv` makes it zero-dimensional, which they refuse too.)
+fn dimensions_for(ty: &Type, len: usize) -> Result<Vec<Dimension>, InvalidValue> {
+    let mut dims = one_dimension(len)?;
+    if *ty == Type::INT2VECTOR || *ty == Type::OIDVECTOR {
+        for d in &mut dims {
+            d.lower_bound = 0;
+        }
+    }
+    Ok(dims)
+}
+
 /// Whether an array of `T` converts to and from the array type `ty`.
 fn accepts_array<F: Fn(&Type) -> bool>(ty: &Type, element_accepts: F) -> bool {
     match ty.array_element() {
@@ -328,7 +342,7 @@ impl<'a, T: FromSql<'a>> FromSql<'a> for Array<T> {
 
 impl<T: ToSql> ToSql for &[T] {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        encode_array(ty, &one_dimension(self.len())?, self.iter(), out)
+        encode_array(ty, &dimensions_for(ty, self.len())?, self.iter(), out)
     }
 
     fn accepts(ty: &Type) -> bool {
@@ -340,7 +354,7 @@ impl<T: ToSql> ToSql for &[T] {
 
 impl<T: ToSql> ToSql for Vec<T> {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        encode_array(ty, &one_dimension(self.len())?, self.iter(), out)
+        encode_array(ty, &dimensions_for(ty, self.len())?, self.iter(), out)
     }
 
     fn accepts(ty: &Type) -> bool {
@@ -352,7 +366,7 @@ impl<T: ToSql> ToSql for Vec<T> {
 
 impl<T: ToSql, const N: usize> ToSql for [T; N] {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        encode_array(ty, &one_dimension(N)?, self.iter(), out)
+        encode_array(ty, &dimensions_for(ty, N)?, self.iter(), out)
     }
 
     fn accepts(ty: &Type) -> bool {

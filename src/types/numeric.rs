@@ -458,8 +458,9 @@ impl FromStr for Decimal {
                 if digits.is_empty() || !all_digits(digits) {
                     return Err(err("invalid exponent"));
                 }
-                // Beyond this no exponent yields a representable scale or weight.
-                if digits.len() > 9 {
+                // Beyond this no exponent yields a representable scale or weight. Leading
+                // zeros do not count: the server reads `1e0000000003` as 1000.
+                if digits.trim_start_matches('0').len() > 9 {
                     return Err(err("exponent out of range"));
                 }
                 e.parse().map_err(|_| err("invalid exponent"))?

@@ -74,6 +74,34 @@ fn one_dimensional_vectors() {
 }
 
 #[test]
+fn system_vectors_are_indexed_from_zero() {
+    // int2vectorrecv / oidvectorrecv refuse anything but one dimension indexed from 0.
+    vector(
+        &Type::INT2VECTOR,
+        "int2vectorsend('1 2'::int2vector)",
+        "0000000100000000000000150000000200000000000000020001000000020002",
+        vec![1i16, 2],
+    );
+    let empty: Vec<i16> = dec(
+        &Type::INT2VECTOR,
+        &hex("0000000100000000000000150000000000000000"), // int2vectorsend(''::int2vector)
+    )
+    .unwrap();
+    assert!(empty.is_empty());
+    vector(
+        &Type::OIDVECTOR,
+        "oidvectorsend('3'::oidvector)",
+        "00000001000000000000001a00000001000000000000000400000003",
+        vec![3u32],
+    );
+    let fixed: [u32; 1] = [3];
+    assert_eq!(
+        encode(&fixed, &Type::OIDVECTOR).unwrap(),
+        hex("00000001000000000000001a00000001000000000000000400000003")
+    );
+}
+
+#[test]
 fn slices_and_fixed_arrays_encode_like_vec() {
     let expected = hex(
         "0000000100000000000000170000000300000001000000040000000100000004000000020000000400000003",

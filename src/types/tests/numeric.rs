@@ -107,6 +107,10 @@ fn parse_like_numeric_in() {
     assert!("1e-16384".parse::<Decimal>().is_err());
     assert!("1e131071".parse::<Decimal>().is_ok());
     assert!("1e131072".parse::<Decimal>().is_err());
+    // Leading zeros of an exponent do not count toward its size, as on the server.
+    assert_eq!(d("1e0000000003").to_string(), "1000");
+    assert_eq!(d("1e-000000000000000002").to_string(), "0.01");
+    assert!("1e0000000001000000000".parse::<Decimal>().is_err());
     let e = "1e-99999".parse::<Decimal>().unwrap_err().to_string();
     assert!(
         e.contains("display scale 99999 exceeds the maximum of 16383"),
