@@ -546,7 +546,7 @@ pub(crate) fn encode_bind(
             Error::conversion(format!(
                 "cannot encode parameter ${} of SQL type {} from Rust type {}",
                 index + 1,
-                types[index].name(),
+                types[index],
                 value.type_name()
             ))
             .with_source(error)
