@@ -12,7 +12,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::json;
 use tusk::types::Json;
-use tusk::{Connection, Row, TransactionStatus};
+use tusk::{Connection, TransactionStatus};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -24,11 +24,6 @@ fn url() -> String {
 
 fn step(title: &str) {
     println!("\n== {title}");
-}
-
-/// Prints a row as `name=value` pairs, using the text the server sent for readability.
-fn show(row: &Row) -> String {
-    format!("{row:?}")
 }
 
 #[tokio::main]
@@ -53,7 +48,7 @@ async fn main() -> Result<()> {
 
         let first = cur.fetch_one().await?.expect("at least one time zone");
         let name: &str = first.get("name");
-        println!("fetch_one()     -> {name} ({})", show(&first));
+        println!("fetch_one()     -> {name}: {first:?}");
         println!("cur.rownumber() = {:?}", cur.rownumber());
 
         let two = cur.fetch_many(2).await?;

@@ -152,11 +152,65 @@ impl Row {
 
 impl fmt::Debug for Row {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut list = f.debug_map();
+        let mut map = f.debug_map();
         for (column, range) in self.columns.iter().zip(&self.ranges) {
-            let value = range.clone().map(|r| &self.body[r]);
-            list.entry(&column.name(), &value.map(String::from_utf8_lossy));
+            let raw = range.clone().map(|r| &self.body[r]);
+            map.entry(&column.name(), &DebugValue(column, raw));
         }
-        list.finish()
+        map.finish()
+    }
+}
+
+/// A column value shown readably in `Row`'s `Debug`: decoded when tusk knows the type, text
+/// for text-format columns, hex otherwise.
+struct DebugValue<'a>(&'a Column, Option<&'a [u8]>);
+
+impl fmt::Debug for DebugValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::types::{decode, Decimal, Interval, TimeTz, Uuid};
+        use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+
+        let Some(raw) = self.1 else {
+            return f.write_str("NULL");
+        };
+        let ty = self.0.type_();
+        if self.0.format() == crate::types::Format::Text {
+            return fmt::Debug::fmt(&String::from_utf8_lossy(raw), f);
+        }
+        macro_rules! try_show {
+            ($($t:ty),*) => {$(
+                if <$t as FromSql>::accepts(ty) {
+                    if let Ok(v) = decode::<$t>(ty, Some(raw)) {
+                        return fmt::Debug::fmt(&v, f);
+                    }
+                }
+            )*};
+        }
+        macro_rules! try_display {
+            ($($t:ty),*) => {$(
+                if <$t as FromSql>::accepts(ty) {
+                    if let Ok(v) = decode::<$t>(ty, Some(raw)) {
+                        return fmt::Display::fmt(&v, f);
+                    }
+                }
+            )*};
+        }
+        try_show!(bool, i64, f64, &str, u32);
+        try_display!(
+            Decimal,
+            NaiveDate,
+            NaiveTime,
+            NaiveDateTime,
+            DateTime<Utc>,
+            Interval,
+            TimeTz,
+            Uuid,
+            serde_json::Value
+        );
+        f.write_str("0x")?;
+        for byte in raw {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
     }
 }

@@ -571,3 +571,21 @@ async fn copy_through_query_is_refused_cleanly() {
     assert_eq!(err.kind(), Kind::Usage, "{err}");
     conn.query_one("SELECT 1", &[]).await.unwrap();
 }
+
+#[tokio::test]
+async fn row_debug_shows_decoded_values() {
+    let mut conn = admin().await;
+    let row = conn
+        .query_one(
+            "SELECT 1::int4 AS i, 'x'::text AS t, NULL::int8 AS n, 1.50::numeric AS d, \
+             '1 day'::interval AS iv, '1.2.3.4'::inet AS ip, '\\x0aff'::bytea AS b",
+            &[],
+        )
+        .await
+        .unwrap();
+    let shown = format!("{row:?}");
+    assert_eq!(
+        shown,
+        r#"{"i": 1, "t": "x", "n": NULL, "d": 1.50, "iv": 1 day, "ip": "1.2.3.4", "b": 0x0aff}"#
+    );
+}
