@@ -59,10 +59,7 @@ async fn main() -> Result<()> {
         let rest = cur.fetch_all().await?;
         println!("fetch_all()     -> {} rows", rest.len());
         println!("cur.rownumber() = {:?}  (the end)", cur.rownumber());
-        println!(
-            "fetch_one() again -> {:?}",
-            cur.fetch_one().await?.map(|r| show(&r))
-        );
+        println!("fetch_one() again -> {:?}", cur.fetch_one().await?);
         println!("fetch_all() again -> {} rows", cur.fetch_all().await?.len());
     }
 
