@@ -14,12 +14,14 @@
 //! while the consumer does not poll, the socket buffers fill, and the server blocks.
 //!
 //! The other design, one `Execute(0), Sync` with the server pushing every row, is available as
-//! `query_stream_batched(.., 0)`. Both stream at the same speed (see `examples/streaming.rs`;
-//! on the development machine the batched stream ran within a few percent of `Execute(0)`
-//! from 1,024 rows per batch up). They differ when a stream is dropped half-way: the
-//! connection's next call then has to read what the server still sends. With batches that is
-//! at most the two batches in flight ([`DEFAULT_BATCH_ROWS`] rows each); with `Execute(0)` it
-//! is the whole rest of the result. So the batched form is the default.
+//! `query_stream_batched(.., 0)`. From about a thousand rows per batch up both stream at the
+//! same speed: `examples/streaming.rs compare` on a million-row (int8, text, float8,
+//! timestamptz) table, release build, best of five, gave 4.4 M rows/s for `Execute(0)` and
+//! 3.6, 4.3, 4.6, 4.6 and 4.4 M rows/s for batches of 256, 1,024, 4,096, 16,384 and 65,536
+//! rows, with the same 3.6 MiB peak RSS in every case. They differ when a stream is dropped
+//! half-way: the connection's next call then has to read what the server still sends. With
+//! batches that is at most the two batches in flight ([`DEFAULT_BATCH_ROWS`] rows each); with
+//! `Execute(0)` it is the whole rest of the result. So the batched form is the default.
 //!
 //! # Memory
 //!
