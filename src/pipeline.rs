@@ -15,7 +15,7 @@ use crate::connection::{db_error, Connection};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::proto::frontend;
-use crate::query::{check_param_count, QueryRef, ToStatement};
+use crate::query::{check_param_count, encode_bind, QueryRef, ToStatement};
 use crate::row::Row;
 use crate::statement::{columns_from, Column, Statement};
 use crate::types::{ToSql, Type};
@@ -206,7 +206,7 @@ impl<'c, 'p> Pipeline<'c, 'p> {
             let queued = conn
                 .check_allowed(stmt.sql())
                 .and_then(|()| check_param_count(&stmt, &entry.params))
-                .and_then(|()| conn.write_bind("", &stmt, &entry.params))
+                .and_then(|()| encode_bind("", &stmt, &entry.params, conn.write_buf()))
                 .and_then(|()| Ok(frontend::execute("", 0, conn.write_buf())?));
             if let Err(e) = queued {
                 outcomes[i] = Some(Err(e));

@@ -361,16 +361,25 @@ impl Connection {
         Ok(stmt)
     }
 
-    /// Writes Close for statements no longer referenced, then Bind of `params` to `stmt` into
-    /// `portal` ("" = unnamed). Nothing is sent yet.
+    /// Writes Close for statements and portals no longer referenced, then Bind of `params` to
+    /// `stmt` into `portal` ("" = unnamed). Nothing is sent yet. If the Bind cannot be encoded
+    /// (a value that does not fit its parameter), the Closes already written are ended with
+    /// Sync, so their answers are drained by the next call instead of being taken for the
+    /// answers to its request.
     pub(crate) fn write_bind(
         &mut self,
         portal: &str,
         stmt: &Statement,
         params: Params<'_>,
     ) -> Result<(), Error> {
-        self.write_pending_closes()?;
-        encode_bind(portal, stmt, params, self.write_buf())
+        let result = self
+            .write_pending_closes()
+            .and_then(|()| encode_bind(portal, stmt, params, self.write_buf()));
+        if result.is_err() && !self.write_buf().is_empty() {
+            frontend::sync(self.write_buf());
+            self.commit_group();
+        }
+        result
     }
 
     /// Sends Parse/Describe/Flush for `sql` under `name` ("" = unnamed) and reads the
@@ -476,7 +485,7 @@ impl Connection {
         format!("tusk_s{}", self.statement_counter)
     }
 
-    /// Writes Close for every statement whose last handle was dropped.
+    /// Writes Close for every statement and portal whose last handle was dropped.
     pub(crate) fn write_pending_closes(&mut self) -> Result<(), Error> {
         let names = {
             let mut queue = self.close_queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -486,7 +495,11 @@ impl Connection {
             std::mem::take(&mut *queue)
         };
         for name in names {
-            frontend::close_statement(&name, self.write_buf())?;
+            if name.starts_with(crate::portal::PORTAL_PREFIX) {
+                frontend::close_portal(&name, self.write_buf())?;
+            } else {
+                frontend::close_statement(&name, self.write_buf())?;
+            }
         }
         Ok(())
     }

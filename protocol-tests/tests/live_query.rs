@@ -589,3 +589,19 @@ async fn row_debug_shows_decoded_values() {
         r#"{"i": 1, "t": "x", "n": NULL, "d": 1.50, "iv": 1 day, "ip": "1.2.3.4", "b": 0x0aff}"#
     );
 }
+
+/// Regression: a Bind that cannot be encoded after queued Close messages were written must not
+/// leave those Closes unsynced (their CloseComplete was once taken for the next call's answer).
+#[tokio::test]
+async fn failed_bind_after_queued_closes_keeps_the_connection_in_step() {
+    let config: tusk::Config = live::admin().parse().unwrap();
+    let mut conn = config.statement_cache_capacity(1).connect().await.unwrap();
+    let s1 = conn.prepare("SELECT 1").await.unwrap();
+    let s2 = conn.prepare("SELECT $1::int4").await.unwrap(); // evicts s1 from the cache
+    drop(s1); // its Close is queued for the next request
+    let err = conn.execute(&s2, &[&"not an int"]).await.unwrap_err();
+    assert_eq!(err.kind(), Kind::Conversion);
+    conn.batch_execute("SELECT 1").await.unwrap();
+    let row = conn.query_one(&s2, &[&7i32]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 7);
+}
