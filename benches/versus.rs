@@ -1,0 +1,295 @@
+//! tusk against tokio-postgres and sqlx on one live server, in the same process.
+//!
+//! Each workload opens its connections for all three drivers, warms them up, then runs rounds:
+//! in every round each driver works alone for a fixed time (TUSK_BENCH_SECONDS), and the
+//! driver going first changes from round to round. It prints one line per workload: the median
+//! rate of each driver, tusk's rate divided by the better of the other two, and the median
+//! client CPU time (user + system, getrusage of the whole process) per unit of work.
+//!
+//! Workloads (README's performance table):
+//! - W1 point select by primary key on a prepared statement, one connection;
+//! - W2 the same with the SQL text passed each time (statement caches; tokio-postgres prepares
+//!   every time);
+//! - W3 batches of point selects pipelined on one connection (sqlx cannot);
+//! - W4 fetch 1,000,000 rows of (int8, text, float8, timestamptz), reading every column;
+//! - W5 binary COPY in of 1,000,000 such rows: not measured yet (tusk's COPY API is not merged);
+//! - W6 connect, authenticate with SCRAM-SHA-256 (role tusk_scram), close;
+//! - W7 64 tasks doing point selects over a pool of 8 connections.
+//!
+//! W1-W4 and W6 run on a current-thread runtime (the CPU time is then that of one client
+//! thread); W7 on a multi-thread runtime with 2 workers.
+//!
+//! Run it with `scripts/bench`, which starts the test server, creates the tables
+//! (`pgbench_accounts` from `pgbench -i -s 1`, `tusk_bench_rows`), runs this and then pgbench
+//! as the reference for what the server allows. By hand:
+//! `scripts/with-test-server cargo bench --bench versus` once the tables exist.
+//!
+//! Environment: the TUSK_PG_* settings of scripts/test-server (host, port, dbname, user,
+//! password), and
+//! - TUSK_BENCH_SECONDS  length of one driver's round, in seconds (default 1)
+//! - TUSK_BENCH_ROUNDS   rounds per workload (default 5)
+//! - TUSK_BENCH_ONLY     workloads to run, e.g. `W1,W4` (default all)
+//! - TUSK_BENCH_ROWS     rows fetched by W4 (default 1000000)
+//! - TUSK_BENCH_PIPELINE selects per pipeline in W3 (default 10000)
+//! - TUSK_BENCH_TASKS, TUSK_BENCH_POOL  tasks and pool size of W7 (default 64 and 8)
+
+#[path = "versus/drivers.rs"]
+mod drivers;
+#[path = "versus/measure.rs"]
+mod measure;
+#[path = "versus/pooled.rs"]
+mod pooled;
+#[path = "versus/single.rs"]
+mod single;
+
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+
+use drivers::Target;
+use measure::Outcome;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The point select of pgbench's select-only script.
+pub const POINT_SELECT: &str = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+/// W4's query: the whole table, which scripts/bench fills with exactly TUSK_BENCH_ROWS rows
+/// (no LIMIT: with synchronised sequential scans a LIMIT would not return the same rows each
+/// time, and no ORDER BY: the server's work should be a plain scan).
+pub const ROWS_SELECT: &str = "SELECT id, name, score, at FROM tusk_bench_rows";
+/// The SCRAM role of scripts/test-server, for W6.
+pub const SCRAM_USER: &str = "tusk_scram";
+pub const SCRAM_PASSWORD: &str = "pw_scram";
+
+/// The knobs, from the environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// One driver's share of a round.
+    pub round: Duration,
+    pub rounds: usize,
+    pub only: Option<Vec<String>>,
+    pub rows: i64,
+    pub pipeline: usize,
+    pub tasks: usize,
+    pub pool: usize,
+}
+
+fn env_or<T: FromStr>(name: &str, default: T) -> Result<T, BoxError> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={v:?} is not a valid value").into()),
+        _ => Ok(default),
+    }
+}
+
+impl Settings {
+    fn from_env() -> Result<Settings, BoxError> {
+        let seconds: f64 = env_or("TUSK_BENCH_SECONDS", 1.0)?;
+        if !(seconds > 0.0 && seconds < 3600.0) {
+            return Err("TUSK_BENCH_SECONDS must be between 0 and 3600".into());
+        }
+        let only = std::env::var("TUSK_BENCH_ONLY")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.split(',').map(|w| w.trim().to_uppercase()).collect());
+        let settings = Settings {
+            round: Duration::from_secs_f64(seconds),
+            rounds: env_or("TUSK_BENCH_ROUNDS", 5)?,
+            only,
+            rows: env_or("TUSK_BENCH_ROWS", 1_000_000)?,
+            pipeline: env_or("TUSK_BENCH_PIPELINE", 10_000)?,
+            tasks: env_or("TUSK_BENCH_TASKS", 64)?,
+            pool: env_or("TUSK_BENCH_POOL", 8)?,
+        };
+        if settings.rounds == 0 || settings.rows <= 0 || settings.pipeline == 0 {
+            return Err(
+                "TUSK_BENCH_ROUNDS, TUSK_BENCH_ROWS and TUSK_BENCH_PIPELINE must be > 0".into(),
+            );
+        }
+        if settings.tasks == 0 || settings.pool == 0 {
+            return Err("TUSK_BENCH_TASKS and TUSK_BENCH_POOL must be > 0".into());
+        }
+        Ok(settings)
+    }
+
+    fn wants(&self, id: &str) -> bool {
+        self.only
+            .as_ref()
+            .map_or(true, |only| only.iter().any(|w| w == id))
+    }
+}
+
+/// The server from scripts/test-server's variables; `None` when they are not set.
+fn target_from_env() -> Result<Option<Target>, BoxError> {
+    let Ok(port) = std::env::var("TUSK_PG_PORT") else {
+        return Ok(None);
+    };
+    let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+    Ok(Some(Target {
+        host: var("TUSK_PG_HOST", "127.0.0.1"),
+        port: port
+            .parse()
+            .map_err(|_| format!("TUSK_PG_PORT={port:?} is not a port"))?,
+        dbname: var("TUSK_PG_DBNAME", "tusk"),
+        user: var("TUSK_PG_USER", "tusk"),
+        password: var("TUSK_PG_PASSWORD", "tusk"),
+    }))
+}
+
+/// Ids of pgbench_accounts rows, pseudo-random (xorshift) and the same sequence for every
+/// driver with the same seed.
+pub struct Ids {
+    state: u64,
+    accounts: u64,
+}
+
+impl Ids {
+    pub fn new(accounts: i32, seed: u64) -> Ids {
+        Ids {
+            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            accounts: accounts.max(1) as u64,
+        }
+    }
+
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> i32 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        // `accounts` fits an i32, so the remainder plus one does too.
+        (self.state % self.accounts + 1) as i32
+    }
+}
+
+/// `1000000` as `1,000,000`.
+pub fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 && c.is_ascii_digit() {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Checks that the tables exist and returns the number of accounts.
+async fn check_data(target: &Target, settings: &Settings) -> Result<i32, BoxError> {
+    let mut conn = target.tusk().connect().await?;
+    let missing = |table: &str| {
+        format!("table {table} is missing: run scripts/bench, which creates the benchmark data")
+    };
+    let accounts: Option<i32> = conn
+        .query_one(
+            "SELECT max(aid) FROM pgbench_accounts WHERE to_regclass('pgbench_accounts') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(|_| missing("pgbench_accounts"))?
+        .get(0);
+    let accounts = accounts.ok_or_else(|| missing("pgbench_accounts"))?;
+    if settings.wants("W4") {
+        let rows: i64 = conn
+            .query_one("SELECT count(*) FROM tusk_bench_rows", &[])
+            .await
+            .map_err(|_| missing("tusk_bench_rows"))?
+            .get(0);
+        if rows != settings.rows {
+            return Err(format!(
+                "tusk_bench_rows has {rows} rows, not TUSK_BENCH_ROWS={}: run scripts/bench, \
+                 which recreates it",
+                settings.rows
+            )
+            .into());
+        }
+    }
+    conn.close().await?;
+    Ok(accounts)
+}
+
+fn run(target: &Target, settings: &Settings) -> Result<Vec<Outcome>, BoxError> {
+    let single = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let accounts = single.block_on(check_data(target, settings))?;
+    let mut outcomes = Vec::new();
+    let mut record = |outcome: Outcome| {
+        eprintln!(
+            "{}",
+            measure::table(std::slice::from_ref(&outcome))
+                .lines()
+                .nth(2)
+                .unwrap_or("")
+        );
+        outcomes.push(outcome);
+    };
+    if settings.wants("W1") {
+        record(single.block_on(single::point_select_prepared(target, settings, accounts))?);
+    }
+    if settings.wants("W2") {
+        record(single.block_on(single::point_select_text(target, settings, accounts))?);
+    }
+    if settings.wants("W3") {
+        record(single.block_on(single::point_select_pipelined(target, settings, accounts))?);
+    }
+    if settings.wants("W4") {
+        record(single.block_on(single::fetch_rows(target, settings))?);
+    }
+    if settings.wants("W5") {
+        eprintln!("versus: W5 (binary COPY in) is not measured yet: tusk's COPY API is not merged");
+    }
+    if settings.wants("W6") {
+        record(single.block_on(single::connect_scram(target, settings))?);
+    }
+    drop(single);
+    if settings.wants("W7") {
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        record(multi.block_on(pooled::pooled_point_selects(target, settings, accounts))?);
+    }
+    Ok(outcomes)
+}
+
+fn main() -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("versus: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let target = match target_from_env() {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            eprintln!(
+                "versus: skipped: TUSK_PG_PORT is not set. Run scripts/bench (or \
+                 scripts/with-test-server cargo bench --bench versus once the data exists)."
+            );
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("versus: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "versus: {}:{} db {}, {} rounds of {:?} per driver and workload",
+        target.host, target.port, target.dbname, settings.rounds, settings.round
+    );
+    match run(&target, &settings) {
+        Ok(outcomes) => {
+            println!();
+            print!("{}", measure::table(&outcomes));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("versus: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

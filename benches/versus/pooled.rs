@@ -1,0 +1,148 @@
+//! W7: many tasks sharing a small pool, on a multi-thread runtime.
+//!
+//! tusk has no pool of its own yet, so it runs under `deadpool::managed` with the small manager
+//! below; tokio-postgres under deadpool-postgres, sqlx under its `PgPool`. All three pools are
+//! configured alike: a fixed size, and no round trip to check a connection on checkout
+//! (deadpool-postgres's `RecyclingMethod::Fast`; sqlx's `test_before_acquire(false)`, whose
+//! default would add a ping to every checkout).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use deadpool_postgres::{ManagerConfig, RecyclingMethod};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::Row as _;
+use tokio::task::JoinSet;
+use tokio_postgres::NoTls;
+
+use crate::drivers::Target;
+use crate::measure::{measure, Driver, Outcome};
+use crate::{BoxError, Ids, Settings, POINT_SELECT};
+
+/// A deadpool manager for tusk connections: connect with the config; a closed connection is not
+/// handed out again. Nothing else is needed: every tusk operation first settles whatever a
+/// dropped future left behind.
+struct TuskManager {
+    config: tusk::Config,
+}
+
+impl managed::Manager for TuskManager {
+    type Type = tusk::Connection;
+    type Error = tusk::Error;
+
+    async fn create(&self) -> Result<tusk::Connection, tusk::Error> {
+        self.config.connect().await
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut tusk::Connection,
+        _: &Metrics,
+    ) -> RecycleResult<tusk::Error> {
+        if conn.is_closed() {
+            Err(RecycleError::message("the connection is closed"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// W7: `settings.tasks` tasks doing point selects (SQL text through each driver's statement
+/// cache) over `settings.pool` connections.
+pub async fn pooled_point_selects(
+    target: &Target,
+    settings: &Settings,
+    accounts: i32,
+) -> Result<Outcome, BoxError> {
+    let size = settings.pool;
+    let tusk_pool = managed::Pool::builder(TuskManager {
+        config: target.tusk(),
+    })
+    .max_size(size)
+    .build()?;
+    let tp_manager = deadpool_postgres::Manager::from_config(
+        target.tokio_postgres(),
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let tp_pool = deadpool_postgres::Pool::builder(tp_manager)
+        .max_size(size)
+        .build()?;
+    let sqlx_pool = PgPoolOptions::new()
+        .max_connections(size as u32)
+        .min_connections(size as u32)
+        .test_before_acquire(false)
+        .connect_with(target.sqlx())
+        .await?;
+
+    let tasks = settings.tasks;
+    let results = measure(&Driver::ALL, settings, async |driver, budget| {
+        let deadline = Instant::now() + budget;
+        let mut set = JoinSet::new();
+        for task in 0..tasks {
+            let mut ids = Ids::new(accounts, 100 + task as u64);
+            match driver {
+                Driver::Tusk => {
+                    let pool = tusk_pool.clone();
+                    set.spawn(until(deadline, async move || {
+                        let mut conn: managed::Object<TuskManager> = pool.get().await?;
+                        let row = conn.query_one(POINT_SELECT, &[&ids.next()]).await?;
+                        Ok(i64::from(row.get::<_, i32>(0)))
+                    }));
+                }
+                Driver::TokioPostgres => {
+                    let pool = tp_pool.clone();
+                    set.spawn(until(deadline, async move || {
+                        let client = pool.get().await?;
+                        let stmt = client.prepare_cached(POINT_SELECT).await?;
+                        let row = client.query_one(&stmt, &[&ids.next()]).await?;
+                        Ok(i64::from(row.get::<_, i32>(0)))
+                    }));
+                }
+                Driver::Sqlx => {
+                    let pool = sqlx_pool.clone();
+                    set.spawn(until(deadline, async move || {
+                        let row = sqlx::query(POINT_SELECT)
+                            .bind(ids.next())
+                            .fetch_one(&pool)
+                            .await?;
+                        Ok(i64::from(row.try_get::<i32, _>(0)?))
+                    }));
+                }
+            }
+        }
+        let mut ops = 0;
+        while let Some(done) = set.join_next().await {
+            ops += done??;
+        }
+        Ok(ops)
+    })
+    .await?;
+    tusk_pool.close();
+    tp_pool.close();
+    sqlx_pool.close().await;
+    Ok(Outcome::new(
+        "W7",
+        &format!("{tasks} tasks, pool of {size}, point select"),
+        "q",
+        results,
+    ))
+}
+
+/// Runs `op` until `deadline`; returns how many times it ran.
+async fn until(
+    deadline: Instant,
+    mut op: impl AsyncFnMut() -> Result<i64, BoxError>,
+) -> Result<u64, BoxError> {
+    let mut ops = 0;
+    let mut sink = 0;
+    while Instant::now() < deadline {
+        sink += op().await?;
+        ops += 1;
+    }
+    black_box(sink);
+    Ok(ops)
+}
