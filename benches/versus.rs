@@ -12,7 +12,8 @@
 //!   every time);
 //! - W3 batches of point selects pipelined on one connection (sqlx cannot);
 //! - W4 fetch 1,000,000 rows of (int8, text, float8, timestamptz), reading every column;
-//! - W5 binary COPY in of 1,000,000 such rows: not measured yet (tusk's COPY API is not merged);
+//! - W5 binary COPY in of 1,000,000 such rows (tusk's BinaryCopyIn against tokio-postgres's
+//!   BinaryCopyInWriter; sqlx has no typed binary writer);
 //! - W6 connect, authenticate with SCRAM-SHA-256 (role tusk_scram), close;
 //! - W7 64 tasks doing point selects over a pool of 8 connections.
 //!
@@ -33,6 +34,8 @@
 //! - TUSK_BENCH_PIPELINE selects per pipeline in W3 (default 10000)
 //! - TUSK_BENCH_TASKS, TUSK_BENCH_POOL  tasks and pool size of W7 (default 64 and 8)
 
+#[path = "versus/copy_load.rs"]
+mod copy_load;
 #[path = "versus/drivers.rs"]
 mod drivers;
 #[path = "versus/measure.rs"]
@@ -239,7 +242,7 @@ fn run(target: &Target, settings: &Settings) -> Result<Vec<Outcome>, BoxError> {
         record(single.block_on(single::fetch_rows(target, settings))?);
     }
     if settings.wants("W5") {
-        eprintln!("versus: W5 (binary COPY in) is not measured yet: tusk's COPY API is not merged");
+        record(single.block_on(copy_load::copy_load(target, settings))?);
     }
     if settings.wants("W6") {
         record(single.block_on(single::connect_scram(target, settings))?);
