@@ -46,3 +46,8 @@ pub use sqlstate::SqlState;
 pub use statement::{Column, Statement};
 pub use stream::{RowStream, DEFAULT_BATCH_ROWS};
 pub use transaction::{IsolationLevel, Transaction, TransactionBuilder};
+
+/// The README's Rust examples, compiled as doc tests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

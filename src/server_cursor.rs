@@ -286,7 +286,7 @@ impl<'c> ServerCursor<'c> {
             return Err(e);
         }
         let result = self.result.as_mut().ok_or_else(no_result)?;
-        if count.map_or(true, |n| rows.len() < n) {
+        if count.is_none_or(|n| rows.len() < n) {
             result.exhausted = true;
         }
         match into {
