@@ -66,7 +66,7 @@ async fn consume(mut rows: RowStream<'_>, report_every: u64) -> Result<(u64, f64
         let at: DateTime<Utc> = row.get(3);
         checksum += id as f64 + label.len() as f64 + half + at.timestamp() as f64;
         count += 1;
-        if report_every > 0 && count % report_every == 0 {
+        if report_every > 0 && count.is_multiple_of(report_every) {
             println!(
                 "  {count:>11} rows, peak RSS so far {}",
                 mib(peak_rss_kib())
