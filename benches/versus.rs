@@ -120,7 +120,7 @@ impl Settings {
     fn wants(&self, id: &str) -> bool {
         self.only
             .as_ref()
-            .map_or(true, |only| only.iter().any(|w| w == id))
+            .is_none_or(|only| only.iter().any(|w| w == id))
     }
 }
 
@@ -171,7 +171,7 @@ pub fn thousands(n: i64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 && c.is_ascii_digit() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) && c.is_ascii_digit() {
             out.push(',');
         }
         out.push(c);

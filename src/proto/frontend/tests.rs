@@ -425,7 +425,7 @@ fn execute_refuses_negative_row_limit() {
 
 #[test]
 fn parse_refuses_more_than_65535_types_and_accepts_65535() {
-    let error = rolled_back(|b| parse("", "", iter::repeat(23).take(65_536), b));
+    let error = rolled_back(|b| parse("", "", std::iter::repeat_n(23, 65_536), b));
     assert_eq!(
         error,
         ProtoError::TooMany {
@@ -434,10 +434,10 @@ fn parse_refuses_more_than_65535_types_and_accepts_65535() {
         }
     );
     // The reported count is the iterator's whole length, not where encoding stopped.
-    let error = rolled_back(|b| parse("", "", iter::repeat(23).take(70_000), b));
+    let error = rolled_back(|b| parse("", "", std::iter::repeat_n(23, 70_000), b));
     assert!(matches!(error, ProtoError::TooMany { count: 70_000, .. }));
 
-    let buf = encoded(|b| parse("", "", iter::repeat(23).take(65_535), b));
+    let buf = encoded(|b| parse("", "", std::iter::repeat_n(23, 65_535), b));
     assert_eq!(&buf[7..9], b"\xff\xff");
     assert_eq!(buf.len(), 1 + 4 + 1 + 1 + 2 + 4 * 65_535);
 }
@@ -452,7 +452,7 @@ fn bind_refuses_more_than_65535_of_anything() {
     ];
     for (what, param_formats, params, result_formats) in cases {
         let error = rolled_back(|b| {
-            let nulls = iter::repeat(()).take(params);
+            let nulls = std::iter::repeat_n((), params);
             bind("", "", param_formats, nulls, encode_null, result_formats, b)
         });
         assert_eq!(
@@ -468,7 +468,7 @@ fn bind_refuses_more_than_65535_of_anything() {
 #[test]
 fn bind_accepts_exactly_65535_parameters() {
     let mut buf = BytesMut::new();
-    let nulls = iter::repeat(()).take(65_535);
+    let nulls = std::iter::repeat_n((), 65_535);
     bind("", "", &[], nulls, encode_null, &[], &mut buf).unwrap();
     // Tag, length, two empty names and the zero format count come first.
     assert_eq!(&buf[9..11], b"\xff\xff");
@@ -485,7 +485,7 @@ fn function_call_refuses_more_than_65535_formats_or_arguments() {
             count: 65_536
         }
     ));
-    let error = rolled_back(|b| function_call(1, &[], iter::repeat(None).take(65_536), 0, b));
+    let error = rolled_back(|b| function_call(1, &[], std::iter::repeat_n(None, 65_536), 0, b));
     assert!(matches!(
         error,
         ProtoError::TooMany {
