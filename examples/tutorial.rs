@@ -241,8 +241,14 @@ async fn main() -> Result<()> {
     .await?;
     let row = conn
         .query_one(
-            "SELECT max(my_date) AS d, max(my_time) AS t, max(my_timestamp) AS ts, \
-             max(my_timestamp_tz) AS tz, max(my_timestamp_tz)::text AS tz_text FROM test_table",
+            "SELECT (SELECT my_date FROM test_table WHERE my_date IS NOT NULL \
+                     ORDER BY my_id DESC LIMIT 1) AS d, \
+                    (SELECT my_time FROM test_table WHERE my_time IS NOT NULL \
+                     ORDER BY my_id DESC LIMIT 1) AS t, \
+                    (SELECT my_timestamp FROM test_table WHERE my_timestamp IS NOT NULL \
+                     ORDER BY my_id DESC LIMIT 1) AS ts, \
+                    (SELECT my_timestamp_tz FROM test_table WHERE my_timestamp_tz IS NOT NULL \
+                     ORDER BY my_id DESC LIMIT 1) AS tz",
             &[],
         )
         .await?;
@@ -250,8 +256,11 @@ async fn main() -> Result<()> {
     let t: NaiveTime = row.get("t");
     let ts: NaiveDateTime = row.get("ts");
     let tz: DateTime<Utc> = row.get("tz");
-    let tz_text: &str = row.get("tz_text");
     println!("date {d}, time {t}, timestamp {ts}");
+    let tz_text: String = conn
+        .query_one("SELECT $1::timestamptz::text", &[&tz])
+        .await?
+        .get(0);
     println!("timestamptz {tz} (UTC in Rust), shown by the server in Rome as {tz_text}");
 
     step("JSON and JSONB");
