@@ -6,9 +6,11 @@
 //! - [`wire`]: hand-written encoders of backend messages, independent of tusk's own codec, so
 //!   the fake backend does not share bugs with the code under test.
 //! - [`proxy`]: a byte-counting TCP proxy in front of the real server.
+//! - [`poll`]: polling a future part-way, for the cancellation-safety tests.
 //! - [`live`]: settings for the real throwaway server started by `scripts/test-server`.
 
 pub mod fake;
 pub mod live;
+pub mod poll;
 pub mod proxy;
 pub mod wire;

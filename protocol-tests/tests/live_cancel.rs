@@ -7,26 +7,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use protocol_tests::live;
+use protocol_tests::poll::poll_n_times;
 use tusk::{Connection, TransactionStatus};
-
-/// Polls `fut` up to `polls` times, yielding to the runtime between polls so IO can make
-/// progress; returns whether it finished.
-async fn poll_n_times<F: Future + ?Sized>(mut fut: Pin<&mut F>, polls: usize) -> bool {
-    for _ in 0..polls {
-        let done = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_ready())).await;
-        if done {
-            return true;
-        }
-        // Only yield: each poll then advances the operation by whatever the socket has
-        // delivered so far, so successive poll counts stop it at successive await points.
-        tokio::task::yield_now().await;
-    }
-    false
-}
 
 /// Checks that the connection answers correctly and is not left in a transaction.
 async fn check(conn: &mut Connection, tag: i64) {

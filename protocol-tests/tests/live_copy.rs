@@ -4,11 +4,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
 use protocol_tests::live;
+use protocol_tests::poll::poll_n_times;
 use tusk::types::{FromSql, IsNull, ToSql, Type};
 use tusk::{BinaryCopyIn, BinaryCopyOut, BoxError, Connection, Kind, SqlState, TransactionStatus};
 
@@ -659,19 +659,6 @@ async fn dropped_copies_leave_the_connection_usable() {
     drop(writer);
     check(&mut conn, 44).await;
     assert_eq!(count(&mut conn, "t").await, 0);
-}
-
-/// Polls `fut` up to `polls` times, yielding to the runtime between polls; returns whether it
-/// finished.
-async fn poll_n_times<F: Future + ?Sized>(mut fut: Pin<&mut F>, polls: usize) -> bool {
-    for _ in 0..polls {
-        let done = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_ready())).await;
-        if done {
-            return true;
-        }
-        tokio::task::yield_now().await;
-    }
-    false
 }
 
 type Op = for<'a> fn(&'a mut Connection) -> Pin<Box<dyn Future<Output = ()> + 'a>>;

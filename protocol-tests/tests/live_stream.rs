@@ -3,12 +3,10 @@
 //! and during a stream, portals resumed over several calls, and named cursors fetching in
 //! batches (with and without hold).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::Instant;
 
 use protocol_tests::live;
+use protocol_tests::poll::poll_n_times;
 use tusk::{Connection, Kind, Row, SqlState, TransactionStatus};
 
 async fn admin() -> Connection {
@@ -178,18 +176,6 @@ async fn a_stream_dropped_half_way_leaves_the_connection_usable() {
         }
         check(&mut conn, 10 + polls as i64).await;
     }
-}
-
-/// Polls `fut` up to `polls` times, yielding to the runtime between polls.
-async fn poll_n_times<F: Future + ?Sized>(mut fut: Pin<&mut F>, polls: usize) -> bool {
-    for _ in 0..polls {
-        let done = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_ready())).await;
-        if done {
-            return true;
-        }
-        tokio::task::yield_now().await;
-    }
-    false
 }
 
 #[tokio::test]
