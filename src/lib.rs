@@ -19,6 +19,7 @@ mod portal;
 pub mod proto;
 mod query;
 mod row;
+mod row_ranges;
 mod server_cursor;
 mod simple;
 mod socket;

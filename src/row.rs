@@ -2,7 +2,6 @@
 //! decoded on access with [`FromSql`].
 
 use std::fmt;
-use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -10,6 +9,7 @@ use bytes::Bytes;
 use crate::error::Error;
 use crate::proto::backend::DataRow;
 use crate::proto::ProtoError;
+use crate::row_ranges::RowRanges;
 use crate::statement::Column;
 use crate::types::FromSql;
 
@@ -52,15 +52,12 @@ impl<T: RowIndex + ?Sized> RowIndex for &T {
 pub struct Row {
     columns: Arc<[Column]>,
     body: Bytes,
-    ranges: Vec<Option<Range<usize>>>,
+    ranges: RowRanges,
 }
 
 impl Row {
     pub(crate) fn new(columns: Arc<[Column]>, row: DataRow) -> Result<Row, ProtoError> {
-        let mut ranges = Vec::with_capacity(columns.len());
-        for range in row.ranges() {
-            ranges.push(range?);
-        }
+        let ranges = RowRanges::of(&row)?;
         if ranges.len() != columns.len() {
             return Err(ProtoError::malformed(
                 "DataRow",
@@ -90,7 +87,7 @@ impl Row {
 
     /// Whether the row has no columns.
     pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
+        self.ranges.len() == 0
     }
 
     /// The value of a column, converted to `T`.
@@ -137,7 +134,7 @@ impl Row {
                 describe()
             )));
         }
-        let raw = self.ranges[pos].clone().map(|r| &self.body[r]);
+        let raw = self.ranges.get(pos).map(|r| &self.body[r]);
         T::from_sql_nullable(ty, raw)
             .map_err(|e| Error::conversion(format!("cannot convert {}", describe())).with_source(e))
     }
@@ -146,15 +143,15 @@ impl Row {
     /// [`format`](Column::format).
     pub fn raw(&self, index: impl RowIndex) -> Option<&[u8]> {
         let pos = index.position(&self.columns)?;
-        self.ranges[pos].clone().map(|r| &self.body[r])
+        self.ranges.get(pos).map(|r| &self.body[r])
     }
 }
 
 impl fmt::Debug for Row {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
-        for (column, range) in self.columns.iter().zip(&self.ranges) {
-            let raw = range.clone().map(|r| &self.body[r]);
+        for (i, column) in self.columns.iter().enumerate() {
+            let raw = self.ranges.get(i).map(|r| &self.body[r]);
             map.entry(&column.name(), &DebugValue(column, raw));
         }
         map.finish()
