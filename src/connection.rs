@@ -441,18 +441,41 @@ impl Connection {
     /// session has recorded it.
     pub(crate) async fn next_response(&mut self) -> Result<Message, Error> {
         loop {
-            if let Some(msg) = self.read_one().await? {
-                return Ok(msg);
+            // Messages already buffered are handled without touching the socket or an await:
+            // while a large result streams in, most calls end here.
+            while let Some(msg) = self.decode_buffered()? {
+                if let Some(msg) = self.absorb(msg)? {
+                    return Ok(msg);
+                }
             }
+            self.fill_read_buf().await?;
         }
     }
 
     /// Reads one message. Asynchronous ones (notices, notifications, parameter changes) are
     /// absorbed and give `None`; responses and ReadyForQuery are returned. Cancel-safe.
     pub(crate) async fn read_one(&mut self) -> Result<Option<Message>, Error> {
-        let msg = read_message(&mut self.socket, &mut self.read_buf, self.max_message_len)
-            .await
-            .map_err(|e| self.fail(e))?;
+        loop {
+            if let Some(msg) = self.decode_buffered()? {
+                return self.absorb(msg);
+            }
+            self.fill_read_buf().await?;
+        }
+    }
+
+    /// Takes one complete message off the read buffer, if there is one.
+    fn decode_buffered(&mut self) -> Result<Option<Message>, Error> {
+        backend::decode(&mut self.read_buf, self.max_message_len).map_err(|e| self.fail(e.into()))
+    }
+
+    /// Reads more bytes into the read buffer. Cancel-safe: bytes read stay in the buffer.
+    async fn fill_read_buf(&mut self) -> Result<(), Error> {
+        let result = fill(&mut self.socket, &mut self.read_buf).await;
+        result.map_err(|e| self.fail(e))
+    }
+
+    /// Lets the session record what it tracks; `None` for an absorbed asynchronous message.
+    fn absorb(&mut self, msg: Message) -> Result<Option<Message>, Error> {
         match self.session.handle(msg) {
             Ok(Incoming::Response(msg)) => Ok(Some(msg)),
             Ok(Incoming::Ready(status)) => Ok(Some(Message::ReadyForQuery(status))),
@@ -669,13 +692,20 @@ async fn read_message(
         if let Some(msg) = backend::decode(buf, max_message_len)? {
             return Ok(msg);
         }
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
-        }
-        if socket.read_buf(buf).await? == 0 {
-            return Err(Error::closed().with_message("the server closed the connection"));
-        }
+        fill(socket, buf).await?;
     }
+}
+
+/// Reads whatever the socket has into `buf`, growing it by a large chunk when it runs low.
+/// Cancel-safe.
+async fn fill(socket: &mut Socket, buf: &mut BytesMut) -> Result<(), Error> {
+    if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+        buf.reserve(READ_CHUNK);
+    }
+    if socket.read_buf(buf).await? == 0 {
+        return Err(Error::closed().with_message("the server closed the connection"));
+    }
+    Ok(())
 }
 
 /// The public error for an ErrorResponse; a malformed one is a protocol error.
