@@ -210,7 +210,7 @@ impl ScramSha256 {
                 client_first,
             } => {
                 let parsed = ServerFirst::parse(server_first, &client_nonce)?;
-                let salted = salted_password(&password, &parsed.salt, parsed.iterations);
+                let salted = cached_salted_password(&password, &parsed.salt, parsed.iterations);
                 self.state = client_final_state(&client_first, server_first, &parsed, &salted);
                 Ok(())
             }
@@ -309,6 +309,47 @@ pub fn scram_verifier(password: &[u8], salt: &[u8], iterations: u32) -> Result<S
         STANDARD.encode(keys.stored),
         STANDARD.encode(keys.server)
     ))
+}
+
+/// How many (password, salt, iterations) results [`cached_salted_password`] keeps.
+const SALTED_CACHE_LEN: usize = 8;
+
+/// Recent SaltedPassword results, keyed by a SHA-256 digest of (iterations, salt, password):
+/// a reconnect to the same server with the same password (the server keeps its salt and
+/// iteration count) skips PBKDF2, which is most of a SCRAM login's client CPU. A memo of a pure
+/// function: no IO and no clock, so the core stays sans-IO. The password itself is not kept.
+static SALTED_CACHE: std::sync::Mutex<Vec<([u8; 32], [u8; KEY_LEN])>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// [`salted_password`] through [`SALTED_CACHE`].
+fn cached_salted_password(password: &[u8], salt: &[u8], iterations: u32) -> [u8; KEY_LEN] {
+    let key: [u8; 32] = Sha256::new()
+        .chain_update(iterations.to_be_bytes())
+        .chain_update((salt.len() as u64).to_be_bytes())
+        .chain_update(salt)
+        .chain_update(password)
+        .finalize()
+        .into();
+    // A poisoned lock only means a panic elsewhere while holding it; the Vec is still valid.
+    let lookup = |cache: &Vec<([u8; 32], [u8; KEY_LEN])>| {
+        cache
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, salted)| *salted)
+    };
+    if let Some(salted) = lookup(&SALTED_CACHE.lock().unwrap_or_else(|e| e.into_inner())) {
+        return salted;
+    }
+    // Computed outside the lock: PBKDF2 must not serialise concurrent logins.
+    let salted = salted_password(password, salt, iterations);
+    let mut cache = SALTED_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if lookup(&cache).is_none() {
+        if cache.len() >= SALTED_CACHE_LEN {
+            cache.remove(0);
+        }
+        cache.push((key, salted));
+    }
+    salted
 }
 
 /// SaltedPassword = Hi(SASLprep(password), salt, iterations), PBKDF2 with HMAC-SHA-256 and one

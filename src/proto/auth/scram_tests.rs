@@ -544,3 +544,15 @@ fn mechanism_names() {
     assert_eq!(SCRAM_SHA_256, "SCRAM-SHA-256");
     assert_eq!(SCRAM_SHA_256_PLUS, "SCRAM-SHA-256-PLUS");
 }
+
+#[test]
+fn cached_salted_password_matches_and_distinguishes_inputs() {
+    let a = cached_salted_password(b"pencil", b"salt-one", 4096);
+    assert_eq!(a, salted_password(b"pencil", b"salt-one", 4096));
+    // A second call is served from the cache and is identical.
+    assert_eq!(cached_salted_password(b"pencil", b"salt-one", 4096), a);
+    // Any input that differs gives a different key.
+    assert_ne!(cached_salted_password(b"pencil", b"salt-two", 4096), a);
+    assert_ne!(cached_salted_password(b"pencil", b"salt-one", 4097), a);
+    assert_ne!(cached_salted_password(b"pencils", b"salt-one", 4096), a);
+}
