@@ -241,31 +241,18 @@ impl Type {
         if let Some(element) = self.array_element() {
             return element.binary_supported();
         }
-        BINARY_TYPES.iter().any(|t| t.oid() == self.oid())
+        BINARY_TYPES.contains(self) || primitive::OID_LIKE.contains(self)
     }
 }
 
-/// The non-array types with a binary codec in this module.
+/// The non-array types with a binary codec in this module, besides the OID-like ones
+/// (`primitive::OID_LIKE`).
 const BINARY_TYPES: &[Type] = &[
     Type::BOOL,
     Type::CHAR,
     Type::INT2,
     Type::INT4,
     Type::INT8,
-    Type::OID,
-    Type::REGPROC,
-    Type::REGPROCEDURE,
-    Type::REGOPER,
-    Type::REGOPERATOR,
-    Type::REGCLASS,
-    Type::REGTYPE,
-    Type::REGCONFIG,
-    Type::REGDICTIONARY,
-    Type::REGNAMESPACE,
-    Type::REGROLE,
-    Type::REGCOLLATION,
-    Type::XID,
-    Type::CID,
     Type::XID8,
     Type::FLOAT4,
     Type::FLOAT8,

@@ -131,7 +131,7 @@ integer!(i32, encode: [INT4, INT8, NUMERIC], decode: [INT2, INT4]);
 integer!(i64, encode: [INT8, NUMERIC], decode: [INT2, INT4, INT8]);
 
 /// The 4-byte unsigned types `u32` maps to: `oid`, the `reg*` OID aliases, `xid` and `cid`.
-const OID_LIKE: &[Type] = &[
+pub(super) const OID_LIKE: &[Type] = &[
     Type::OID,
     Type::REGPROC,
     Type::REGPROCEDURE,
