@@ -166,34 +166,12 @@ impl Transaction<'_> {
         conn.commit_group();
         conn.flush().await?;
 
-        let mut rows = Vec::new();
-        let mut first_error = None;
-        loop {
-            let msg = match conn.next_response().await {
-                Ok(msg) => msg,
-                Err(e) => return Err(first_error.unwrap_or(e)),
-            };
-            match msg {
-                Message::DataRow(data) => {
-                    let row =
-                        Row::new(portal.columns.clone(), data).map_err(|e| conn.fail(e.into()))?;
-                    rows.push(row);
-                }
-                Message::PortalSuspended | Message::CloseComplete => {}
-                Message::CommandComplete(_) | Message::EmptyQueryResponse => {
-                    portal.exhausted.store(true, Ordering::Relaxed);
-                }
-                Message::ErrorResponse(fields) => {
-                    let err = db_error(&fields);
-                    first_error.get_or_insert(conn.fail(err));
-                }
-                Message::ReadyForQuery(_) => break,
-                other => return Err(conn.unexpected(other.name(), "a response to Execute")),
-            }
+        let done = conn
+            .read_rows_to_ready(&portal.columns, "a response to Execute")
+            .await?;
+        if done.completed {
+            portal.exhausted.store(true, Ordering::Relaxed);
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(rows),
-        }
+        Ok(done.rows)
     }
 }

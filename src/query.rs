@@ -66,6 +66,17 @@ pub(crate) struct Outcome {
     pub rows_affected: Option<u64>,
 }
 
+/// What [`Connection::read_rows_to_ready`] read.
+#[derive(Debug)]
+pub(crate) struct RowsRead {
+    pub rows: Vec<Row>,
+    /// Rows affected or returned, from the command tag.
+    pub rows_affected: Option<u64>,
+    /// Whether the portal ran to completion (CommandComplete or EmptyQueryResponse), rather
+    /// than being suspended at its row limit.
+    pub completed: bool,
+}
+
 /// A per-connection LRU cache of prepared statements keyed by SQL text.
 #[derive(Debug)]
 pub(crate) struct StatementCache {
@@ -280,10 +291,29 @@ impl Connection {
         self.commit_group();
         self.flush().await?;
 
-        let mut outcome = Outcome {
+        let done = self
+            .read_rows_to_ready(stmt.shared_columns(), "a response to Bind/Execute")
+            .await?;
+        Ok(Outcome {
             columns: (!stmt.columns().is_empty()).then(|| stmt.shared_columns().clone()),
+            rows: done.rows,
+            rows_affected: done.rows_affected,
+        })
+    }
+
+    /// Reads the responses of a Sync group that binds and executes one portal (or fetches
+    /// from a cursor) up to its ReadyForQuery, building rows with `columns`. The first error
+    /// the server reported is returned once the group has ended, so the connection is in step
+    /// either way; a COPY the caller did not ask for is ended cleanly and refused.
+    pub(crate) async fn read_rows_to_ready(
+        &mut self,
+        columns: &Arc<[Column]>,
+        expected: &'static str,
+    ) -> Result<RowsRead, Error> {
+        let mut done = RowsRead {
             rows: Vec::new(),
             rows_affected: None,
+            completed: false,
         };
         let mut first_error = None;
         loop {
@@ -293,14 +323,18 @@ impl Connection {
             };
             match msg {
                 Message::DataRow(data) => {
-                    if first_error.is_none() {
-                        let row = Row::new(stmt.shared_columns().clone(), data)
-                            .map_err(|e| self.fail(e.into()))?;
-                        outcome.rows.push(row);
-                    }
+                    let row = Row::new(columns.clone(), data).map_err(|e| self.fail(e.into()))?;
+                    done.rows.push(row);
                 }
-                Message::BindComplete | Message::CloseComplete | Message::EmptyQueryResponse => {}
-                Message::CommandComplete(done) => outcome.rows_affected = done.rows(),
+                Message::ParseComplete
+                | Message::BindComplete
+                | Message::CloseComplete
+                | Message::PortalSuspended => {}
+                Message::CommandComplete(tag) => {
+                    done.rows_affected = tag.rows();
+                    done.completed = true;
+                }
+                Message::EmptyQueryResponse => done.completed = true,
                 Message::ErrorResponse(fields) => {
                     let err = db_error(&fields);
                     first_error.get_or_insert(self.fail(err));
@@ -308,12 +342,12 @@ impl Connection {
                 Message::ReadyForQuery(_) => break,
                 Message::CopyInResponse(_) => return Err(self.copy_refused(true).await),
                 Message::CopyOutResponse(_) => return Err(self.copy_refused(false).await),
-                other => return Err(self.unexpected(other.name(), "a response to Bind/Execute")),
+                other => return Err(self.unexpected(other.name(), expected)),
             }
         }
         match first_error {
             Some(e) => Err(e),
-            None => Ok(outcome),
+            None => Ok(done),
         }
     }
 

@@ -258,33 +258,10 @@ impl<'c> ServerCursor<'c> {
         conn.commit_group();
         conn.flush().await?;
 
-        let mut rows = Vec::new();
-        let mut first_error = None;
-        loop {
-            let msg = match conn.next_response().await {
-                Ok(msg) => msg,
-                Err(e) => return Err(first_error.unwrap_or(e)),
-            };
-            match msg {
-                Message::ReadyForQuery(_) => break,
-                Message::DataRow(data) => {
-                    let row = Row::new(columns.clone(), data).map_err(|e| conn.fail(e.into()))?;
-                    rows.push(row);
-                }
-                Message::ParseComplete
-                | Message::BindComplete
-                | Message::CloseComplete
-                | Message::CommandComplete(_) => {}
-                Message::ErrorResponse(fields) => {
-                    let err = db_error(&fields);
-                    first_error.get_or_insert(conn.fail(err));
-                }
-                other => return Err(conn.unexpected(other.name(), "a response to FETCH")),
-            }
-        }
-        if let Some(e) = first_error {
-            return Err(e);
-        }
+        let rows = conn
+            .read_rows_to_ready(&columns, "a response to FETCH")
+            .await?
+            .rows;
         let result = self.result.as_mut().ok_or_else(no_result)?;
         if count.is_none_or(|n| rows.len() < n) {
             result.exhausted = true;

@@ -605,3 +605,19 @@ async fn failed_bind_after_queued_closes_keeps_the_connection_in_step() {
     let row = conn.query_one(&s2, &[&7i32]).await.unwrap();
     assert_eq!(row.get::<_, i32>(0), 7);
 }
+
+/// A portal bound to a COPY is refused cleanly when executed, through the same response
+/// reader as plain queries, and the transaction carries on.
+#[tokio::test]
+async fn copy_through_a_portal_is_refused_cleanly() {
+    let mut conn = admin().await;
+    let mut tx = conn.transaction().await.unwrap();
+    let portal = tx.bind("COPY (SELECT 1) TO STDOUT", &[]).await.unwrap();
+    let err = tx.query_portal(&portal, 0).await.unwrap_err();
+    assert_eq!(err.kind(), Kind::Usage, "{err}");
+    drop(portal);
+    assert_eq!(tx.transaction_status(), TransactionStatus::InTransaction);
+    let row = tx.query_one("SELECT 2::int4", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 2);
+    tx.commit().await.unwrap();
+}
