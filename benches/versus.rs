@@ -15,10 +15,12 @@
 //! - W5 binary COPY in of 1,000,000 such rows (tusk's BinaryCopyIn against tokio-postgres's
 //!   BinaryCopyInWriter; sqlx has no typed binary writer);
 //! - W6 connect, authenticate with SCRAM-SHA-256 (role tusk_scram), close;
-//! - W7 64 tasks doing point selects over a pool of 8 connections.
+//! - W7 64 tasks doing point selects over a pool of 8 connections (tusk: `Pool::query_one`,
+//!   which batches concurrent queries per connection);
+//! - W7x the same with exclusive checkouts (tusk: `Pool::get` then `query_one`).
 //!
 //! W1-W4 and W6 run on a current-thread runtime (the CPU time is then that of one client
-//! thread); W7 on a multi-thread runtime with 2 workers.
+//! thread); W7 and W7x on a multi-thread runtime with 2 workers.
 //!
 //! Run it with `scripts/bench`, which starts the test server, creates the tables
 //! (`pgbench_accounts` from `pgbench -i -s 1`, `tusk_bench_rows`), runs this and then pgbench
@@ -120,7 +122,7 @@ impl Settings {
     fn wants(&self, id: &str) -> bool {
         self.only
             .as_ref()
-            .is_none_or(|only| only.iter().any(|w| w == id))
+            .is_none_or(|only| only.iter().any(|w| w.eq_ignore_ascii_case(id)))
     }
 }
 
@@ -253,7 +255,24 @@ fn run(target: &Target, settings: &Settings) -> Result<Vec<Outcome>, BoxError> {
             .worker_threads(2)
             .enable_all()
             .build()?;
-        record(multi.block_on(pooled::pooled_point_selects(target, settings, accounts))?);
+        record(multi.block_on(pooled::pooled_point_selects(
+            target,
+            settings,
+            accounts,
+            pooled::PoolUse::Shared,
+        ))?);
+    }
+    if settings.wants("W7x") {
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        record(multi.block_on(pooled::pooled_point_selects(
+            target,
+            settings,
+            accounts,
+            pooled::PoolUse::Exclusive,
+        ))?);
     }
     Ok(outcomes)
 }

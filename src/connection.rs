@@ -395,6 +395,53 @@ impl Connection {
         Ok(())
     }
 
+    /// Checks, without waiting, that an idle connection is still open: anything the server
+    /// sent while nothing was asked (a FATAL from `pg_terminate_backend`, an idle-session
+    /// timeout, EOF) is read now, asynchronous messages are absorbed, and anything else marks
+    /// the connection broken. Returns whether it can still be used. A pool calls this before
+    /// handing a connection out, so a dead one is replaced instead of failing a query.
+    pub(crate) fn probe_idle(&mut self) -> bool {
+        if self.broken || !self.write_buf.is_empty() || self.session.owed() > 0 {
+            return !self.broken;
+        }
+        loop {
+            if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
+                self.read_buf.reserve(READ_CHUNK);
+            }
+            match self.socket.try_read_buf(&mut self.read_buf) {
+                Ok(0) => {
+                    self.broken = true;
+                    return false;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    self.broken = true;
+                    return false;
+                }
+            }
+        }
+        loop {
+            match self.decode_buffered() {
+                Ok(None) => return !self.broken,
+                Ok(Some(msg)) => match self.absorb(msg) {
+                    Ok(None) => {}
+                    Ok(Some(Message::ErrorResponse(fields))) => {
+                        log::debug!("an idle connection was ended: {}", db_error(&fields));
+                        self.broken = true;
+                        return false;
+                    }
+                    Ok(Some(other)) => {
+                        let _ = self.unexpected(other.name(), "nothing (the connection is idle)");
+                        return false;
+                    }
+                    Err(_) => return false,
+                },
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// Flushes what an interrupted call left unwritten and drains every response still owed,
     /// so the next request starts on a clean stream.
     pub(crate) async fn ready(&mut self) -> Result<(), Error> {

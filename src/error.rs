@@ -145,6 +145,21 @@ impl Error {
         e
     }
 
+    /// A copy for a second recipient (errors own a boxed source, so they are not `Clone`):
+    /// same kind, message, server error and SQLSTATE; the source is kept as its text.
+    pub(crate) fn duplicate(&self) -> Error {
+        let mut e = Error::new(self.0.kind);
+        e.0.message = self.0.message.clone();
+        e.0.db = self.0.db.clone();
+        e.0.code = self.0.code.clone();
+        e.0.source = self
+            .0
+            .source
+            .as_ref()
+            .map(|s| BoxError::from(s.to_string()));
+        e
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> Kind {
         self.0.kind

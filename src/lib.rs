@@ -15,6 +15,7 @@ mod error;
 mod named;
 mod notify;
 mod pipeline;
+mod pool;
 mod portal;
 pub mod proto;
 mod query;
@@ -37,6 +38,9 @@ pub use cursor::Cursor;
 pub use error::{BoxError, DbError, Error, Kind};
 pub use notify::{Listener, ListenerEvent, Notifications, ReconnectPolicy};
 pub use pipeline::{Pipeline, QueryResult};
+pub use pool::{
+    Pool, PoolBuilder, PoolStatus, PooledConnection, DEFAULT_MAX_BATCH, DEFAULT_POOL_SIZE,
+};
 pub use portal::Portal;
 pub use proto::backend::{Notification, TransactionStatus};
 pub use query::{Params, ToStatement};

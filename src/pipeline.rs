@@ -262,7 +262,7 @@ fn share(e: &Error) -> Error {
 
 /// Parse/Describe/Sync for each SQL text, all sent together; the statements are cached (or,
 /// with the cache off, closed again once their last handle is dropped).
-async fn prepare_all(
+pub(crate) async fn prepare_all(
     conn: &mut Connection,
     to_prepare: &[(&str, String)],
 ) -> Result<Vec<Result<Statement, Error>>, Error> {

@@ -127,7 +127,7 @@ impl StatementCache {
         self.entries.insert(sql.into(), (stmt, self.tick));
     }
 
-    fn remove(&mut self, sql: &str) {
+    pub(crate) fn remove(&mut self, sql: &str) {
         self.entries.remove(sql);
     }
 }
@@ -559,7 +559,26 @@ pub(crate) fn encode_bind(
     params: Params<'_>,
     buf: &mut bytes::BytesMut,
 ) -> Result<(), Error> {
-    let types = stmt.params();
+    encode_bind_with(
+        portal,
+        stmt.name(),
+        stmt.params(),
+        stmt.result_formats(),
+        params,
+        buf,
+    )
+}
+
+/// [`encode_bind`] from the parts of a statement: its name, parameter types and result formats
+/// (a pool encodes parameters before it knows the statement's name on the connection).
+pub(crate) fn encode_bind_with(
+    portal: &str,
+    statement: &str,
+    types: &[Type],
+    result_formats: &[i16],
+    params: Params<'_>,
+    buf: &mut bytes::BytesMut,
+) -> Result<(), Error> {
     let all_binary = params
         .iter()
         .zip(types)
@@ -579,11 +598,11 @@ pub(crate) fn encode_bind(
     };
     frontend::bind(
         portal,
-        stmt.name(),
+        statement,
         param_formats,
         params.iter().zip(types),
         |(value, ty), out| value.to_sql_checked(ty, out),
-        stmt.result_formats(),
+        result_formats,
         buf,
     )
     .map_err(|e| match e {
@@ -602,7 +621,7 @@ pub(crate) fn encode_bind(
 }
 
 /// Whether `err` is the server's "cached plan must not change result type".
-fn is_stale_plan(err: &Error) -> bool {
+pub(crate) fn is_stale_plan(err: &Error) -> bool {
     err.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
         && err.as_db_error().is_some_and(|db| {
             db.message

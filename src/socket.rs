@@ -30,6 +30,18 @@ impl Socket {
     }
 }
 
+impl Socket {
+    /// Reads what has already arrived into `buf` without waiting; `WouldBlock` when nothing
+    /// has (used to notice, before reuse, that an idle connection was closed by the server).
+    pub(crate) fn try_read_buf(&self, buf: &mut bytes::BytesMut) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.try_read_buf(buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.try_read_buf(buf),
+        }
+    }
+}
+
 impl AsyncRead for Socket {
     fn poll_read(
         self: Pin<&mut Self>,

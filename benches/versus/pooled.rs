@@ -1,15 +1,16 @@
 //! W7: many tasks sharing a small pool, on a multi-thread runtime.
 //!
-//! tusk has no pool of its own yet, so it runs under `deadpool::managed` with the small manager
-//! below; tokio-postgres under deadpool-postgres, sqlx under its `PgPool`. All three pools are
-//! configured alike: a fixed size, and no round trip to check a connection on checkout
-//! (deadpool-postgres's `RecyclingMethod::Fast`; sqlx's `test_before_acquire(false)`, whose
-//! default would add a ping to every checkout).
+//! tusk runs under its own `tusk::Pool`: in W7 through the shared path (`pool.query_one`,
+//! which batches concurrent tasks' queries on each connection), in W7x through exclusive
+//! checkouts (`pool.get()` then `query_one`, what a generic pool offers). tokio-postgres runs
+//! under deadpool-postgres, sqlx under its `PgPool`, the same way in both rows. All pools have
+//! a fixed size and no round trip to check a connection on checkout (deadpool-postgres's
+//! `RecyclingMethod::Fast`; sqlx's `test_before_acquire(false)`, whose default would add a ping
+//! to every checkout; tusk checks a pooled connection without a round trip).
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use deadpool_postgres::{ManagerConfig, RecyclingMethod};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::Row as _;
@@ -20,32 +21,13 @@ use crate::drivers::Target;
 use crate::measure::{measure, Driver, Outcome};
 use crate::{BoxError, Ids, Settings, POINT_SELECT};
 
-/// A deadpool manager for tusk connections: connect with the config; a closed connection is not
-/// handed out again. Nothing else is needed: every tusk operation first settles whatever a
-/// dropped future left behind.
-struct TuskManager {
-    config: tusk::Config,
-}
-
-impl managed::Manager for TuskManager {
-    type Type = tusk::Connection;
-    type Error = tusk::Error;
-
-    async fn create(&self) -> Result<tusk::Connection, tusk::Error> {
-        self.config.connect().await
-    }
-
-    async fn recycle(
-        &self,
-        conn: &mut tusk::Connection,
-        _: &Metrics,
-    ) -> RecycleResult<tusk::Error> {
-        if conn.is_closed() {
-            Err(RecycleError::message("the connection is closed"))
-        } else {
-            Ok(())
-        }
-    }
+/// How tusk's tasks use its pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolUse {
+    /// `pool.query_one`: the pool batches concurrent queries per connection (W7).
+    Shared,
+    /// `pool.get()` then `conn.query_one`: one task per connection at a time (W7x).
+    Exclusive,
 }
 
 /// W7: `settings.tasks` tasks doing point selects (SQL text through each driver's statement
@@ -54,13 +36,10 @@ pub async fn pooled_point_selects(
     target: &Target,
     settings: &Settings,
     accounts: i32,
+    pool_use: PoolUse,
 ) -> Result<Outcome, BoxError> {
     let size = settings.pool;
-    let tusk_pool = managed::Pool::builder(TuskManager {
-        config: target.tusk(),
-    })
-    .max_size(size)
-    .build()?;
+    let tusk_pool = tusk::Pool::builder(target.tusk()).max_size(size).build();
     let tp_manager = deadpool_postgres::Manager::from_config(
         target.tokio_postgres(),
         NoTls,
@@ -88,8 +67,13 @@ pub async fn pooled_point_selects(
                 Driver::Tusk => {
                     let pool = tusk_pool.clone();
                     set.spawn(until(deadline, async move || {
-                        let mut conn: managed::Object<TuskManager> = pool.get().await?;
-                        let row = conn.query_one(POINT_SELECT, &[&ids.next()]).await?;
+                        let row = match pool_use {
+                            PoolUse::Shared => pool.query_one(POINT_SELECT, &[&ids.next()]).await?,
+                            PoolUse::Exclusive => {
+                                let mut conn = pool.get().await?;
+                                conn.query_one(POINT_SELECT, &[&ids.next()]).await?
+                            }
+                        };
                         Ok(i64::from(row.get::<_, i32>(0)))
                     }));
                 }
@@ -124,9 +108,13 @@ pub async fn pooled_point_selects(
     tusk_pool.close();
     tp_pool.close();
     sqlx_pool.close().await;
+    let (id, how) = match pool_use {
+        PoolUse::Shared => ("W7", "shared queries"),
+        PoolUse::Exclusive => ("W7x", "exclusive checkouts"),
+    };
     Ok(Outcome::new(
-        "W7",
-        &format!("{tasks} tasks, pool of {size}, point select"),
+        id,
+        &format!("{tasks} tasks, pool of {size}, point select, {how}"),
         "q",
         results,
     ))

@@ -38,6 +38,9 @@ use bytes::{BufMut, BytesMut};
 
 use crate::proto::{IsNull, ProtoError, PROTOCOL_VERSION};
 
+mod bind_section;
+pub use bind_section::{bind_parameter_section, bind_with_parameter_section};
+
 #[cfg(test)]
 mod tests;
 

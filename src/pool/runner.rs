@@ -1,0 +1,203 @@
+//! The runner: a task holding one pool connection (and its permit) that sends the queued
+//! shared queries in batches until the queue is empty, then gives both back.
+//!
+//! A batch is one write: Bind/Execute/Sync per query (after one Parse/Describe round trip for
+//! SQL the connection has not prepared yet), then the answers are read in order. A failing
+//! query ends only its own Sync group; a failing connection fails the queries it was running
+//! and is replaced for the rest.
+
+use std::sync::Arc;
+
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::{lock, Job, Shared};
+use crate::connection::Connection;
+use crate::error::Error;
+use crate::pipeline::prepare_all;
+use crate::proto::frontend;
+use crate::query::{is_stale_plan, Outcome};
+use crate::statement::Statement;
+
+/// Runs batches until the queue is empty (or the pool closed), then gives the connection and
+/// the permit back.
+pub(super) async fn run(shared: Arc<Shared>, permit: OwnedSemaphorePermit) {
+    let mut conn: Option<Connection> = None;
+    loop {
+        let batch: Vec<Job> = {
+            let mut state = lock(&shared.state);
+            if state.closed || state.queue.is_empty() {
+                if let Some(conn) = conn.take() {
+                    if !state.closed && !conn.is_closed() {
+                        state.idle.push(conn);
+                    }
+                }
+                // Released under the lock: see `Shared::enqueue`.
+                drop(permit);
+                return;
+            }
+            let n = state.queue.len().min(shared.max_batch);
+            state.queue.drain(..n).collect()
+        };
+        let current = match &mut conn {
+            Some(current) => current,
+            None => match shared.open().await {
+                Ok(opened) => conn.insert(opened),
+                Err(e) => {
+                    // The server cannot be reached: this batch fails; the next one (if any)
+                    // tries again.
+                    for job in batch {
+                        let _ = job.reply.send(Err(e.duplicate()));
+                    }
+                    continue;
+                }
+            },
+        };
+        let retries = run_batch(current, batch).await;
+        if current.is_closed() {
+            conn = None;
+        }
+        if !retries.is_empty() {
+            let mut state = lock(&shared.state);
+            for job in retries.into_iter().rev() {
+                state.queue.push_front(job);
+            }
+        }
+    }
+}
+
+/// Runs one batch on `conn`, answering every job except those to run again (returned): the
+/// ones whose cached statement went stale under a schema change.
+async fn run_batch(conn: &mut Connection, jobs: Vec<Job>) -> Vec<Job> {
+    let mut retries = Vec::new();
+    let statements = match statements_for(conn, &jobs).await {
+        Ok(statements) => statements,
+        Err(e) => {
+            fail_all(jobs, &e);
+            return retries;
+        }
+    };
+
+    // Bind/Execute/Sync for each job whose statement is ready; the others are answered now.
+    let mut sent: Vec<(Job, Statement)> = Vec::with_capacity(jobs.len());
+    if let Err(e) = conn.write_pending_closes() {
+        fail_all(jobs, &e);
+        return retries;
+    }
+    for (job, statement) in jobs.into_iter().zip(statements) {
+        let statement = match statement {
+            Ok(statement) if statement.params() == job.described.params() => statement,
+            Ok(_) => {
+                let _ = job.reply.send(Err(Error::usage(
+                    "the statement's parameter types changed since the pool described it; \
+                     run it again",
+                )));
+                continue;
+            }
+            Err(e) => {
+                let _ = job.reply.send(Err(e));
+                continue;
+            }
+        };
+        let buf = conn.write_buf();
+        let written = frontend::bind_with_parameter_section(
+            "",
+            statement.name(),
+            &job.section,
+            statement.result_formats(),
+            buf,
+        )
+        .and_then(|()| frontend::execute("", 0, buf));
+        if let Err(e) = written {
+            // Nothing of this job is in the buffer: `bind_with_parameter_section` rolls back,
+            // and an unnamed portal's Execute cannot fail after its Bind succeeded.
+            let _ = job.reply.send(Err(e.into()));
+            continue;
+        }
+        frontend::sync(buf);
+        conn.commit_group();
+        sent.push((job, statement));
+    }
+    if sent.is_empty() {
+        return retries;
+    }
+    if let Err(e) = conn.flush().await {
+        fail_all(sent.into_iter().map(|(job, _)| job), &e);
+        return retries;
+    }
+
+    let mut sent = sent.into_iter();
+    while let Some((mut job, statement)) = sent.next() {
+        let read = conn
+            .read_rows_to_ready(statement.shared_columns(), "a response to Bind/Execute")
+            .await;
+        match read {
+            Ok(done) => {
+                let outcome = Outcome {
+                    columns: (!statement.columns().is_empty())
+                        .then(|| statement.shared_columns().clone()),
+                    rows: done.rows,
+                    rows_affected: done.rows_affected,
+                };
+                let _ = job.reply.send(Ok(outcome));
+            }
+            Err(e) if conn.is_closed() => {
+                let _ = job.reply.send(Err(e.duplicate()));
+                fail_all(sent.map(|(job, _)| job), &e);
+                return retries;
+            }
+            Err(e) if is_stale_plan(&e) && !job.retried => {
+                // The table under the cached statement changed shape; nothing ran (its own
+                // Sync group failed). Prepare afresh and run it once more.
+                conn.cache.remove(statement.sql());
+                job.retried = true;
+                retries.push(job);
+            }
+            Err(e) => {
+                let _ = job.reply.send(Err(e));
+            }
+        }
+    }
+    retries
+}
+
+/// Each job's statement on `conn`: from its cache, or prepared now, all SQL texts it lacks in
+/// one round trip. The outer error is the connection failing.
+async fn statements_for(
+    conn: &mut Connection,
+    jobs: &[Job],
+) -> Result<Vec<Result<Statement, Error>>, Error> {
+    conn.ready().await?;
+    let mut found: Vec<Result<Statement, usize>> = Vec::with_capacity(jobs.len());
+    let mut to_prepare: Vec<(&str, String)> = Vec::new();
+    for job in jobs {
+        let sql = job.described.sql();
+        found.push(match conn.cache.get(sql) {
+            Some(statement) => Ok(statement),
+            None => Err(match to_prepare.iter().position(|(s, _)| *s == sql) {
+                Some(i) => i,
+                None => {
+                    to_prepare.push((sql, conn.next_statement_name()));
+                    to_prepare.len() - 1
+                }
+            }),
+        });
+    }
+    // One result per entry of `to_prepare`, so every index below is valid.
+    let prepared = prepare_all(conn, &to_prepare).await?;
+    Ok(found
+        .into_iter()
+        .map(|f| match f {
+            Ok(statement) => Ok(statement),
+            Err(i) => match &prepared[i] {
+                Ok(statement) => Ok(statement.clone()),
+                Err(e) => Err(e.duplicate()),
+            },
+        })
+        .collect())
+}
+
+fn fail_all(jobs: impl IntoIterator<Item = Job>, error: &Error) {
+    for job in jobs {
+        let _ = job.reply.send(Err(error.duplicate()));
+    }
+}
