@@ -302,3 +302,19 @@ async fn without_a_statement_cache_shared_queries_still_run() {
         .get(0);
     assert!(open <= 1, "{open} statements left open");
 }
+
+#[tokio::test]
+async fn a_server_side_statement_timeout_limits_shared_queries() {
+    let config = config("tusk_pool_timeout").options("-c statement_timeout=100");
+    let pool = Pool::builder(config).max_size(1).build();
+    let err = pool.query("SELECT pg_sleep(5)", &[]).await.unwrap_err();
+    assert_eq!(err.code().unwrap().code(), "57014", "{err}");
+    // The connection is still good for the next query.
+    assert_eq!(
+        pool.query_one("SELECT 2", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        2
+    );
+}

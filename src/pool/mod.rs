@@ -14,6 +14,11 @@
 //! state set through it (`SET`, temporary tables, advisory locks) lands on a connection the
 //! next query may not use. Take a connection with [`Pool::get`] for anything that spans
 //! statements.
+//!
+//! [`Config::statement_timeout`] (a client-side limit that cancels the statement) applies to
+//! checked-out connections only: a shared query runs in a batch with other tasks' queries, so
+//! a cancel could hit one of theirs. For a limit on shared queries, set the server's own
+//! `statement_timeout` for the pool's sessions (`options=-c statement_timeout=5s`).
 
 mod runner;
 
