@@ -25,6 +25,7 @@ mod runner;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
@@ -115,6 +116,8 @@ struct Shared {
     max_batch: usize,
     /// One permit per connection the pool may have in use: held by a checkout or a runner.
     permits: Arc<Semaphore>,
+    /// Calls of [`Pool::get`] waiting for a permit.
+    checkouts_waiting: AtomicUsize,
     state: Mutex<State>,
     /// SQL text -> its description (parameter types, columns), detached from any connection:
     /// what callers encode their parameters against before a connection is chosen.
@@ -166,13 +169,12 @@ impl Pool {
     /// Checks out a connection for exclusive use, waiting while all are in use. Connections
     /// are handed out in the order callers asked.
     pub async fn get(&self) -> Result<PooledConnection, Error> {
-        let permit = self
-            .shared
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| pool_closed())?;
+        let permit = {
+            // Counted while waiting, so busy runners hand their connection over.
+            let _waiting = WaitingCheckout::new(&self.shared.checkouts_waiting);
+            self.shared.permits.clone().acquire_owned().await
+        }
+        .map_err(|_| pool_closed())?;
         // If this future is dropped while opening, the permit goes back with it.
         let conn = self.shared.open().await?;
         Ok(PooledConnection {
@@ -330,6 +332,7 @@ impl PoolBuilder {
         Pool {
             shared: Arc::new(Shared {
                 permits: Arc::new(Semaphore::new(self.max_size)),
+                checkouts_waiting: AtomicUsize::new(0),
                 max_size: self.max_size,
                 max_batch: self.max_batch,
                 config: self.config,
@@ -396,6 +399,22 @@ impl Shared {
         // Released under the lock: see `enqueue`.
         drop(permit);
         drop(state);
+    }
+}
+
+/// Counts one waiting [`Pool::get`] for as long as it lives (also when the future is dropped).
+struct WaitingCheckout<'a>(&'a AtomicUsize);
+
+impl<'a> WaitingCheckout<'a> {
+    fn new(counter: &'a AtomicUsize) -> WaitingCheckout<'a> {
+        counter.fetch_add(1, Ordering::AcqRel);
+        WaitingCheckout(counter)
+    }
+}
+
+impl Drop for WaitingCheckout<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -6,6 +6,7 @@
 //! query ends only its own Sync group; a failing connection fails the queries it was running
 //! and is replaced for the rest.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::sync::OwnedSemaphorePermit;
@@ -20,20 +21,31 @@ use crate::statement::Statement;
 
 /// Runs batches until the queue is empty (or the pool closed), then gives the connection and
 /// the permit back.
-pub(super) async fn run(shared: Arc<Shared>, permit: OwnedSemaphorePermit) {
+pub(super) async fn run(shared: Arc<Shared>, mut permit: OwnedSemaphorePermit) {
     let mut conn: Option<Connection> = None;
     loop {
         let batch: Vec<Job> = {
             let mut state = lock(&shared.state);
-            if state.closed || state.queue.is_empty() {
+            let yielding = shared.checkouts_waiting.load(Ordering::Acquire) > 0;
+            if state.closed || state.queue.is_empty() || yielding {
                 if let Some(conn) = conn.take() {
                     if !state.closed && !conn.is_closed() {
                         state.idle.push(conn);
                     }
                 }
-                // Released under the lock: see `Shared::enqueue`.
+                // Released under the lock: see `Shared::enqueue`. A waiting `Pool::get` is
+                // handed the permit first, so shared load cannot starve checkouts.
                 drop(permit);
-                return;
+                if state.closed || state.queue.is_empty() {
+                    return;
+                }
+                // Jobs still wait: go on if the permit was not taken. If it was, the checkout
+                // that took it starts a runner when it is given back.
+                match shared.permits.clone().try_acquire_owned() {
+                    Ok(again) => permit = again,
+                    Err(_) => return,
+                }
+                continue;
             }
             let n = state.queue.len().min(shared.max_batch);
             state.queue.drain(..n).collect()
