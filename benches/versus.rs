@@ -4,7 +4,8 @@
 //! in every round each driver works alone for a fixed time (TUSK_BENCH_SECONDS), and the
 //! driver going first changes from round to round. It prints one line per workload: the median
 //! rate of each driver, tusk's rate divided by the better of the other two, and the median
-//! client CPU time (user + system, getrusage of the whole process) per unit of work.
+//! client CPU time (user + system, getrusage of the whole process) per unit of work; then a
+//! second table with that CPU time split into user and system time.
 //!
 //! Workloads (README's performance table):
 //! - W1 point select by primary key on a prepared statement, one connection;
@@ -35,6 +36,8 @@
 //! - TUSK_BENCH_ROWS     rows fetched by W4 (default 1000000)
 //! - TUSK_BENCH_PIPELINE selects per pipeline in W3 (default 10000)
 //! - TUSK_BENCH_TASKS, TUSK_BENCH_POOL  tasks and pool size of W7 (default 64 and 8)
+//! - TUSK_BENCH_RESULTS  a file to write the results to as tab-separated lines (scripts/bench
+//!   reads W4's SQL and rate from it)
 
 #[path = "versus/copy_load.rs"]
 mod copy_load;
@@ -232,22 +235,40 @@ fn run(target: &Target, settings: &Settings) -> Result<Vec<Outcome>, BoxError> {
         outcomes.push(outcome);
     };
     if settings.wants("W1") {
-        record(single.block_on(single::point_select_prepared(target, settings, accounts))?);
+        record(measure::on_fresh_threads(
+            &single,
+            single::point_select_prepared(target, settings, accounts),
+        )?);
     }
     if settings.wants("W2") {
-        record(single.block_on(single::point_select_text(target, settings, accounts))?);
+        record(measure::on_fresh_threads(
+            &single,
+            single::point_select_text(target, settings, accounts),
+        )?);
     }
     if settings.wants("W3") {
-        record(single.block_on(single::point_select_pipelined(target, settings, accounts))?);
+        record(measure::on_fresh_threads(
+            &single,
+            single::point_select_pipelined(target, settings, accounts),
+        )?);
     }
     if settings.wants("W4") {
-        record(single.block_on(single::fetch_rows(target, settings))?);
+        record(measure::on_fresh_threads(
+            &single,
+            single::fetch_rows(target, settings),
+        )?);
     }
     if settings.wants("W5") {
-        record(single.block_on(copy_load::copy_load(target, settings))?);
+        record(measure::on_fresh_threads(
+            &single,
+            copy_load::copy_load(target, settings),
+        )?);
     }
     if settings.wants("W6") {
-        record(single.block_on(single::connect_scram(target, settings))?);
+        record(measure::on_fresh_threads(
+            &single,
+            single::connect_scram(target, settings),
+        )?);
     }
     drop(single);
     if settings.wants("W7") {
@@ -275,6 +296,17 @@ fn run(target: &Target, settings: &Settings) -> Result<Vec<Outcome>, BoxError> {
         ))?);
     }
     Ok(outcomes)
+}
+
+/// Writes the results for scripts/bench to the file named by TUSK_BENCH_RESULTS, if set: W4's
+/// SQL (`sql W4 <text>`, so that the script's COPY reference runs exactly the same query) and
+/// the lines of [`measure::tsv`].
+fn write_results(outcomes: &[Outcome]) -> std::io::Result<()> {
+    let Some(path) = std::env::var_os("TUSK_BENCH_RESULTS").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let text = format!("sql\tW4\t{ROWS_SELECT}\n{}", measure::tsv(outcomes));
+    std::fs::write(path, text)
 }
 
 fn main() -> ExitCode {
@@ -307,7 +339,15 @@ fn main() -> ExitCode {
         Ok(outcomes) => {
             println!();
             print!("{}", measure::table(&outcomes));
-            ExitCode::SUCCESS
+            println!();
+            print!("{}", measure::cpu_split_table(&outcomes));
+            match write_results(&outcomes) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("versus: error writing TUSK_BENCH_RESULTS: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Err(e) => {
             eprintln!("versus: error: {e}");
