@@ -19,6 +19,11 @@
 //! checked-out connections only: a shared query runs in a batch with other tasks' queries, so
 //! a cancel could hit one of theirs. For a limit on shared queries, set the server's own
 //! `statement_timeout` for the pool's sessions (`options=-c statement_timeout=5s`).
+//!
+//! Shared queries use named prepared statements, described in one Sync group and bound in the
+//! next: they need real server sessions (a direct server, or pgbouncer in session mode).
+//! Behind a transaction-pooling proxy use checkouts with
+//! [`Config::statement_cache_capacity`] 0, where each query is parsed and bound in one group.
 
 mod runner;
 
