@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::connection::{db_error, Connection};
 use crate::error::Error;
-use crate::proto::backend::Message;
+use crate::proto::backend::{DataRows, Message};
 use crate::proto::frontend::{self, BindError};
 use crate::row::Row;
 use crate::statement::{columns_from, Column, Statement};
@@ -317,6 +317,10 @@ impl Connection {
         };
         let mut first_error = None;
         loop {
+            // The rows already buffered, taken in one go: most of a large result.
+            if let Some(run) = self.buffered_data_rows() {
+                self.push_rows(run, columns, &mut done.rows)?;
+            }
             let msg = match self.next_response().await {
                 Ok(msg) => msg,
                 Err(e) => return Err(first_error.unwrap_or(e)),
@@ -349,6 +353,23 @@ impl Connection {
             Some(e) => Err(e),
             None => Ok(done),
         }
+    }
+
+    /// Appends the rows of a run of DataRows (from [`Connection::buffered_data_rows`]) to
+    /// `rows`; a malformed one breaks the connection, as in [`Connection::next_response`].
+    pub(crate) fn push_rows(
+        &mut self,
+        run: bytes::Bytes,
+        columns: &Arc<[Column]>,
+        rows: &mut Vec<Row>,
+    ) -> Result<(), Error> {
+        for data in DataRows::new(run) {
+            match data.and_then(|data| Row::new(columns.clone(), data)) {
+                Ok(row) => rows.push(row),
+                Err(e) => return Err(self.fail(e.into())),
+            }
+        }
+        Ok(())
     }
 
     /// Resynchronises, refuses the query in an aborted transaction, and finds its statement:

@@ -57,20 +57,10 @@ pub struct Row {
 
 impl Row {
     pub(crate) fn new(columns: Arc<[Column]>, row: DataRow) -> Result<Row, ProtoError> {
-        let ranges = RowRanges::of(&row)?;
-        if ranges.len() != columns.len() {
-            return Err(ProtoError::malformed(
-                "DataRow",
-                format!(
-                    "{} values for {} columns described",
-                    ranges.len(),
-                    columns.len()
-                ),
-            ));
-        }
+        let ranges = RowRanges::of(&row, columns.len())?;
         Ok(Row {
             columns,
-            body: row.buffer().clone(),
+            body: row.into_buffer(),
             ranges,
         })
     }
@@ -82,12 +72,13 @@ impl Row {
 
     /// The number of values.
     pub fn len(&self) -> usize {
-        self.ranges.len()
+        // `RowRanges::of` checked that the row has a value for every column.
+        self.columns.len()
     }
 
     /// Whether the row has no columns.
     pub fn is_empty(&self) -> bool {
-        self.ranges.len() == 0
+        self.columns.is_empty()
     }
 
     /// The value of a column, converted to `T`.
@@ -134,7 +125,7 @@ impl Row {
                 describe()
             )));
         }
-        let raw = self.ranges.get(pos).map(|r| &self.body[r]);
+        let raw = self.ranges.value(&self.body, pos);
         T::from_sql_nullable(ty, raw)
             .map_err(|e| Error::conversion(format!("cannot convert {}", describe())).with_source(e))
     }
@@ -143,7 +134,7 @@ impl Row {
     /// [`format`](Column::format).
     pub fn raw(&self, index: impl RowIndex) -> Option<&[u8]> {
         let pos = index.position(&self.columns)?;
-        self.ranges.get(pos).map(|r| &self.body[r])
+        self.ranges.value(&self.body, pos)
     }
 }
 
@@ -151,7 +142,7 @@ impl fmt::Debug for Row {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
         for (i, column) in self.columns.iter().enumerate() {
-            let raw = self.ranges.get(i).map(|r| &self.body[r]);
+            let raw = self.ranges.value(&self.body, i);
             map.entry(&column.name(), &DebugValue(column, raw));
         }
         map.finish()

@@ -93,6 +93,32 @@ pub use self::numeric::{Decimal, DecimalError};
 pub use self::uuid::{ParseUuidError, Uuid};
 pub use crate::proto::IsNull;
 
+/// Whether `ty` is one of the listed built-in types (named as [`Type`]'s constants), compared by
+/// OID. It runs for every value read or written, so it builds no `Type` values (a temporary
+/// array of them would also have to be dropped).
+macro_rules! type_in {
+    ($ty:expr, $($name:ident),+ $(,)?) => {{
+        let oid = $ty.oid();
+        false $(|| oid == $crate::types::oid_of!($name))+
+    }};
+}
+pub(crate) use type_in;
+
+/// The OID of one of [`Type`]'s constants, as a compile-time constant.
+macro_rules! oid_of {
+    ($name:ident) => {
+        const {
+            let ty = $crate::types::Type::$name;
+            let oid = ty.oid();
+            // `Type` has drop glue (a named type holds an `Arc`), which a constant cannot run;
+            // a built-in type owns nothing, so forgetting it leaks nothing.
+            ::std::mem::forget(ty);
+            oid
+        }
+    };
+}
+pub(crate) use oid_of;
+
 /// Re-exports the `to_sql_checked!` macro expansion needs, so user crates need no `bytes` line.
 #[doc(hidden)]
 pub mod __private {
@@ -540,9 +566,17 @@ impl fmt::Display for InvalidValue {
 impl StdError for InvalidValue {}
 
 /// The value as exactly `N` bytes, or an error naming the expected and the actual length.
+#[inline]
 pub(crate) fn fixed<const N: usize>(what: &'static str, raw: &[u8]) -> Result<[u8; N], BoxError> {
-    <[u8; N]>::try_from(raw)
-        .map_err(|_| InvalidValue::boxed(what, format!("expected {N} bytes, got {}", raw.len())))
+    match <[u8; N]>::try_from(raw) {
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(wrong_length(what, N, raw.len())),
+    }
+}
+
+#[cold]
+fn wrong_length(what: &'static str, expected: usize, got: usize) -> BoxError {
+    InvalidValue::boxed(what, format!("expected {expected} bytes, got {got}"))
 }
 
 /// A bounds-checked cursor over a binary value with an inner layout (numeric, arrays, jsonb).

@@ -102,7 +102,7 @@ macro_rules! integer {
             }
 
             fn accepts(ty: &Type) -> bool {
-                [$(Type::$enc),*].contains(ty)
+                super::type_in!(ty, $($enc),*)
             }
 
             crate::to_sql_checked!();
@@ -120,7 +120,7 @@ macro_rules! integer {
             }
 
             fn accepts(ty: &Type) -> bool {
-                [$(Type::$dec),*].contains(ty)
+                super::type_in!(ty, $($dec),*)
             }
         }
     };
