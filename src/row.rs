@@ -56,6 +56,7 @@ pub struct Row {
 }
 
 impl Row {
+    #[inline]
     pub(crate) fn new(columns: Arc<[Column]>, row: DataRow) -> Result<Row, ProtoError> {
         let ranges = RowRanges::of(&row, columns.len())?;
         Ok(Row {

@@ -28,6 +28,7 @@ enum Repr {
 impl RowRanges {
     /// Reads and validates every length word of `row`, which must carry exactly `columns`
     /// values.
+    #[inline]
     pub(crate) fn of(row: &DataRow, columns: usize) -> Result<RowRanges, ProtoError> {
         let body: &[u8] = row.buffer();
         let found = if usize::from(row.column_count()) != columns {

@@ -72,6 +72,7 @@ pub struct DataRow {
 
 impl DataRow {
     /// Reads the column count; the columns themselves are checked by [`DataRow::ranges`].
+    #[inline]
     pub(super) fn parse(body: Bytes) -> Result<DataRow, ProtoError> {
         let column_count = read_count("DataRow", &body, 4)?;
         Ok(DataRow { body, column_count })
