@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::connection::{db_error, Connection};
 use crate::error::Error;
-use crate::proto::backend::{DataRows, Message};
+use crate::proto::backend::Message;
 use crate::proto::frontend::{self, BindError};
 use crate::row::Row;
 use crate::statement::{columns_from, Column, Statement};
@@ -363,13 +363,7 @@ impl Connection {
         columns: &Arc<[Column]>,
         rows: &mut Vec<Row>,
     ) -> Result<(), Error> {
-        for data in DataRows::new(run) {
-            match data.and_then(|data| Row::new(columns.clone(), data)) {
-                Ok(row) => rows.push(row),
-                Err(e) => return Err(self.fail(e.into())),
-            }
-        }
-        Ok(())
+        Row::push_run(columns, &run, rows).map_err(|e| self.fail(e.into()))
     }
 
     /// Resynchronises, refuses the query in an aborted transaction, and finds its statement:
