@@ -421,15 +421,24 @@ macro_rules! to_sql_checked {
 
 /// The body of [`to_sql_checked!`].
 #[doc(hidden)]
+#[inline]
 pub fn __to_sql_checked<T: ToSql>(
     value: &T,
     ty: &Type,
     out: &mut BytesMut,
 ) -> Result<IsNull, BoxError> {
-    if !T::accepts(ty) {
-        return Err(Box::new(WrongType::new(value.type_name(), ty.clone())));
+    if T::accepts(ty) {
+        value.to_sql(ty, out)
+    } else {
+        Err(wrong_type(value.type_name(), ty))
     }
-    value.to_sql(ty, out)
+}
+
+/// The [`WrongType`] error of `__to_sql_checked`, out of line: every parameter passes that
+/// check, and building the error inline would weigh on each of them.
+#[cold]
+fn wrong_type(rust_type: &'static str, ty: &Type) -> BoxError {
+    Box::new(WrongType::new(rust_type, ty.clone()))
 }
 
 /// A Rust value that can be read from a PostgreSQL value, possibly borrowing from its bytes.

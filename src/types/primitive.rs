@@ -58,24 +58,38 @@ impl FromSql<'_> for i8 {
 }
 
 /// Writes `v` as the integer type `ty` (or as `numeric`); an error if it does not fit, which
-/// `accepts` rules out for the callers below.
+/// `accepts` rules out for the callers below. One switch on the OID: this runs for every
+/// integer parameter.
+#[inline]
 fn encode_integer(v: i64, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-    let too_big = || InvalidValue::boxed("integer", format!("{v} does not fit in {ty}"));
-    if *ty == Type::INT2 {
-        out.put_i16(i16::try_from(v).map_err(|_| too_big())?);
-    } else if *ty == Type::INT4 {
-        out.put_i32(i32::try_from(v).map_err(|_| too_big())?);
-    } else if *ty == Type::INT8 {
-        out.put_i64(v);
-    } else if *ty == Type::NUMERIC {
-        return Decimal::from(v).to_sql(ty, out);
-    } else {
-        return Err(InvalidValue::boxed(
-            "integer",
-            format!("{ty} is not an integer type"),
-        ));
+    const INT2: u32 = super::oid_of!(INT2);
+    const INT4: u32 = super::oid_of!(INT4);
+    const INT8: u32 = super::oid_of!(INT8);
+    const NUMERIC: u32 = super::oid_of!(NUMERIC);
+    match ty.oid() {
+        INT8 => out.put_i64(v),
+        INT4 => match i32::try_from(v) {
+            Ok(v) => out.put_i32(v),
+            Err(_) => return Err(integer_too_big(v, ty)),
+        },
+        INT2 => match i16::try_from(v) {
+            Ok(v) => out.put_i16(v),
+            Err(_) => return Err(integer_too_big(v, ty)),
+        },
+        NUMERIC => return Decimal::from(v).to_sql(ty, out),
+        _ => {
+            return Err(InvalidValue::boxed(
+                "integer",
+                format!("{ty} is not an integer type"),
+            ))
+        }
     }
     Ok(IsNull::No)
+}
+
+#[cold]
+fn integer_too_big(v: i64, ty: &Type) -> BoxError {
+    InvalidValue::boxed("integer", format!("{v} does not fit in {ty}"))
 }
 
 /// Reads an `int2`, `int4` or `int8` value, checking its length against its type.
