@@ -4,7 +4,8 @@
 //! in every round each driver works alone for a fixed time (TUSK_BENCH_SECONDS), and the
 //! driver going first changes from round to round. It prints one line per workload: the median
 //! rate of each driver, tusk's rate divided by the better of the other two, and the median
-//! client CPU time (user + system, getrusage of the whole process) per unit of work.
+//! client CPU time (user + system, getrusage of the whole process) per unit of work; after the
+//! table, that CPU time split into user and system time (median of each).
 //!
 //! Workloads (README's performance table):
 //! - W1 point select by primary key on a prepared statement, one connection;
@@ -288,6 +289,8 @@ fn main() -> ExitCode {
         Ok(outcomes) => {
             println!();
             print!("{}", measure::table(&outcomes));
+            println!();
+            print!("{}", measure::cpu_split(&outcomes));
             ExitCode::SUCCESS
         }
         Err(e) => {

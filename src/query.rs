@@ -7,14 +7,13 @@
 //! unnamed-statement mode (cache capacity 0) works behind pgbouncer.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::connection::{db_error, Connection};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::proto::frontend::{self, BindError};
 use crate::row::Row;
-use crate::statement::{columns_from, Column, Statement};
+use crate::statement::{columns_from, Column, SharedColumns, Statement};
 use crate::types::{Format, ToSql, Type};
 use crate::SqlState;
 
@@ -60,7 +59,7 @@ impl ToStatement for Statement {
 #[derive(Debug)]
 pub(crate) struct Outcome {
     /// The result columns; `None` when the statement returns no rows (NoData).
-    pub columns: Option<Arc<[Column]>>,
+    pub columns: Option<SharedColumns>,
     pub rows: Vec<Row>,
     /// Rows affected or returned, from the command tag, for commands that report it.
     pub rows_affected: Option<u64>,
@@ -307,7 +306,7 @@ impl Connection {
     /// either way; a COPY the caller did not ask for is ended cleanly and refused.
     pub(crate) async fn read_rows_to_ready(
         &mut self,
-        columns: &Arc<[Column]>,
+        columns: &SharedColumns,
         expected: &'static str,
     ) -> Result<RowsRead, Error> {
         let mut done = RowsRead {
@@ -360,7 +359,7 @@ impl Connection {
     pub(crate) fn push_rows(
         &mut self,
         run: bytes::Bytes,
-        columns: &Arc<[Column]>,
+        columns: &SharedColumns,
         rows: &mut Vec<Row>,
     ) -> Result<(), Error> {
         Row::push_run(columns, &run, rows).map_err(|e| self.fail(e.into()))

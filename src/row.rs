@@ -2,7 +2,6 @@
 //! decoded on access with [`FromSql`].
 
 use std::fmt;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -11,7 +10,7 @@ use crate::proto::backend::{DataRow, DataRows};
 use crate::proto::framing::HEADER_LEN;
 use crate::proto::ProtoError;
 use crate::row_ranges::RowRanges;
-use crate::statement::Column;
+use crate::statement::{Column, SharedColumns};
 use crate::types::FromSql;
 
 /// Which column of a row: its position (`usize`) or its name (`&str`).
@@ -51,13 +50,13 @@ impl<T: RowIndex + ?Sized> RowIndex for &T {
 /// ```
 #[derive(Clone)]
 pub struct Row {
-    columns: Arc<[Column]>,
+    columns: SharedColumns,
     body: Bytes,
     ranges: RowRanges,
 }
 
 impl Row {
-    pub(crate) fn new(columns: Arc<[Column]>, row: DataRow) -> Result<Row, ProtoError> {
+    pub(crate) fn new(columns: SharedColumns, row: DataRow) -> Result<Row, ProtoError> {
         let ranges = RowRanges::of(&row, columns.len())?;
         Ok(Row {
             columns,
@@ -72,7 +71,7 @@ impl Row {
     /// [`Row::new`] does, then shared with the run (a reference count, no copy). On a
     /// malformed row the rows before it have been appended.
     pub(crate) fn push_run(
-        columns: &Arc<[Column]>,
+        columns: &SharedColumns,
         run: &Bytes,
         rows: &mut Vec<Row>,
     ) -> Result<(), ProtoError> {
@@ -289,10 +288,10 @@ mod tests {
     use super::Row;
     use crate::proto::backend::{Message, RowDescription};
     use crate::proto::framing::{split_data_rows, Frame};
-    use crate::statement::{columns_from, Column};
+    use crate::statement::{columns_from, SharedColumns};
 
     /// Two columns, int8 `id` and text `name`, binary format.
-    fn columns() -> Arc<[Column]> {
+    fn columns() -> SharedColumns {
         let mut body = 2u16.to_be_bytes().to_vec();
         for (name, oid) in [("id", 20u32), ("name", 25)] {
             body.extend_from_slice(name.as_bytes());
@@ -308,7 +307,7 @@ mod tests {
             panic!("not a RowDescription");
         };
         let desc: RowDescription = desc;
-        columns_from(&desc).unwrap().into()
+        Arc::new(columns_from(&desc).unwrap())
     }
 
     /// A DataRow message (tag and length included) of `values`.
@@ -332,6 +331,13 @@ mod tests {
     fn run(messages: &[Vec<u8>]) -> Bytes {
         let mut buf = BytesMut::from(&messages.concat()[..]);
         split_data_rows(&mut buf, 1 << 20).unwrap()
+    }
+
+    /// A large result is millions of rows in one `Vec<Row>`: its size is the memory (and the
+    /// page faults) of the result, so it is kept at one cache line.
+    #[test]
+    fn a_row_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<Row>(), 64);
     }
 
     #[test]

@@ -39,7 +39,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};
@@ -50,7 +49,7 @@ use crate::proto::backend::Message;
 use crate::proto::frontend;
 use crate::query::{Params, ToStatement};
 use crate::row::Row;
-use crate::statement::Column;
+use crate::statement::{Column, SharedColumns};
 
 /// Rows per Execute of [`Connection::query_stream`].
 ///
@@ -84,7 +83,7 @@ const EXECUTES_AHEAD: u32 = 2;
 #[derive(Debug)]
 pub struct RowStream<'c> {
     conn: &'c mut Connection,
-    columns: Arc<[Column]>,
+    columns: SharedColumns,
     /// Rows per Execute; 0 for the single `Execute(0), Sync`.
     batch_rows: i32,
     /// Executes sent whose PortalSuspended or CommandComplete has not arrived yet.

@@ -34,9 +34,9 @@ impl Driver {
     }
 }
 
-/// User plus system CPU time of this whole process so far (every thread: the tokio-postgres
+/// User and system CPU time of this whole process so far (every thread: the tokio-postgres
 /// connection task and the runtime's workers count as the client's work).
-pub fn cpu_time() -> Duration {
+pub fn cpu_times() -> (Duration, Duration) {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
     // SAFETY: getrusage writes a complete `rusage` into the pointer it is given and returns 0
     // on success; the value is only read after that success is checked.
@@ -49,7 +49,7 @@ pub fn cpu_time() -> Duration {
     let tv = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
     };
-    tv(usage.ru_utime) + tv(usage.ru_stime)
+    (tv(usage.ru_utime), tv(usage.ru_stime))
 }
 
 /// One driver's run of one round.
@@ -57,6 +57,8 @@ pub fn cpu_time() -> Duration {
 struct Round {
     ops_per_sec: f64,
     cpu_per_op: Duration,
+    user_per_op: Duration,
+    sys_per_op: Duration,
 }
 
 /// The medians of one driver's rounds.
@@ -64,6 +66,10 @@ struct Round {
 pub struct Summary {
     pub ops_per_sec: f64,
     pub cpu_per_op: Duration,
+    /// The medians of the user and the system (kernel) part on their own: they need not add
+    /// up to `cpu_per_op`, the median of the sums.
+    pub user_per_op: Duration,
+    pub sys_per_op: Duration,
 }
 
 /// One workload's results: a summary per driver that ran it.
@@ -95,28 +101,36 @@ pub async fn measure(
     for r in 0..settings.rounds {
         for k in 0..drivers.len() {
             let driver = drivers[(r + k) % drivers.len()];
-            let cpu_start = cpu_time();
+            let (user_start, sys_start) = cpu_times();
             let start = Instant::now();
             let ops = round(driver, settings.round).await?;
             let wall = start.elapsed();
-            let cpu = cpu_time().saturating_sub(cpu_start);
+            let (user_end, sys_end) = cpu_times();
+            let user = user_end.saturating_sub(user_start);
+            let sys = sys_end.saturating_sub(sys_start);
+            let cpu = user + sys;
             if ops == 0 {
                 return Err(format!("{} completed no operation in a round", driver.name()).into());
             }
             samples[driver.index()].push(Round {
                 ops_per_sec: ops as f64 / wall.as_secs_f64(),
                 cpu_per_op: cpu.div_f64(ops as f64),
+                user_per_op: user.div_f64(ops as f64),
+                sys_per_op: sys.div_f64(ops as f64),
             });
         }
     }
     let mut out = [None; 3];
     for (slot, rounds) in out.iter_mut().zip(&samples) {
         if !rounds.is_empty() {
+            let median_of = |f: fn(&Round) -> Duration| {
+                Duration::from_secs_f64(median(rounds.iter().map(|r| f(r).as_secs_f64()).collect()))
+            };
             *slot = Some(Summary {
                 ops_per_sec: median(rounds.iter().map(|r| r.ops_per_sec).collect()),
-                cpu_per_op: Duration::from_secs_f64(median(
-                    rounds.iter().map(|r| r.cpu_per_op.as_secs_f64()).collect(),
-                )),
+                cpu_per_op: median_of(|r| r.cpu_per_op),
+                user_per_op: median_of(|r| r.user_per_op),
+                sys_per_op: median_of(|r| r.sys_per_op),
             });
         }
     }
@@ -191,6 +205,29 @@ fn cpu(d: Duration) -> String {
     } else {
         format!("{us:.2}")
     }
+}
+
+/// The client CPU time split into user and system (kernel) time, one line per workload (not a
+/// table row, so scripts/bench's summary leaves it out): whether a driver's time goes to its
+/// own code or to the kernel (socket reads, page faults of the result's memory, wake-ups).
+pub fn cpu_split(outcomes: &[Outcome]) -> String {
+    let mut out = String::new();
+    for o in outcomes {
+        let _ = write!(out, "{} CPU µs/{}, user + system:", o.id, o.unit);
+        for (driver, result) in Driver::ALL.iter().zip(&o.results) {
+            if let Some(s) = result {
+                let _ = write!(
+                    out,
+                    "  {} {} + {}",
+                    driver.name(),
+                    cpu(s.user_per_op),
+                    cpu(s.sys_per_op)
+                );
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The Markdown table: one line per workload.

@@ -267,37 +267,39 @@ impl Type {
         if let Some(element) = self.array_element() {
             return element.binary_supported();
         }
-        BINARY_TYPES.contains(self) || primitive::OID_LIKE.contains(self)
+        let oid = self.oid();
+        BINARY_TYPES.contains(&oid) || primitive::OID_LIKE.contains(&oid)
     }
 }
 
-/// The non-array types with a binary codec in this module, besides the OID-like ones
-/// (`primitive::OID_LIKE`).
-const BINARY_TYPES: &[Type] = &[
-    Type::BOOL,
-    Type::CHAR,
-    Type::INT2,
-    Type::INT4,
-    Type::INT8,
-    Type::XID8,
-    Type::FLOAT4,
-    Type::FLOAT8,
-    Type::NUMERIC,
-    Type::TEXT,
-    Type::VARCHAR,
-    Type::BPCHAR,
-    Type::NAME,
-    Type::UNKNOWN,
-    Type::BYTEA,
-    Type::DATE,
-    Type::TIME,
-    Type::TIMETZ,
-    Type::TIMESTAMP,
-    Type::TIMESTAMPTZ,
-    Type::INTERVAL,
-    Type::JSON,
-    Type::JSONB,
-    Type::UUID,
+/// The OIDs of the non-array types with a binary codec in this module, besides the OID-like
+/// ones (`primitive::OID_LIKE`). OIDs rather than `Type`s: every parameter's format is decided
+/// by a scan of this list.
+const BINARY_TYPES: &[u32] = &[
+    oid_of!(BOOL),
+    oid_of!(CHAR),
+    oid_of!(INT2),
+    oid_of!(INT4),
+    oid_of!(INT8),
+    oid_of!(XID8),
+    oid_of!(FLOAT4),
+    oid_of!(FLOAT8),
+    oid_of!(NUMERIC),
+    oid_of!(TEXT),
+    oid_of!(VARCHAR),
+    oid_of!(BPCHAR),
+    oid_of!(NAME),
+    oid_of!(UNKNOWN),
+    oid_of!(BYTEA),
+    oid_of!(DATE),
+    oid_of!(TIME),
+    oid_of!(TIMETZ),
+    oid_of!(TIMESTAMP),
+    oid_of!(TIMESTAMPTZ),
+    oid_of!(INTERVAL),
+    oid_of!(JSON),
+    oid_of!(JSONB),
+    oid_of!(UUID),
 ];
 
 impl PartialEq for Type {

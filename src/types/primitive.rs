@@ -144,22 +144,23 @@ integer!(i16, encode: [INT2, INT4, INT8, NUMERIC], decode: [INT2]);
 integer!(i32, encode: [INT4, INT8, NUMERIC], decode: [INT2, INT4]);
 integer!(i64, encode: [INT8, NUMERIC], decode: [INT2, INT4, INT8]);
 
-/// The 4-byte unsigned types `u32` maps to: `oid`, the `reg*` OID aliases, `xid` and `cid`.
-pub(super) const OID_LIKE: &[Type] = &[
-    Type::OID,
-    Type::REGPROC,
-    Type::REGPROCEDURE,
-    Type::REGOPER,
-    Type::REGOPERATOR,
-    Type::REGCLASS,
-    Type::REGTYPE,
-    Type::REGCONFIG,
-    Type::REGDICTIONARY,
-    Type::REGNAMESPACE,
-    Type::REGROLE,
-    Type::REGCOLLATION,
-    Type::XID,
-    Type::CID,
+/// The OIDs of the 4-byte unsigned types `u32` maps to: `oid`, the `reg*` OID aliases, `xid`
+/// and `cid` (OIDs, so that checking one is a scan of integers).
+pub(super) const OID_LIKE: &[u32] = &[
+    super::oid_of!(OID),
+    super::oid_of!(REGPROC),
+    super::oid_of!(REGPROCEDURE),
+    super::oid_of!(REGOPER),
+    super::oid_of!(REGOPERATOR),
+    super::oid_of!(REGCLASS),
+    super::oid_of!(REGTYPE),
+    super::oid_of!(REGCONFIG),
+    super::oid_of!(REGDICTIONARY),
+    super::oid_of!(REGNAMESPACE),
+    super::oid_of!(REGROLE),
+    super::oid_of!(REGCOLLATION),
+    super::oid_of!(XID),
+    super::oid_of!(CID),
 ];
 
 /// `oid`, the `reg*` aliases of `oid` (`regclass`, `regtype`, ...), `xid` and `cid`: all four
@@ -171,7 +172,7 @@ impl ToSql for u32 {
     }
 
     fn accepts(ty: &Type) -> bool {
-        OID_LIKE.contains(ty)
+        OID_LIKE.contains(&ty.oid())
     }
 
     crate::to_sql_checked!();
@@ -184,7 +185,7 @@ impl FromSql<'_> for u32 {
     }
 
     fn accepts(ty: &Type) -> bool {
-        OID_LIKE.contains(ty)
+        OID_LIKE.contains(&ty.oid())
     }
 }
 
