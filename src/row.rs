@@ -65,15 +65,15 @@ impl Row {
         })
     }
 
-    /// Appends a row of `columns` to `rows` for each DataRow of `run`, a run of whole DataRow
+    /// Passes to `push` a row of `columns` for each DataRow of `run`, a run of whole DataRow
     /// messages as [`split_data_rows`](crate::proto::framing::split_data_rows) splits them off
     /// the read buffer: the loop a large result spends its time in. Each body is validated as
     /// [`Row::new`] does, then shared with the run (a reference count, no copy). On a
-    /// malformed row the rows before it have been appended.
+    /// malformed row the rows before it have been pushed.
     pub(crate) fn push_run(
         columns: &SharedColumns,
         run: &Bytes,
-        rows: &mut Vec<Row>,
+        mut push: impl FnMut(Row),
     ) -> Result<(), ProtoError> {
         let mut pos = 0;
         while let Some(frame) = run.get(pos..).filter(|f| !f.is_empty()) {
@@ -92,7 +92,7 @@ impl Row {
                 return Err(run_error(run.slice(pos..), columns.len()));
             };
             pos = body.end;
-            rows.push(Row {
+            push(Row {
                 columns: columns.clone(),
                 body: run.slice(body),
                 ranges,
@@ -351,7 +351,7 @@ mod tests {
             })
             .collect();
         let mut rows = Vec::new();
-        Row::push_run(&columns, &run(&rows_in), &mut rows).unwrap();
+        Row::push_run(&columns, &run(&rows_in), |row| rows.push(row)).unwrap();
         assert_eq!(rows.len(), 100);
         for (i, row) in rows.iter().enumerate() {
             assert_eq!(row.get::<_, i64>(0), i as i64);
@@ -387,13 +387,10 @@ mod tests {
             ),
         ] {
             let mut rows = Vec::new();
-            let err = Row::push_run(
-                &columns,
-                &run(&[good.clone(), bad, good.clone()]),
-                &mut rows,
-            )
-            .unwrap_err()
-            .to_string();
+            let run = run(&[good.clone(), bad, good.clone()]);
+            let err = Row::push_run(&columns, &run, |row| rows.push(row))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(why), "{err}");
             assert_eq!(rows.len(), 1, "the row before the bad one is kept");
         }
@@ -401,7 +398,7 @@ mod tests {
         // returns, but must not trust it).
         let mut rows = Vec::new();
         let cut = Bytes::copy_from_slice(&good[..good.len() - 1]);
-        assert!(Row::push_run(&columns, &cut, &mut rows).is_err());
+        assert!(Row::push_run(&columns, &cut, |row| rows.push(row)).is_err());
         assert!(rows.is_empty());
     }
 }
