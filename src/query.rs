@@ -362,7 +362,7 @@ impl Connection {
         columns: &SharedColumns,
         rows: &mut Vec<Row>,
     ) -> Result<(), Error> {
-        Row::push_run(columns, &run, |row| rows.push(row)).map_err(|e| self.fail(e.into()))
+        Row::push_run(columns, run, |row| rows.push(row)).map_err(|e| self.fail(e.into()))
     }
 
     /// Resynchronises, refuses the query in an aborted transaction, and finds its statement:

@@ -369,8 +369,7 @@ impl Stream for RowStream<'_> {
                 // The rows already buffered, taken in one go rather than a message at a time.
                 if let Some(run) = this.conn.buffered_data_rows() {
                     let buffered = &mut this.buffered;
-                    if let Err(e) =
-                        Row::push_run(&this.columns, &run, |row| buffered.push_back(row))
+                    if let Err(e) = Row::push_run(&this.columns, run, |row| buffered.push_back(row))
                     {
                         // Yielded once the rows before the malformed one have been.
                         this.malformed = Some(this.conn.fail(e.into()));
