@@ -22,8 +22,8 @@ use crate::config::{Config, Host, NoticeHandler, SslMode};
 use crate::error::{DbError, Error, Kind};
 use crate::proto::auth::scram;
 use crate::proto::backend::{self, ErrorFields, Message, Notification, TransactionStatus};
-use crate::proto::frontend;
 use crate::proto::session::{Incoming, Session, Startup, StartupEvent};
+use crate::proto::{framing, frontend};
 use crate::query::StatementCache;
 use crate::simple::{SimpleColumns, SimpleQueryMessage, SimpleRow};
 use crate::socket::Socket;
@@ -513,6 +513,14 @@ impl Connection {
     /// Takes one complete message off the read buffer, if there is one.
     fn decode_buffered(&mut self) -> Result<Option<Message>, Error> {
         backend::decode(&mut self.read_buf, self.max_message_len).map_err(|e| self.fail(e.into()))
+    }
+
+    /// Splits every complete DataRow at the front of the read buffer off in one run (see
+    /// [`framing::split_data_rows`]), for the row readers' fast path; `None` when the buffer
+    /// does not start with one. A DataRow needs nothing from the session, so skipping
+    /// [`Connection::next_response`] for it loses nothing.
+    pub(crate) fn buffered_data_rows(&mut self) -> Option<bytes::Bytes> {
+        framing::split_data_rows(&mut self.read_buf, self.max_message_len)
     }
 
     /// Reads more bytes into the read buffer. Cancel-safe: bytes read stay in the buffer.

@@ -2,13 +2,12 @@
 //! at a time from a buffer, with `rowcount` and `rownumber` as psycopg defines them.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::query::{Params, ToStatement};
 use crate::row::Row;
-use crate::statement::Column;
+use crate::statement::{Column, SharedColumns};
 use crate::types::ToSql;
 
 /// A buffered cursor: [`execute`](Cursor::execute) runs a statement and keeps its whole
@@ -34,7 +33,7 @@ pub struct Cursor<'c> {
 
 #[derive(Debug)]
 struct CursorResult {
-    columns: Arc<[Column]>,
+    columns: SharedColumns,
     rows: VecDeque<Row>,
     position: usize,
 }

@@ -9,7 +9,6 @@
 //! Outside an explicit transaction each Sync group is its own implicit transaction.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::connection::{db_error, Connection};
 use crate::error::Error;
@@ -17,13 +16,13 @@ use crate::proto::backend::Message;
 use crate::proto::frontend;
 use crate::query::{check_param_count, encode_bind, QueryRef, ToStatement};
 use crate::row::Row;
-use crate::statement::{columns_from, Column, Statement};
+use crate::statement::{columns_from, Column, SharedColumns, Statement};
 use crate::types::{ToSql, Type};
 
 /// The result of one pipelined statement.
 #[derive(Debug, Clone)]
 pub struct QueryResult {
-    columns: Option<Arc<[Column]>>,
+    columns: Option<SharedColumns>,
     rows: Vec<Row>,
     rows_affected: Option<u64>,
 }
@@ -47,7 +46,7 @@ impl QueryResult {
 
     /// The result columns; empty for a statement that returns no rows.
     pub fn columns(&self) -> &[Column] {
-        self.columns.as_deref().unwrap_or(&[])
+        self.columns.as_deref().map_or(&[], |c| &c[..])
     }
 }
 

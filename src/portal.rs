@@ -7,7 +7,6 @@
 //! `tusk_p`, so the two are told apart).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 
 use crate::connection::{db_error, Connection};
 use crate::error::Error;
@@ -15,7 +14,7 @@ use crate::proto::backend::Message;
 use crate::proto::frontend;
 use crate::query::{Params, ToStatement};
 use crate::row::Row;
-use crate::statement::{CloseQueue, Column};
+use crate::statement::{CloseQueue, Column, SharedColumns};
 use crate::transaction::Transaction;
 use crate::TransactionStatus;
 
@@ -48,7 +47,7 @@ static NEXT_PORTAL: AtomicU64 = AtomicU64::new(1);
 pub struct Portal {
     name: String,
     connection_id: u64,
-    columns: Arc<[Column]>,
+    columns: SharedColumns,
     exhausted: AtomicBool,
     close_queue: CloseQueue,
 }

@@ -7,14 +7,13 @@
 //! unnamed-statement mode (cache capacity 0) works behind pgbouncer.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::connection::{db_error, Connection};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::proto::frontend::{self, BindError};
 use crate::row::Row;
-use crate::statement::{columns_from, Column, Statement};
+use crate::statement::{columns_from, Column, SharedColumns, Statement};
 use crate::types::{Format, ToSql, Type};
 use crate::SqlState;
 
@@ -60,7 +59,7 @@ impl ToStatement for Statement {
 #[derive(Debug)]
 pub(crate) struct Outcome {
     /// The result columns; `None` when the statement returns no rows (NoData).
-    pub columns: Option<Arc<[Column]>>,
+    pub columns: Option<SharedColumns>,
     pub rows: Vec<Row>,
     /// Rows affected or returned, from the command tag, for commands that report it.
     pub rows_affected: Option<u64>,
@@ -307,7 +306,7 @@ impl Connection {
     /// either way; a COPY the caller did not ask for is ended cleanly and refused.
     pub(crate) async fn read_rows_to_ready(
         &mut self,
-        columns: &Arc<[Column]>,
+        columns: &SharedColumns,
         expected: &'static str,
     ) -> Result<RowsRead, Error> {
         let mut done = RowsRead {
@@ -317,6 +316,10 @@ impl Connection {
         };
         let mut first_error = None;
         loop {
+            // The rows already buffered, taken in one go: most of a large result.
+            if let Some(run) = self.buffered_data_rows() {
+                self.push_rows(run, columns, &mut done.rows)?;
+            }
             let msg = match self.next_response().await {
                 Ok(msg) => msg,
                 Err(e) => return Err(first_error.unwrap_or(e)),
@@ -349,6 +352,17 @@ impl Connection {
             Some(e) => Err(e),
             None => Ok(done),
         }
+    }
+
+    /// Appends the rows of a run of DataRows (from [`Connection::buffered_data_rows`]) to
+    /// `rows`; a malformed one breaks the connection, as in [`Connection::next_response`].
+    pub(crate) fn push_rows(
+        &mut self,
+        run: bytes::Bytes,
+        columns: &SharedColumns,
+        rows: &mut Vec<Row>,
+    ) -> Result<(), Error> {
+        Row::push_run(columns, run, |row| rows.push(row)).map_err(|e| self.fail(e.into()))
     }
 
     /// Resynchronises, refuses the query in an aborted transaction, and finds its statement:

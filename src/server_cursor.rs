@@ -34,7 +34,7 @@ use crate::proto::backend::Message;
 use crate::proto::frontend::{self, BindError};
 use crate::query::{Params, QueryRef};
 use crate::row::Row;
-use crate::statement::{columns_from, Column};
+use crate::statement::{columns_from, Column, SharedColumns};
 use crate::TransactionStatus;
 
 /// The default number of rows per FETCH, as in psycopg.
@@ -70,7 +70,7 @@ pub struct ServerCursor<'c> {
 
 #[derive(Debug)]
 struct Fetched {
-    columns: Arc<[Column]>,
+    columns: SharedColumns,
     rows: VecDeque<Row>,
     position: usize,
     /// A FETCH returned fewer rows than asked: the cursor is at its end.
@@ -190,7 +190,7 @@ impl<'c> ServerCursor<'c> {
     }
 
     /// DECLARE, then Describe of the cursor (a portal of the same name), in one Sync group.
-    async fn declare(&mut self, sql: &str, params: Params<'_>) -> Result<Arc<[Column]>, Error> {
+    async fn declare(&mut self, sql: &str, params: Params<'_>) -> Result<SharedColumns, Error> {
         let hold = if self.with_hold { "WITH" } else { "WITHOUT" };
         let declare = format!(
             "DECLARE {} NO SCROLL CURSOR {hold} HOLD FOR {sql}",

@@ -91,13 +91,18 @@ pub(crate) type CloseQueue = Arc<Mutex<Vec<String>>>;
 #[derive(Debug, Clone)]
 pub struct Statement(Arc<StatementInner>);
 
+/// Result columns shared by a statement and every row read with it. A thin pointer (an `Arc`
+/// of a `Vec`, not of a slice): every [`Row`](crate::Row) holds one, and a large result is
+/// millions of rows.
+pub(crate) type SharedColumns = Arc<Vec<Column>>;
+
 #[derive(Debug)]
 struct StatementInner {
     connection_id: u64,
     name: String,
     sql: Box<str>,
     params: Vec<Type>,
-    columns: Arc<[Column]>,
+    columns: SharedColumns,
     /// The Bind result-format codes: one code for all columns when they agree.
     result_formats: Vec<i16>,
     /// Where to queue the name for closing when the last handle goes; `None` for the unnamed
@@ -131,7 +136,7 @@ impl Statement {
             name,
             sql,
             params,
-            columns: columns.into(),
+            columns: Arc::new(columns),
             result_formats,
             close_queue,
         }))
@@ -157,7 +162,7 @@ impl Statement {
         &self.0.columns
     }
 
-    pub(crate) fn shared_columns(&self) -> &Arc<[Column]> {
+    pub(crate) fn shared_columns(&self) -> &SharedColumns {
         &self.0.columns
     }
 

@@ -37,9 +37,9 @@
 //! `query_stream` future) at any point leaves the group to `Connection::ready`, which closes
 //! it with Sync and reads the remaining responses before the next request.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};
@@ -50,7 +50,7 @@ use crate::proto::backend::Message;
 use crate::proto::frontend;
 use crate::query::{Params, ToStatement};
 use crate::row::Row;
-use crate::statement::Column;
+use crate::statement::{Column, SharedColumns};
 
 /// Rows per Execute of [`Connection::query_stream`].
 ///
@@ -84,7 +84,7 @@ const EXECUTES_AHEAD: u32 = 2;
 #[derive(Debug)]
 pub struct RowStream<'c> {
     conn: &'c mut Connection,
-    columns: Arc<[Column]>,
+    columns: SharedColumns,
     /// Rows per Execute; 0 for the single `Execute(0), Sync`.
     batch_rows: i32,
     /// Executes sent whose PortalSuspended or CommandComplete has not arrived yet.
@@ -92,7 +92,12 @@ pub struct RowStream<'c> {
     /// A PortalSuspended has arrived, so the portal can be resumed (and executing it again
     /// once it has finished returns no rows rather than an error).
     resumable: bool,
-    /// DataRows received so far.
+    /// Rows taken off the read buffer in one go (see [`Connection::buffered_data_rows`]) and
+    /// not yielded yet: at most one socket read's worth.
+    buffered: VecDeque<Row>,
+    /// The error of a malformed row met while filling `buffered`, for after its rows.
+    malformed: Option<Error>,
+    /// Rows yielded so far.
     rows_seen: u64,
     rows_affected: Option<u64>,
     phase: Phase,
@@ -195,6 +200,8 @@ impl Connection {
             batch_rows,
             in_flight: 1,
             resumable: false,
+            buffered: VecDeque::new(),
+            malformed: None,
             rows_seen: 0,
             rows_affected: None,
             phase: Phase::Rows,
@@ -348,6 +355,26 @@ impl Stream for RowStream<'_> {
                 if let Poll::Ready(Err(e)) = poll_once(cx, this.conn.flush()) {
                     this.phase = Phase::Done;
                     return Poll::Ready(Some(Err(e)));
+                }
+            }
+            if let Phase::Rows = this.phase {
+                if let Some(row) = this.buffered.pop_front() {
+                    this.rows_seen += 1;
+                    return Poll::Ready(Some(Ok(row)));
+                }
+                if let Some(err) = this.malformed.take() {
+                    this.phase = Phase::Done;
+                    return Poll::Ready(Some(Err(err)));
+                }
+                // The rows already buffered, taken in one go rather than a message at a time.
+                if let Some(run) = this.conn.buffered_data_rows() {
+                    let buffered = &mut this.buffered;
+                    if let Err(e) = Row::push_run(&this.columns, run, |row| buffered.push_back(row))
+                    {
+                        // Yielded once the rows before the malformed one have been.
+                        this.malformed = Some(this.conn.fail(e.into()));
+                    }
+                    continue;
                 }
             }
             let msg = match poll_once(cx, this.conn.next_response()) {

@@ -17,6 +17,17 @@ pub const HEADER_LEN: usize = 5;
 /// Every tag a PostgreSQL server sends in protocol 3.0 (and 3.2, which adds none).
 const BACKEND_TAGS: &[u8] = b"RK23CdcGHWDIEVvnNAtS1sZT";
 
+/// [`BACKEND_TAGS`] as a table indexed by byte: one load per message instead of a scan.
+static IS_BACKEND_TAG: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < BACKEND_TAGS.len() {
+        table[BACKEND_TAGS[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// One complete backend message, not yet decoded.
 ///
 /// The body excludes the tag and the length word and shares the read buffer's allocation.
@@ -36,7 +47,7 @@ pub struct Frame {
 /// assert!(!is_backend_tag(b'Q')); // Query is a frontend message
 /// ```
 pub fn is_backend_tag(tag: u8) -> bool {
-    BACKEND_TAGS.contains(&tag)
+    IS_BACKEND_TAG[usize::from(tag)]
 }
 
 /// Splits one complete message off the front of `buf`.
@@ -90,6 +101,54 @@ pub fn split_frame(buf: &mut BytesMut, max_len: usize) -> Result<Option<Frame>, 
     buf.advance(HEADER_LEN);
     let body = buf.split_to(len - 4).freeze();
     Ok(Some(Frame { tag, body }))
+}
+
+/// The declared length of the message whose header starts `bytes`, when the header is there
+/// and the length is valid (at least 4, at most `max_len`).
+#[inline]
+fn valid_len(bytes: &[u8], max_len: usize) -> Option<usize> {
+    let header = bytes.get(..HEADER_LEN)?;
+    let declared = i32::from_be_bytes([header[1], header[2], header[3], header[4]]);
+    usize::try_from(declared)
+        .ok()
+        .filter(|len| *len >= 4 && *len <= max_len)
+}
+
+/// Splits off the front of `buf`, in one piece, the longest run of complete DataRow messages
+/// (tag `D`) with valid lengths, headers included; `None` when `buf` does not start with one.
+///
+/// A large result arrives as thousands of DataRows per socket read: taking them all with one
+/// split, rather than one [`split_frame`] each, leaves a single reference-count update on the
+/// read buffer for the whole run. Anything else (another message, an incomplete one, an
+/// invalid length) ends the run and stays in `buf` for [`split_frame`], which reports the
+/// errors. Walk the run with [`crate::proto::backend::DataRows`].
+///
+/// ```
+/// use bytes::BytesMut;
+/// use tusk::proto::framing::split_data_rows;
+///
+/// let mut buf = BytesMut::from(&b"D\0\0\0\x06\0\0D\0\0\0\x06\0\0C\0\0"[..]);
+/// let run = split_data_rows(&mut buf, 1 << 20).unwrap();
+/// assert_eq!(run.len(), 14);
+/// assert_eq!(&buf[..], b"C\0\0");
+/// assert_eq!(split_data_rows(&mut buf, 1 << 20), None);
+/// ```
+pub fn split_data_rows(buf: &mut BytesMut, max_len: usize) -> Option<Bytes> {
+    let mut end = 0;
+    while let Some(rest) = buf.get(end..) {
+        if rest.first() != Some(&b'D') {
+            break;
+        }
+        let Some(len) = valid_len(rest, max_len) else {
+            break;
+        };
+        // `len <= i32::MAX`, so neither addition overflows a usize.
+        if rest.len() < len + 1 {
+            break;
+        }
+        end += len + 1;
+    }
+    (end > 0).then(|| buf.split_to(end).freeze())
 }
 
 #[cfg(test)]

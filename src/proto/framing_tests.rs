@@ -141,3 +141,77 @@ fn bodies_share_the_read_buffer() {
     let frame = split_frame(&mut b, MAX).unwrap().unwrap();
     assert_eq!(frame.body.as_ptr(), start.wrapping_add(9 + HEADER_LEN));
 }
+
+/// `n` DataRows of one 2-byte value each, back to back.
+fn data_rows(n: usize) -> Vec<u8> {
+    (0..n)
+        .flat_map(|_| b"D\x00\x00\x00\x0c\x00\x01\x00\x00\x00\x02ok".to_vec())
+        .collect()
+}
+
+#[test]
+fn data_row_runs_stop_at_anything_else() {
+    let mut bytes = data_rows(3);
+    bytes.extend_from_slice(b"C\x00\x00\x00\x0dSELECT 3\0");
+    bytes.extend_from_slice(&data_rows(1));
+    let mut b = buf(&bytes);
+    let run = split_data_rows(&mut b, MAX).unwrap();
+    assert_eq!(&run[..], &data_rows(3)[..]);
+    // CommandComplete is next: no run, and split_frame takes it.
+    assert_eq!(split_data_rows(&mut b, MAX), None);
+    assert_eq!(split_frame(&mut b, MAX).unwrap().unwrap().tag, b'C');
+    assert_eq!(
+        &split_data_rows(&mut b, MAX).unwrap()[..],
+        &data_rows(1)[..]
+    );
+    assert!(b.is_empty());
+    assert_eq!(split_data_rows(&mut b, MAX), None);
+}
+
+#[test]
+fn data_row_runs_leave_incomplete_and_invalid_frames() {
+    let whole = data_rows(2);
+    // Cut anywhere inside the second row: the first is taken, the rest stays.
+    for cut in 13..whole.len() {
+        let mut b = buf(&whole[..cut]);
+        let run = split_data_rows(&mut b, MAX).unwrap();
+        assert_eq!(run.len(), 13, "cut at {cut}");
+        assert_eq!(&b[..], &whole[13..cut]);
+    }
+    // A length below 4, or above the limit, ends the run; split_frame then reports it.
+    for bad in [&b"D\x00\x00\x00\x03"[..], &b"D\x7f\xff\xff\xff"[..]] {
+        let mut bytes = data_rows(1);
+        bytes.extend_from_slice(bad);
+        let mut b = buf(&bytes);
+        assert_eq!(split_data_rows(&mut b, MAX).unwrap().len(), 13);
+        assert_eq!(split_data_rows(&mut b, MAX), None);
+        assert!(matches!(
+            split_frame(&mut b, MAX),
+            Err(ProtoError::InvalidLength { tag: b'D', .. })
+        ));
+    }
+}
+
+#[test]
+fn data_rows_walks_a_run_and_refuses_anything_else() {
+    use crate::proto::backend::DataRows;
+
+    let mut b = buf(&data_rows(4));
+    let run = split_data_rows(&mut b, MAX).unwrap();
+    let rows: Vec<_> = DataRows::new(run).collect::<Result<_, _>>().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(rows
+        .iter()
+        .all(|r| &r.buffer()[..] == b"\x00\x01\x00\x00\x00\x02ok"));
+
+    // Not a run split_data_rows would return: a cut row, another tag, a row whose body is
+    // malformed. Each gives one error, then the iteration ends.
+    let cut = &data_rows(2)[..20]; // 13 bytes a row
+    let other = &b"C\x00\x00\x00\x0dSELECT 3\0"[..];
+    let malformed = &b"D\x00\x00\x00\x06\x00\x01"[..]; // 1 value announced, no room for it
+    for run in [cut, other, malformed] {
+        let results: Vec<_> = DataRows::new(Bytes::copy_from_slice(run)).collect();
+        assert!(results.last().unwrap().is_err(), "{run:?}");
+        assert!(results[..results.len() - 1].iter().all(Result::is_ok));
+    }
+}

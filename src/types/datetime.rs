@@ -78,7 +78,7 @@ impl<T: ToSql> ToSql for Timestamp<T> {
     }
 
     fn accepts(ty: &Type) -> bool {
-        [Type::DATE, Type::TIMESTAMP, Type::TIMESTAMPTZ].contains(ty) && T::accepts(ty)
+        super::type_in!(ty, DATE, TIMESTAMP, TIMESTAMPTZ) && T::accepts(ty)
     }
 
     crate::to_sql_checked!();
@@ -106,7 +106,7 @@ impl<'a, T: FromSql<'a>> FromSql<'a> for Timestamp<T> {
     }
 
     fn accepts(ty: &Type) -> bool {
-        [Type::DATE, Type::TIMESTAMP, Type::TIMESTAMPTZ].contains(ty) && T::accepts(ty)
+        super::type_in!(ty, DATE, TIMESTAMP, TIMESTAMPTZ) && T::accepts(ty)
     }
 }
 

@@ -93,6 +93,32 @@ pub use self::numeric::{Decimal, DecimalError};
 pub use self::uuid::{ParseUuidError, Uuid};
 pub use crate::proto::IsNull;
 
+/// Whether `ty` is one of the listed built-in types (named as [`Type`]'s constants), compared by
+/// OID. It runs for every value read or written, so it builds no `Type` values (a temporary
+/// array of them would also have to be dropped).
+macro_rules! type_in {
+    ($ty:expr, $($name:ident),+ $(,)?) => {{
+        let oid = $ty.oid();
+        false $(|| oid == $crate::types::oid_of!($name))+
+    }};
+}
+pub(crate) use type_in;
+
+/// The OID of one of [`Type`]'s constants, as a compile-time constant.
+macro_rules! oid_of {
+    ($name:ident) => {
+        const {
+            let ty = $crate::types::Type::$name;
+            let oid = ty.oid();
+            // `Type` has drop glue (a named type holds an `Arc`), which a constant cannot run;
+            // a built-in type owns nothing, so forgetting it leaks nothing.
+            ::std::mem::forget(ty);
+            oid
+        }
+    };
+}
+pub(crate) use oid_of;
+
 /// Re-exports the `to_sql_checked!` macro expansion needs, so user crates need no `bytes` line.
 #[doc(hidden)]
 pub mod __private {
@@ -142,19 +168,22 @@ pub struct Type(Inner);
 
 #[derive(Clone)]
 enum Inner {
-    Known(&'static TypeInfo),
+    /// A built-in type. Its OID is kept beside the table row, at the same place as in the other
+    /// variants, so that `oid()` (every type check of every value read or written) is one load
+    /// rather than a pointer chase.
+    Known { oid: u32, info: &'static TypeInfo },
     /// An OID outside the table whose name we were not told.
     Unknown(u32),
     /// An OID outside the table with its name (e.g. learned from `pg_type`).
-    Named {
-        oid: u32,
-        name: Arc<str>,
-    },
+    Named { oid: u32, name: Arc<str> },
 }
 
 impl Type {
     const fn known(info: &'static TypeInfo) -> Type {
-        Type(Inner::Known(info))
+        Type(Inner::Known {
+            oid: info.oid,
+            info,
+        })
     }
 
     /// The type with this OID: a built-in type, or an "other" type without a name.
@@ -164,7 +193,7 @@ impl Type {
             .ok()
             .and_then(|i| oids::BY_OID.get(i));
         match found {
-            Some(info) => Type(Inner::Known(info)),
+            Some(info) => Type::known(info),
             None => Type(Inner::Unknown(oid)),
         }
     }
@@ -192,7 +221,7 @@ impl Type {
     /// The type's OID.
     pub const fn oid(&self) -> u32 {
         match &self.0 {
-            Inner::Known(info) => info.oid,
+            Inner::Known { oid, .. } => *oid,
             Inner::Unknown(oid) => *oid,
             Inner::Named { oid, .. } => *oid,
         }
@@ -202,7 +231,7 @@ impl Type {
     /// for an "other" type created without a name.
     pub fn name(&self) -> &str {
         match &self.0 {
-            Inner::Known(info) => info.name,
+            Inner::Known { info, .. } => info.name,
             Inner::Unknown(_) => "",
             Inner::Named { name, .. } => name,
         }
@@ -210,7 +239,7 @@ impl Type {
 
     /// Whether this is a built-in type from the generated table.
     pub fn is_known(&self) -> bool {
-        matches!(self.0, Inner::Known(_))
+        matches!(self.0, Inner::Known { .. })
     }
 
     /// The element type when this is a built-in array type (every `typcategory = 'A'` type,
@@ -218,7 +247,7 @@ impl Type {
     /// `name` and `point` have an element type in `pg_type` but are not arrays.
     pub fn array_element(&self) -> Option<Type> {
         match &self.0 {
-            Inner::Known(info) if info.is_array && info.element != 0 => {
+            Inner::Known { info, .. } if info.is_array && info.element != 0 => {
                 Some(Type::from_oid(info.element))
             }
             _ => None,
@@ -228,7 +257,7 @@ impl Type {
     /// The array type whose elements are of this type, when it is a built-in one.
     pub fn array_type(&self) -> Option<Type> {
         match &self.0 {
-            Inner::Known(info) if info.array != 0 => Some(Type::from_oid(info.array)),
+            Inner::Known { info, .. } if info.array != 0 => Some(Type::from_oid(info.array)),
             _ => None,
         }
     }
@@ -241,37 +270,39 @@ impl Type {
         if let Some(element) = self.array_element() {
             return element.binary_supported();
         }
-        BINARY_TYPES.contains(self) || primitive::OID_LIKE.contains(self)
+        let oid = self.oid();
+        BINARY_TYPES.contains(&oid) || primitive::OID_LIKE.contains(&oid)
     }
 }
 
-/// The non-array types with a binary codec in this module, besides the OID-like ones
-/// (`primitive::OID_LIKE`).
-const BINARY_TYPES: &[Type] = &[
-    Type::BOOL,
-    Type::CHAR,
-    Type::INT2,
-    Type::INT4,
-    Type::INT8,
-    Type::XID8,
-    Type::FLOAT4,
-    Type::FLOAT8,
-    Type::NUMERIC,
-    Type::TEXT,
-    Type::VARCHAR,
-    Type::BPCHAR,
-    Type::NAME,
-    Type::UNKNOWN,
-    Type::BYTEA,
-    Type::DATE,
-    Type::TIME,
-    Type::TIMETZ,
-    Type::TIMESTAMP,
-    Type::TIMESTAMPTZ,
-    Type::INTERVAL,
-    Type::JSON,
-    Type::JSONB,
-    Type::UUID,
+/// The OIDs of the non-array types with a binary codec in this module, besides the OID-like
+/// ones (`primitive::OID_LIKE`). OIDs rather than `Type`s: every parameter's format is decided
+/// by a scan of this list.
+const BINARY_TYPES: &[u32] = &[
+    oid_of!(BOOL),
+    oid_of!(CHAR),
+    oid_of!(INT2),
+    oid_of!(INT4),
+    oid_of!(INT8),
+    oid_of!(XID8),
+    oid_of!(FLOAT4),
+    oid_of!(FLOAT8),
+    oid_of!(NUMERIC),
+    oid_of!(TEXT),
+    oid_of!(VARCHAR),
+    oid_of!(BPCHAR),
+    oid_of!(NAME),
+    oid_of!(UNKNOWN),
+    oid_of!(BYTEA),
+    oid_of!(DATE),
+    oid_of!(TIME),
+    oid_of!(TIMETZ),
+    oid_of!(TIMESTAMP),
+    oid_of!(TIMESTAMPTZ),
+    oid_of!(INTERVAL),
+    oid_of!(JSON),
+    oid_of!(JSONB),
+    oid_of!(UUID),
 ];
 
 impl PartialEq for Type {
@@ -395,15 +426,24 @@ macro_rules! to_sql_checked {
 
 /// The body of [`to_sql_checked!`].
 #[doc(hidden)]
+#[inline]
 pub fn __to_sql_checked<T: ToSql>(
     value: &T,
     ty: &Type,
     out: &mut BytesMut,
 ) -> Result<IsNull, BoxError> {
-    if !T::accepts(ty) {
-        return Err(Box::new(WrongType::new(value.type_name(), ty.clone())));
+    if T::accepts(ty) {
+        value.to_sql(ty, out)
+    } else {
+        Err(wrong_type(value.type_name(), ty))
     }
-    value.to_sql(ty, out)
+}
+
+/// The [`WrongType`] error of `__to_sql_checked`, out of line: every parameter passes that
+/// check, and building the error inline would weigh on each of them.
+#[cold]
+fn wrong_type(rust_type: &'static str, ty: &Type) -> BoxError {
+    Box::new(WrongType::new(rust_type, ty.clone()))
 }
 
 /// A Rust value that can be read from a PostgreSQL value, possibly borrowing from its bytes.
@@ -540,9 +580,17 @@ impl fmt::Display for InvalidValue {
 impl StdError for InvalidValue {}
 
 /// The value as exactly `N` bytes, or an error naming the expected and the actual length.
+#[inline]
 pub(crate) fn fixed<const N: usize>(what: &'static str, raw: &[u8]) -> Result<[u8; N], BoxError> {
-    <[u8; N]>::try_from(raw)
-        .map_err(|_| InvalidValue::boxed(what, format!("expected {N} bytes, got {}", raw.len())))
+    match <[u8; N]>::try_from(raw) {
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(wrong_length(what, N, raw.len())),
+    }
+}
+
+#[cold]
+fn wrong_length(what: &'static str, expected: usize, got: usize) -> BoxError {
+    InvalidValue::boxed(what, format!("expected {expected} bytes, got {got}"))
 }
 
 /// A bounds-checked cursor over a binary value with an inner layout (numeric, arrays, jsonb).

@@ -58,24 +58,38 @@ impl FromSql<'_> for i8 {
 }
 
 /// Writes `v` as the integer type `ty` (or as `numeric`); an error if it does not fit, which
-/// `accepts` rules out for the callers below.
+/// `accepts` rules out for the callers below. One switch on the OID: this runs for every
+/// integer parameter.
+#[inline]
 fn encode_integer(v: i64, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-    let too_big = || InvalidValue::boxed("integer", format!("{v} does not fit in {ty}"));
-    if *ty == Type::INT2 {
-        out.put_i16(i16::try_from(v).map_err(|_| too_big())?);
-    } else if *ty == Type::INT4 {
-        out.put_i32(i32::try_from(v).map_err(|_| too_big())?);
-    } else if *ty == Type::INT8 {
-        out.put_i64(v);
-    } else if *ty == Type::NUMERIC {
-        return Decimal::from(v).to_sql(ty, out);
-    } else {
-        return Err(InvalidValue::boxed(
-            "integer",
-            format!("{ty} is not an integer type"),
-        ));
+    const INT2: u32 = super::oid_of!(INT2);
+    const INT4: u32 = super::oid_of!(INT4);
+    const INT8: u32 = super::oid_of!(INT8);
+    const NUMERIC: u32 = super::oid_of!(NUMERIC);
+    match ty.oid() {
+        INT8 => out.put_i64(v),
+        INT4 => match i32::try_from(v) {
+            Ok(v) => out.put_i32(v),
+            Err(_) => return Err(integer_too_big(v, ty)),
+        },
+        INT2 => match i16::try_from(v) {
+            Ok(v) => out.put_i16(v),
+            Err(_) => return Err(integer_too_big(v, ty)),
+        },
+        NUMERIC => return Decimal::from(v).to_sql(ty, out),
+        _ => {
+            return Err(InvalidValue::boxed(
+                "integer",
+                format!("{ty} is not an integer type"),
+            ))
+        }
     }
     Ok(IsNull::No)
+}
+
+#[cold]
+fn integer_too_big(v: i64, ty: &Type) -> BoxError {
+    InvalidValue::boxed("integer", format!("{v} does not fit in {ty}"))
 }
 
 /// Reads an `int2`, `int4` or `int8` value, checking its length against its type.
@@ -102,7 +116,7 @@ macro_rules! integer {
             }
 
             fn accepts(ty: &Type) -> bool {
-                [$(Type::$enc),*].contains(ty)
+                super::type_in!(ty, $($enc),*)
             }
 
             crate::to_sql_checked!();
@@ -120,7 +134,7 @@ macro_rules! integer {
             }
 
             fn accepts(ty: &Type) -> bool {
-                [$(Type::$dec),*].contains(ty)
+                super::type_in!(ty, $($dec),*)
             }
         }
     };
@@ -130,22 +144,23 @@ integer!(i16, encode: [INT2, INT4, INT8, NUMERIC], decode: [INT2]);
 integer!(i32, encode: [INT4, INT8, NUMERIC], decode: [INT2, INT4]);
 integer!(i64, encode: [INT8, NUMERIC], decode: [INT2, INT4, INT8]);
 
-/// The 4-byte unsigned types `u32` maps to: `oid`, the `reg*` OID aliases, `xid` and `cid`.
-pub(super) const OID_LIKE: &[Type] = &[
-    Type::OID,
-    Type::REGPROC,
-    Type::REGPROCEDURE,
-    Type::REGOPER,
-    Type::REGOPERATOR,
-    Type::REGCLASS,
-    Type::REGTYPE,
-    Type::REGCONFIG,
-    Type::REGDICTIONARY,
-    Type::REGNAMESPACE,
-    Type::REGROLE,
-    Type::REGCOLLATION,
-    Type::XID,
-    Type::CID,
+/// The OIDs of the 4-byte unsigned types `u32` maps to: `oid`, the `reg*` OID aliases, `xid`
+/// and `cid` (OIDs, so that checking one is a scan of integers).
+pub(super) const OID_LIKE: &[u32] = &[
+    super::oid_of!(OID),
+    super::oid_of!(REGPROC),
+    super::oid_of!(REGPROCEDURE),
+    super::oid_of!(REGOPER),
+    super::oid_of!(REGOPERATOR),
+    super::oid_of!(REGCLASS),
+    super::oid_of!(REGTYPE),
+    super::oid_of!(REGCONFIG),
+    super::oid_of!(REGDICTIONARY),
+    super::oid_of!(REGNAMESPACE),
+    super::oid_of!(REGROLE),
+    super::oid_of!(REGCOLLATION),
+    super::oid_of!(XID),
+    super::oid_of!(CID),
 ];
 
 /// `oid`, the `reg*` aliases of `oid` (`regclass`, `regtype`, ...), `xid` and `cid`: all four
@@ -157,7 +172,7 @@ impl ToSql for u32 {
     }
 
     fn accepts(ty: &Type) -> bool {
-        OID_LIKE.contains(ty)
+        OID_LIKE.contains(&ty.oid())
     }
 
     crate::to_sql_checked!();
@@ -170,7 +185,7 @@ impl FromSql<'_> for u32 {
     }
 
     fn accepts(ty: &Type) -> bool {
-        OID_LIKE.contains(ty)
+        OID_LIKE.contains(&ty.oid())
     }
 }
 

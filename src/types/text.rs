@@ -18,16 +18,7 @@ pub(crate) const JSONB_VERSION: u8 = 1;
 
 /// Whether the string types convert to and from `ty`.
 fn accepts_text(ty: &Type) -> bool {
-    [
-        Type::TEXT,
-        Type::VARCHAR,
-        Type::BPCHAR,
-        Type::NAME,
-        Type::UNKNOWN,
-        Type::JSON,
-        Type::JSONB,
-    ]
-    .contains(ty)
+    super::type_in!(ty, TEXT, VARCHAR, BPCHAR, NAME, UNKNOWN, JSON, JSONB)
         || ty.name() == "citext"
         || !ty.binary_supported()
 }

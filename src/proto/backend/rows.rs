@@ -18,28 +18,33 @@ const FIELD_FIXED_LEN: usize = 1 + 4 + 2 + 4 + 2 + 4 + 2;
 
 /// Reads the 16-bit count at the start of `body` and checks that the body can hold that many
 /// items of at least `min_item_len` bytes each; a count of zero must leave nothing behind.
+///
+/// Inlined: it runs for every DataRow, and with `min_item_len` a constant the check is a
+/// multiplication by a constant rather than a division.
+#[inline]
 fn read_count(message: &'static str, body: &Bytes, min_item_len: usize) -> Result<u16, ProtoError> {
     let Some(&[hi, lo]) = body.get(..2) else {
-        return Err(ProtoError::malformed(
-            message,
-            format!("the body is {} bytes, too short for the count", body.len()),
-        ));
+        return Err(bad_count(message, None, body.len()));
     };
     let count = u16::from_be_bytes([hi, lo]);
     let rest = body.len() - 2;
-    if rest / min_item_len < usize::from(count) {
-        return Err(ProtoError::malformed(
-            message,
-            format!("{count} items announced but only {rest} bytes follow"),
-        ));
-    }
-    if count == 0 && rest != 0 {
-        return Err(ProtoError::malformed(
-            message,
-            format!("no items announced but {rest} bytes follow"),
-        ));
+    // `count <= u16::MAX` and `min_item_len` is a small constant: no overflow.
+    if rest < usize::from(count) * min_item_len || (count == 0 && rest != 0) {
+        return Err(bad_count(message, Some(count), rest));
     }
     Ok(count)
+}
+
+/// The error of [`read_count`]: no room for the count (`None`), or `rest` bytes that cannot
+/// hold `count` items.
+#[cold]
+fn bad_count(message: &'static str, count: Option<u16>, rest: usize) -> ProtoError {
+    let reason = match count {
+        None => format!("the body is {rest} bytes, too short for the count"),
+        Some(0) => format!("no items announced but {rest} bytes follow"),
+        Some(count) => format!("{count} items announced but only {rest} bytes follow"),
+    };
+    ProtoError::malformed(message, reason)
 }
 
 /// One row of a result set: the column values, still in the read buffer.
@@ -67,6 +72,7 @@ pub struct DataRow {
 
 impl DataRow {
     /// Reads the column count; the columns themselves are checked by [`DataRow::ranges`].
+    #[inline]
     pub(super) fn parse(body: Bytes) -> Result<DataRow, ProtoError> {
         let column_count = read_count("DataRow", &body, 4)?;
         Ok(DataRow { body, column_count })
@@ -80,6 +86,11 @@ impl DataRow {
     /// The whole message body; the ranges from [`DataRow::ranges`] index into it.
     pub fn buffer(&self) -> &Bytes {
         &self.body
+    }
+
+    /// The whole message body, taken out of the row (no copy, no reference count change).
+    pub fn into_buffer(self) -> Bytes {
+        self.body
     }
 
     /// The byte range of each column value within [`DataRow::buffer`], in order; `None` is SQL
@@ -97,6 +108,67 @@ impl DataRow {
         }
     }
 }
+
+/// The DataRows of a run split off a read buffer by
+/// [`split_data_rows`](crate::proto::framing::split_data_rows), in order. Each row's body is a
+/// slice of the run (no copy).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use tusk::proto::backend::DataRows;
+/// use tusk::proto::framing::split_data_rows;
+///
+/// let mut buf = BytesMut::from(&b"D\0\0\0\x0c\0\x01\0\0\0\x0242"[..]);
+/// let run = split_data_rows(&mut buf, 1 << 20).unwrap();
+/// let rows: Vec<_> = DataRows::new(run).collect::<Result<_, _>>().unwrap();
+/// assert_eq!(rows.len(), 1);
+/// assert_eq!(rows[0].column_count(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct DataRows {
+    run: Bytes,
+    pos: usize,
+}
+
+impl DataRows {
+    /// The rows of `run`, which must be whole DataRow messages as
+    /// [`split_data_rows`](crate::proto::framing::split_data_rows) returns them. Anything else
+    /// in it (a truncated message, another tag) yields a
+    /// [`ProtoError::Malformed`] and ends the iteration.
+    pub fn new(run: Bytes) -> DataRows {
+        DataRows { run, pos: 0 }
+    }
+
+    #[cold]
+    fn fail(&mut self) -> Option<Result<DataRow, ProtoError>> {
+        self.pos = self.run.len();
+        Some(Err(ProtoError::malformed(
+            "DataRow",
+            "a run of DataRow messages is cut short or holds another message",
+        )))
+    }
+}
+
+impl Iterator for DataRows {
+    type Item = Result<DataRow, ProtoError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.run.get(self.pos..)?;
+        let Some(&[tag, a, b, c, d]) = rest.get(..5) else {
+            return if rest.is_empty() { None } else { self.fail() };
+        };
+        let len = u32::from_be_bytes([a, b, c, d]) as usize;
+        if tag != b'D' || len < 4 || len > rest.len() - 1 {
+            return self.fail();
+        }
+        let body = self.run.slice(self.pos + 5..self.pos + 1 + len);
+        self.pos += 1 + len;
+        Some(DataRow::parse(body))
+    }
+}
+
+impl std::iter::FusedIterator for DataRows {}
 
 /// The iterator of [`DataRow::ranges`].
 #[derive(Debug, Clone)]

@@ -80,14 +80,23 @@ fn checked_count(what: &'static str, n: usize) -> Result<u16, ProtoError> {
 ///
 /// Callers pass the position of a placeholder they wrote themselves and have not truncated
 /// since, so the range is in bounds.
+#[inline]
 fn patch_i32(buf: &mut BytesMut, pos: usize, value: i32) {
     buf[pos..pos + 4].copy_from_slice(&value.to_be_bytes());
 }
 
 /// Appends `s` and a terminating NUL, refusing a NUL inside `s`.
+#[inline]
 fn put_cstr(buf: &mut BytesMut, what: &'static str, s: &[u8]) -> Result<(), ProtoError> {
-    // `contains` on a byte slice is a memchr, so this costs one fast scan.
-    if s.contains(&0) {
+    // Names (a statement's, a portal's) are a few bytes, which a plain loop scans faster than
+    // a call to memchr; long text (a Parse's SQL) gets memchr, one fast pass.
+    #[allow(clippy::manual_contains)] // `contains` is the memchr call this avoids.
+    let has_nul = if s.len() <= 32 {
+        s.iter().any(|&b| b == 0)
+    } else {
+        s.contains(&0)
+    };
+    if has_nul {
         return Err(ProtoError::NulInString { what });
     }
     buf.reserve(s.len() + 1);
@@ -97,8 +106,11 @@ fn put_cstr(buf: &mut BytesMut, what: &'static str, s: &[u8]) -> Result<(), Prot
 }
 
 /// Appends a 16-bit count followed by the format codes.
+#[inline]
 fn put_formats(buf: &mut BytesMut, what: &'static str, formats: &[i16]) -> Result<(), ProtoError> {
-    buf.put_u16(checked_count(what, formats.len())?);
+    let count = checked_count(what, formats.len())?;
+    buf.reserve(2 + 2 * formats.len());
+    buf.put_u16(count);
     for &format in formats {
         buf.put_i16(format);
     }
@@ -426,46 +438,82 @@ where
     I: IntoIterator<Item = P>,
     F: FnMut(P, &mut BytesMut) -> Result<IsNull, E>,
 {
+    let params = params.into_iter();
+    // One reservation up front for everything but the values' own bytes, plus a guess of 8
+    // bytes a value (a number, a timestamp): the many small writes below then never grow the
+    // buffer, and most values fit without a reallocation either.
+    let (expected, _) = params.size_hint();
+    buf.reserve(
+        1 + 4
+            + portal.len()
+            + statement.len()
+            + 2
+            + 2 * (3 + param_formats.len() + result_formats.len())
+            + expected.min(MAX_COUNT) * (4 + 8),
+    );
     message(buf, Some(b'B'), "Bind", |buf| {
         put_cstr(buf, "Bind portal name", portal.as_bytes())?;
         put_cstr(buf, "Bind statement name", statement.as_bytes())?;
         put_formats(buf, "Bind parameter format codes", param_formats)?;
-        let put_param = |buf: &mut BytesMut, index: usize, param: P| -> Result<(), BindError<E>> {
+        let count_pos = buf.len();
+        buf.put_u16(0);
+        let mut count = 0;
+        let mut params = params;
+        while let Some(param) = params.next() {
+            if count == MAX_COUNT {
+                // Report the real total: this parameter plus whatever the iterator still holds.
+                return Err(BindError::Proto(ProtoError::TooMany {
+                    what: "Bind parameters",
+                    count: count + 1 + params.count(),
+                }));
+            }
             let len_pos = buf.len();
             buf.put_i32(0);
-            let is_null = encode(param, buf).map_err(|error| BindError::Param { index, error })?;
-            let value_start = len_pos + 4;
-            let Some(written) = buf.len().checked_sub(value_start) else {
-                return Err(ProtoError::malformed(
-                    "Bind",
-                    format!(
-                        "the encoder of parameter {} removed bytes it had not written",
-                        index + 1
-                    ),
-                )
-                .into());
-            };
-            let len = match is_null {
-                IsNull::Yes if written == 0 => -1,
-                IsNull::Yes => {
-                    return Err(ProtoError::malformed(
-                        "Bind",
-                        format!(
-                            "parameter {} was reported NULL but its encoder wrote {written} bytes",
-                            index + 1
-                        ),
-                    )
-                    .into())
+            let is_null = match encode(param, buf) {
+                Ok(is_null) => is_null,
+                Err(error) => {
+                    return Err(BindError::Param {
+                        index: count,
+                        error,
+                    })
                 }
-                IsNull::No => checked_len(format_args!("Bind parameter {}", index + 1), written)?,
+            };
+            // The value's length, checked: it must fit the i32 field, and the encoder must only
+            // have appended (nothing for a NULL).
+            let len = match (buf.len().checked_sub(len_pos + 4), is_null) {
+                (Some(0), IsNull::Yes) => -1,
+                (Some(written), IsNull::No) if written <= i32::MAX as usize => written as i32,
+                (written, is_null) => return Err(bad_param(count, written, is_null).into()),
             };
             patch_i32(buf, len_pos, len);
-            Ok(())
-        };
-        put_counted(buf, "Bind parameters", params, put_param)?;
+            count += 1;
+        }
+        // `count <= MAX_COUNT` by the check above, so the cast is exact; the placeholder is ours.
+        buf[count_pos..count_pos + 2].copy_from_slice(&(count as u16).to_be_bytes());
         put_formats(buf, "Bind result format codes", result_formats)?;
         Ok(())
     })
+}
+
+/// The error for Bind parameter `index` (0-based) whose encoder broke its contract, or whose
+/// value is too long: `written` is how many bytes it appended (`None`: it removed bytes).
+#[cold]
+fn bad_param(index: usize, written: Option<usize>, is_null: IsNull) -> ProtoError {
+    let n = index + 1;
+    match (written, is_null) {
+        (None, _) => ProtoError::malformed(
+            "Bind",
+            format!("the encoder of parameter {n} removed bytes it had not written"),
+        ),
+        (Some(written), IsNull::Yes) => ProtoError::malformed(
+            "Bind",
+            format!("parameter {n} was reported NULL but its encoder wrote {written} bytes"),
+        ),
+        (Some(written), IsNull::No) => ProtoError::TooLarge {
+            what: format!("Bind parameter {n}"),
+            len: written,
+        },
+    }
 }
 
 /// Appends a Describe (`D`) or Close (`C`) naming a statement (`S`) or portal (`P`).
