@@ -1,15 +1,16 @@
 //! Feeds arbitrary bytes to the backend decoder and walks everything it decodes.
 //!
-//! It must never panic. Besides the absence of panics it checks three invariants: every range
+//! It must never panic. Besides the absence of panics it checks four invariants: every range
 //! a DataRow hands out indexes its buffer, a decoded message reports the tag it was framed
-//! with, and framing the input in two pieces yields exactly the frames (or the error) that
-//! framing it whole does.
+//! with, framing the input in two pieces yields exactly the frames (or the error) that
+//! framing it whole does, and taking DataRows a run at a time (`split_data_rows` +
+//! `DataRows`, the connection's fast path) yields the same rows as one frame at a time.
 #![no_main]
 
 use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
-use tusk::proto::backend::Message;
-use tusk::proto::framing::{split_frame, Frame};
+use tusk::proto::backend::{DataRows, Message};
+use tusk::proto::framing::{split_data_rows, split_frame, Frame};
 use tusk::proto::ProtoError;
 
 /// Small enough that the length check is reached often, large enough for real messages.
@@ -31,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
     let whole = frames(&[data]);
     let (front, back) = data.split_at(data.len() / 2);
     assert_eq!(frames(&[front, back]), whole);
+    assert_eq!(rows_by_runs(data), rows_by_frames(data));
     for frame in whole.into_iter().flatten() {
         let tag = frame.tag;
         if let Ok(message) = Message::parse(frame) {
@@ -94,4 +96,36 @@ fn walk(message: &Message) {
         }
         _ => {}
     }
+}
+
+/// The bodies of the leading DataRows of `data`, framed one at a time, up to the first frame
+/// that is not a DataRow, is incomplete, or fails to frame or parse.
+fn rows_by_frames(data: &[u8]) -> Vec<Bytes> {
+    let mut buf = BytesMut::from(data);
+    let mut rows = Vec::new();
+    while let Ok(Some(frame)) = split_frame(&mut buf, MAX_LEN) {
+        if frame.tag != b'D' {
+            break;
+        }
+        match Message::parse(frame) {
+            Ok(Message::DataRow(row)) => rows.push(row.into_buffer()),
+            _ => break,
+        }
+    }
+    rows
+}
+
+/// The same through the run-at-a-time path.
+fn rows_by_runs(data: &[u8]) -> Vec<Bytes> {
+    let mut buf = BytesMut::from(data);
+    let mut rows = Vec::new();
+    while let Some(run) = split_data_rows(&mut buf, MAX_LEN) {
+        for row in DataRows::new(run) {
+            match row {
+                Ok(row) => rows.push(row.into_buffer()),
+                Err(_) => return rows,
+            }
+        }
+    }
+    rows
 }
