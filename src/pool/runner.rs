@@ -23,10 +23,16 @@ use crate::statement::Statement;
 /// the permit back.
 pub(super) async fn run(shared: Arc<Shared>, mut permit: OwnedSemaphorePermit) {
     let mut conn: Option<Connection> = None;
+    // Set after the permit was offered to waiting checkouts and came back: run a batch before
+    // offering it again, so the loop always reaches an await (a checkout that counts itself as
+    // waiting may not have reached the semaphore's queue yet; spinning here could keep it from
+    // ever being polled).
+    let mut offered = false;
     loop {
         let batch: Vec<Job> = {
             let mut state = lock(&shared.state);
-            let yielding = shared.checkouts_waiting.load(Ordering::Acquire) > 0;
+            let yielding = !offered && shared.checkouts_waiting.load(Ordering::Acquire) > 0;
+            offered = false;
             if state.closed || state.queue.is_empty() || yielding {
                 if let Some(conn) = conn.take() {
                     if !state.closed && !conn.is_closed() {
@@ -42,10 +48,12 @@ pub(super) async fn run(shared: Arc<Shared>, mut permit: OwnedSemaphorePermit) {
                 // Jobs still wait: go on if the permit was not taken. If it was, the checkout
                 // that took it starts a runner when it is given back.
                 match shared.permits.clone().try_acquire_owned() {
-                    Ok(again) => permit = again,
+                    Ok(again) => {
+                        permit = again;
+                        offered = true;
+                    }
                     Err(_) => return,
                 }
-                continue;
             }
             let n = state.queue.len().min(shared.max_batch);
             state.queue.drain(..n).collect()
