@@ -181,13 +181,7 @@ impl Connection {
     where
         Q: ToStatement + ?Sized,
     {
-        let mut rows = self.query(query, params).await?;
-        match rows.len() {
-            1 => Ok(rows.remove(0)),
-            n => Err(Error::row_count(format!(
-                "query_one expected exactly one row, the query returned {n}"
-            ))),
-        }
+        exactly_one(self.query(query, params).await?)
     }
 
     /// Runs a query that must return at most one row.
@@ -199,14 +193,7 @@ impl Connection {
     where
         Q: ToStatement + ?Sized,
     {
-        let mut rows = self.query(query, params).await?;
-        match rows.len() {
-            0 => Ok(None),
-            1 => Ok(Some(rows.remove(0))),
-            n => Err(Error::row_count(format!(
-                "query_opt expected at most one row, the query returned {n}"
-            ))),
-        }
+        at_most_one(self.query(query, params).await?)
     }
 
     /// [`execute`](Connection::execute) with `:name` placeholders.
@@ -550,6 +537,29 @@ impl Connection {
             }
         }
         Ok(())
+    }
+}
+
+/// The one row of `query_one`, or a [`Kind::RowCount`](crate::Kind::RowCount) error saying
+/// how many came back.
+pub(crate) fn exactly_one(mut rows: Vec<Row>) -> Result<Row, Error> {
+    match rows.len() {
+        1 => Ok(rows.remove(0)),
+        n => Err(Error::row_count(format!(
+            "query_one expected exactly one row, the query returned {n}"
+        ))),
+    }
+}
+
+/// The row of `query_opt` if there is one, or a [`Kind::RowCount`](crate::Kind::RowCount)
+/// error when there are several.
+pub(crate) fn at_most_one(mut rows: Vec<Row>) -> Result<Option<Row>, Error> {
+    match rows.len() {
+        0 => Ok(None),
+        1 => Ok(Some(rows.remove(0))),
+        n => Err(Error::row_count(format!(
+            "query_opt expected at most one row, the query returned {n}"
+        ))),
     }
 }
 

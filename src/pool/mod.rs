@@ -40,7 +40,9 @@ use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::proto::frontend;
-use crate::query::{check_param_count, encode_bind_with, Outcome, Params};
+use crate::query::{
+    at_most_one, check_param_count, encode_bind_with, exactly_one, Outcome, Params,
+};
 use crate::row::Row;
 use crate::statement::Statement;
 use crate::TransactionStatus;
@@ -208,25 +210,12 @@ impl Pool {
 
     /// [`Pool::query`] for a query that must return exactly one row.
     pub async fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, Error> {
-        let mut rows = self.query(sql, params).await?;
-        match rows.len() {
-            1 => Ok(rows.remove(0)),
-            n => Err(Error::row_count(format!(
-                "query_one expected exactly one row, the query returned {n}"
-            ))),
-        }
+        exactly_one(self.query(sql, params).await?)
     }
 
     /// [`Pool::query`] for a query that must return at most one row.
     pub async fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, Error> {
-        let mut rows = self.query(sql, params).await?;
-        match rows.len() {
-            0 => Ok(None),
-            1 => Ok(Some(rows.remove(0))),
-            n => Err(Error::row_count(format!(
-                "query_opt expected at most one row, the query returned {n}"
-            ))),
-        }
+        at_most_one(self.query(sql, params).await?)
     }
 
     /// What the pool holds right now.
