@@ -271,29 +271,19 @@ fn run(target: &Target, settings: &Settings) -> Result<Vec<Outcome>, BoxError> {
         )?);
     }
     drop(single);
-    if settings.wants("W7") {
-        let multi = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
-        record(multi.block_on(pooled::pooled_point_selects(
-            target,
-            settings,
-            accounts,
-            pooled::PoolUse::Shared,
-        ))?);
-    }
-    if settings.wants("W7x") {
-        let multi = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
-        record(multi.block_on(pooled::pooled_point_selects(
-            target,
-            settings,
-            accounts,
-            pooled::PoolUse::Exclusive,
-        ))?);
+    for (id, pool_use) in [
+        ("W7", pooled::PoolUse::Shared),
+        ("W7x", pooled::PoolUse::Exclusive),
+    ] {
+        if settings.wants(id) {
+            let multi = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            record(multi.block_on(pooled::pooled_point_selects(
+                target, settings, accounts, pool_use,
+            ))?);
+        }
     }
     Ok(outcomes)
 }
