@@ -328,6 +328,10 @@ async fn read_result(
         rows_affected: None,
     };
     loop {
+        // The rows already buffered, taken in one go, as the other row readers do.
+        if let Some(run) = conn.buffered_data_rows() {
+            conn.push_rows(run, stmt.shared_columns(), &mut result.rows)?;
+        }
         match conn.next_response().await? {
             Message::BindComplete | Message::CloseComplete => {}
             Message::DataRow(data) => {

@@ -129,3 +129,31 @@ async fn an_empty_pipeline_is_fine() {
     let results = conn.pipeline().run().await.unwrap();
     assert!(results.is_empty());
 }
+
+#[tokio::test]
+async fn large_results_in_a_pipeline_keep_their_rows_apart() {
+    // Many socket reads' worth of rows, so they are taken a buffered run at a time, with the
+    // next statement's rows right behind them.
+    let mut conn = admin().await;
+    let mut p = conn.pipeline();
+    p.query(
+        "SELECT i, md5(i::text) FROM generate_series(1, 50000) i",
+        &[],
+    );
+    p.query("SELECT -i FROM generate_series(1, 3) i", &[]);
+    let results = p.run().await.unwrap();
+    let big = results[0].as_ref().unwrap().rows();
+    assert_eq!(big.len(), 50000);
+    for (i, row) in big.iter().enumerate() {
+        assert_eq!(row.get::<_, i32>(0), i as i32 + 1);
+        assert_eq!(row.get::<_, &str>(1).len(), 32);
+    }
+    let small: Vec<i32> = results[1]
+        .as_ref()
+        .unwrap()
+        .rows()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(small, [-1, -2, -3]);
+}
