@@ -405,9 +405,7 @@ impl Connection {
             return !self.broken;
         }
         loop {
-            if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
-                self.read_buf.reserve(READ_CHUNK);
-            }
+            make_read_room(&mut self.read_buf);
             match self.socket.try_read_buf(&mut self.read_buf) {
                 Ok(0) => {
                     self.broken = true;
@@ -754,13 +752,19 @@ async fn read_message(
 /// Reads whatever the socket has into `buf`, growing it by a large chunk when it runs low.
 /// Cancel-safe.
 async fn fill(socket: &mut Socket, buf: &mut BytesMut) -> Result<(), Error> {
-    if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-        buf.reserve(READ_CHUNK);
-    }
+    make_read_room(buf);
     if socket.read_buf(buf).await? == 0 {
         return Err(Error::closed().with_message("the server closed the connection"));
     }
     Ok(())
+}
+
+/// Grows the read buffer by a whole chunk when little room is left, so each read can take
+/// up to a chunk in one system call.
+fn make_read_room(buf: &mut BytesMut) {
+    if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+        buf.reserve(READ_CHUNK);
+    }
 }
 
 /// The public error for an ErrorResponse; a malformed one is a protocol error.
