@@ -7,8 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::error::Error;
-use crate::proto::backend::{DataRow, DataRows};
-use crate::proto::framing::HEADER_LEN;
+use crate::proto::backend::{data_row_body, DataRow, DataRows};
 use crate::proto::ProtoError;
 use crate::row_ranges::RowRanges;
 use crate::statement::{Column, SharedColumns};
@@ -105,16 +104,8 @@ impl Row {
         });
         let run = &source.bytes;
         let mut pos = 0;
-        while let Some(frame) = run.get(pos..).filter(|f| !f.is_empty()) {
-            let body = match frame.get(..HEADER_LEN) {
-                Some(&[b'D', a, b, c, d]) => {
-                    let len = u32::from_be_bytes([a, b, c, d]) as usize;
-                    // At least the length word itself, and no further than the run.
-                    (len >= 4 && len < frame.len()).then(|| pos + HEADER_LEN..pos + 1 + len)
-                }
-                _ => None,
-            };
-            let Some(body) = body else {
+        while pos < run.len() {
+            let Some(body) = data_row_body(run, pos) else {
                 return Err(run_error(run.slice(pos..), columns.len()));
             };
             let Some(ranges) = RowRanges::of_body(&run[body.clone()], columns.len()) else {

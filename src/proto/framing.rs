@@ -9,6 +9,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use super::backend::data_row_body;
 use super::ProtoError;
 
 /// The size of a message header: the tag byte and the 4-byte length.
@@ -103,17 +104,6 @@ pub fn split_frame(buf: &mut BytesMut, max_len: usize) -> Result<Option<Frame>, 
     Ok(Some(Frame { tag, body }))
 }
 
-/// The declared length of the message whose header starts `bytes`, when the header is there
-/// and the length is valid (at least 4, at most `max_len`).
-#[inline]
-fn valid_len(bytes: &[u8], max_len: usize) -> Option<usize> {
-    let header = bytes.get(..HEADER_LEN)?;
-    let declared = i32::from_be_bytes([header[1], header[2], header[3], header[4]]);
-    usize::try_from(declared)
-        .ok()
-        .filter(|len| *len >= 4 && *len <= max_len)
-}
-
 /// Splits off the front of `buf`, in one piece, the longest run of complete DataRow messages
 /// (tag `D`) with valid lengths, headers included; `None` when `buf` does not start with one.
 ///
@@ -135,18 +125,9 @@ fn valid_len(bytes: &[u8], max_len: usize) -> Option<usize> {
 /// ```
 pub fn split_data_rows(buf: &mut BytesMut, max_len: usize) -> Option<Bytes> {
     let mut end = 0;
-    while let Some(rest) = buf.get(end..) {
-        if rest.first() != Some(&b'D') {
-            break;
-        }
-        let Some(len) = valid_len(rest, max_len) else {
-            break;
-        };
-        // `len <= i32::MAX`, so neither addition overflows a usize.
-        if rest.len() < len + 1 {
-            break;
-        }
-        end += len + 1;
+    // A length over `max_len` ends the run too; `split_frame` then reports it.
+    while let Some(body) = data_row_body(buf, end).filter(|body| body.end - end - 1 <= max_len) {
+        end = body.end;
     }
     (end > 0).then(|| buf.split_to(end).freeze())
 }

@@ -37,7 +37,7 @@ pub use messages::{
     BackendKeyData, CommandComplete, CopyResponse, NegotiateProtocolVersion, Notification,
     ParameterDescription, ParameterStatus, TransactionStatus,
 };
-pub use rows::{DataRow, DataRowRanges, DataRows, Field, FieldIter, RowDescription};
+pub use rows::{data_row_body, DataRow, DataRowRanges, DataRows, Field, FieldIter, RowDescription};
 
 use super::framing::{split_frame, Frame};
 use super::ProtoError;

@@ -109,6 +109,30 @@ impl DataRow {
     }
 }
 
+/// Where the body of the DataRow message starting at `pos` in `run` lies: `None` unless a whole
+/// one starts there (tag `D`, then a valid length of at least 4 that stays within `run`). The one
+/// framing rule of a run, for [`DataRows`] and for the connection's row loop, which walks a run
+/// without slicing it per row.
+///
+/// ```
+/// use tusk::proto::backend::data_row_body;
+///
+/// let run = b"D\0\0\0\x06\0\0D\0\0";
+/// assert_eq!(data_row_body(run, 0), Some(5..7));
+/// assert_eq!(data_row_body(run, 7), None); // cut short
+/// ```
+#[inline]
+pub fn data_row_body(run: &[u8], pos: usize) -> Option<Range<usize>> {
+    let frame = run.get(pos..)?;
+    let &[b'D', a, b, c, d] = frame.get(..5)? else {
+        return None;
+    };
+    let len = u32::from_be_bytes([a, b, c, d]) as usize;
+    // The length is an i32 on the wire (a negative one is invalid), and `len < frame.len()`
+    // keeps the body within the run (the tag byte is not counted in `len`).
+    (len >= 4 && len <= i32::MAX as usize && len < frame.len()).then(|| pos + 5..pos + 1 + len)
+}
+
 /// The DataRows of a run split off a read buffer by
 /// [`split_data_rows`](crate::proto::framing::split_data_rows), in order. Each row's body is a
 /// slice of the run (no copy).
@@ -154,17 +178,14 @@ impl Iterator for DataRows {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let rest = self.run.get(self.pos..)?;
-        let Some(&[tag, a, b, c, d]) = rest.get(..5) else {
-            return if rest.is_empty() { None } else { self.fail() };
-        };
-        let len = u32::from_be_bytes([a, b, c, d]) as usize;
-        if tag != b'D' || len < 4 || len > rest.len() - 1 {
-            return self.fail();
+        if self.pos >= self.run.len() {
+            return None;
         }
-        let body = self.run.slice(self.pos + 5..self.pos + 1 + len);
-        self.pos += 1 + len;
-        Some(DataRow::parse(body))
+        let Some(body) = data_row_body(&self.run, self.pos) else {
+            return self.fail();
+        };
+        self.pos = body.end;
+        Some(DataRow::parse(self.run.slice(body)))
     }
 }
 
