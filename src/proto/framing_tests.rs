@@ -101,7 +101,14 @@ fn length_equal_to_max_is_accepted() {
     let frame = split_frame(&mut b, 8).unwrap().unwrap();
     assert_eq!(&frame.body[..], b"abcd");
     let mut b = buf(b"d\x00\x00\x00\x08abcd");
-    assert!(split_frame(&mut b, 7).is_err());
+    assert_eq!(
+        split_frame(&mut b, 7),
+        Err(ProtoError::InvalidLength {
+            tag: b'd',
+            len: 8,
+            max: 7
+        })
+    );
 }
 
 #[test]
@@ -209,9 +216,19 @@ fn data_rows_walks_a_run_and_refuses_anything_else() {
     let cut = &data_rows(2)[..20]; // 13 bytes a row
     let other = &b"C\x00\x00\x00\x0dSELECT 3\0"[..];
     let malformed = &b"D\x00\x00\x00\x06\x00\x01"[..]; // 1 value announced, no room for it
-    for run in [cut, other, malformed] {
+    let not_a_run = "a run of DataRow messages is cut short or holds another message";
+    for (run, reason) in [
+        (cut, not_a_run),
+        (other, not_a_run),
+        (malformed, "1 items announced but only 0 bytes follow"),
+    ] {
         let results: Vec<_> = DataRows::new(Bytes::copy_from_slice(run)).collect();
-        assert!(results.last().unwrap().is_err(), "{run:?}");
+        match results.last().unwrap() {
+            Err(ProtoError::Malformed { message, reason: r }) => {
+                assert_eq!((*message, r.as_str()), ("DataRow", reason), "{run:?}")
+            }
+            other => panic!("{run:?}: expected a malformed DataRow, got {other:?}"),
+        }
         assert!(results[..results.len() - 1].iter().all(Result::is_ok));
     }
 }

@@ -169,17 +169,21 @@ impl Decimal {
         let leading = digits.iter().take_while(|&&d| d == 0).count();
         digits.drain(..leading);
         weight -= leading as i64;
-        // Digits below weight -ceil(scale / 4) are hidden by the scale.
+        // Digits the display scale hides are truncated away, as numeric_recv does (trunc_var):
+        // whole base-10000 digits below weight -ceil(scale / 4), then the decimal places of the
+        // digit at that weight beyond the scale (1.2345 at scale 2 is 1.23, not 1.2345 shown
+        // as 1.23).
         let last_weight = -(i64::from(scale) + DEC_DIGITS - 1).div_euclid(DEC_DIGITS);
         let keep = (weight - last_weight + 1).max(0);
         if (digits.len() as i64) > keep {
             digits.truncate(keep as usize); // `keep` < digits.len() here.
-            let partial = i64::from(scale) % DEC_DIGITS;
-            if partial != 0 {
-                if let Some(last) = digits.last_mut() {
-                    let unit = 10i16.pow((DEC_DIGITS - partial) as u32);
-                    *last -= *last % unit;
-                }
+        }
+        let partial = i64::from(scale) % DEC_DIGITS;
+        // With `keep` digits left, the last one is at `last_weight`: the partly shown digit.
+        if partial != 0 && keep > 0 && digits.len() as i64 == keep {
+            if let Some(last) = digits.last_mut() {
+                let unit = 10i16.pow((DEC_DIGITS - partial) as u32);
+                *last -= *last % unit;
             }
         }
         while digits.last() == Some(&0) {

@@ -76,7 +76,11 @@ p=qvT2SWdEH5Q06albL+hjSYuUhCG7VndFyzIb7CK4n9k="[..]
     // The RFC's signature (for "n=user") is not valid for this exchange.
     let mut scram = started();
     scram.update(RFC_SERVER_FIRST).unwrap();
-    assert!(scram.finish(RFC_SERVER_FINAL).is_err());
+    let reason = auth_reason(scram.finish(RFC_SERVER_FINAL));
+    assert!(
+        reason.starts_with("the server's SCRAM signature is wrong"),
+        "{reason}"
+    );
 }
 
 /// A complete exchange with PostgreSQL 15 (role `scram_ascii`, password `pencil`), recorded with
@@ -128,6 +132,28 @@ fn wrong_server_signature_is_refused() {
     assert!(reason.contains("signature is wrong"), "{reason}");
     // Dead afterwards, even for the right signature.
     assert!(auth_reason(scram.finish(RFC_SERVER_FINAL)).contains("already failed"));
+}
+
+/// A forged signature that differs from the RFC 7677 one in any single bit, at any of the 32
+/// byte positions, is refused: the whole signature is compared, not a prefix of it.
+#[test]
+fn a_signature_differing_in_any_one_byte_is_refused() {
+    let genuine = STANDARD.decode(&RFC_SERVER_FINAL[2..]).unwrap(); // The RFC's base64.
+    assert_eq!(genuine.len(), KEY_LEN);
+    for position in 0..KEY_LEN {
+        for bit in [0x01u8, 0x80] {
+            let mut forged = genuine.clone();
+            forged[position] ^= bit;
+            let server_final = format!("v={}", STANDARD.encode(&forged));
+            let mut scram = ScramSha256::with_username(PASSWORD, RFC_NONCE, "user").unwrap();
+            scram.update(RFC_SERVER_FIRST).unwrap();
+            let reason = auth_reason(scram.finish(server_final.as_bytes()));
+            assert!(
+                reason.contains("signature is wrong"),
+                "byte {position}, bit {bit:#x}: {reason}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -393,7 +419,10 @@ fn nonce_from_random_bytes() {
 fn username_is_escaped() {
     let scram = ScramSha256::with_username(PASSWORD, "abc", "a=b,c").unwrap();
     assert_eq!(scram.message(), b"n,,n=a=3Db=2Cc,r=abc");
-    assert!(ScramSha256::with_username(PASSWORD, "abc", "a\0b").is_err());
+    assert_eq!(
+        ScramSha256::with_username(PASSWORD, "abc", "a\0b").unwrap_err(),
+        ProtoError::Auth("the SCRAM user name contains a NUL character".into())
+    );
 }
 
 #[test]
@@ -401,13 +430,25 @@ fn errors_and_debug_never_show_the_password() {
     let secret = b"hunter2-Secret";
     let mut texts = vec![format!("{:?}", ScramSha256::new(secret, "n").unwrap())];
     let mut scram = ScramSha256::new(secret, "n").unwrap();
-    texts.push(scram.finish(b"v=AAAA").unwrap_err().to_string());
+    let reason = auth_reason(scram.finish(b"v=AAAA"));
+    assert!(
+        reason.starts_with("finish() called before update()"),
+        "{reason}"
+    );
+    texts.push(reason);
     let mut scram = ScramSha256::new(secret, "n").unwrap();
-    texts.push(scram.update(b"r=nX,s=AAAA,i=0").unwrap_err().to_string());
+    let reason = auth_reason(scram.update(b"r=nX,s=AAAA,i=0"));
+    assert!(reason.contains("the iteration count is 0"), "{reason}");
+    texts.push(reason);
     let mut scram = ScramSha256::new(secret, "n").unwrap();
     scram.update(b"r=nX,s=AAAA,i=1").unwrap();
     texts.push(format!("{scram:?}"));
-    texts.push(scram.finish(b"v=A").unwrap_err().to_string());
+    let reason = auth_reason(scram.finish(b"v=A"));
+    assert!(
+        reason.contains("the server signature is not valid base64"),
+        "{reason}"
+    );
+    texts.push(reason);
     for text in texts {
         assert!(!text.contains("hunter2"), "{text}");
     }
@@ -535,8 +576,18 @@ fn salt_and_iterations(stored: &str) -> (Vec<u8>, u32) {
 
 #[test]
 fn scram_verifier_refuses_degenerate_parameters() {
-    assert!(scram_verifier(b"p", b"", 4096).is_err());
-    assert!(scram_verifier(b"p", b"salt", 0).is_err());
+    assert_eq!(
+        scram_verifier(b"p", b"", 4096),
+        Err(ProtoError::Auth(
+            "a SCRAM verifier needs a non-empty salt".into()
+        ))
+    );
+    assert_eq!(
+        scram_verifier(b"p", b"salt", 0),
+        Err(ProtoError::Auth(
+            "a SCRAM verifier needs at least one iteration".into()
+        ))
+    );
 }
 
 #[test]

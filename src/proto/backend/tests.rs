@@ -131,7 +131,13 @@ fn data_row_ranges_end_after_an_error_and_bound_their_size() {
     let row = data_row(3, b"\xff\xff\xff\xfd\xff\xff\xff\xff\xff\xff\xff\xff");
     let mut ranges = row.ranges();
     assert_eq!(ranges.size_hint(), (0, Some(3)));
-    assert!(matches!(ranges.next(), Some(Err(_))));
+    assert_eq!(
+        ranges.next(),
+        Some(Err(ProtoError::malformed(
+            "DataRow",
+            "column 0 has invalid length -3"
+        )))
+    );
     assert_eq!(ranges.size_hint(), (0, Some(0)));
     assert_eq!(ranges.next(), None);
     assert_eq!(ranges.next(), None);
@@ -221,7 +227,11 @@ fn row_description_bad_fields() {
     assert_eq!(ok, 0);
     assert_eq!(reason, "1 bytes are left after the last field");
     let mut iter = desc.fields();
-    assert!(matches!(iter.next(), Some(Err(_))));
+    assert!(matches!(
+        iter.next(),
+        Some(Err(ProtoError::Malformed { message: "RowDescription", reason }))
+            if reason == "1 bytes are left after the last field"
+    ));
     assert_eq!(iter.next(), None);
 }
 
@@ -461,7 +471,13 @@ fn unknown_tag_in_a_frame() {
 #[test]
 fn decode_consumes_a_bad_frame_but_not_a_partial_one() {
     let mut buf = BytesMut::from(&b"Z\0\0\0\x05XZ\0\0\0\x05I1\0\0"[..]);
-    assert!(decode(&mut buf, 1024).is_err());
+    assert_eq!(
+        decode(&mut buf, 1024),
+        Err(ProtoError::malformed(
+            "ReadyForQuery",
+            "unknown transaction status byte 0x58"
+        ))
+    );
     assert_eq!(
         decode(&mut buf, 1024),
         Ok(Some(Message::ReadyForQuery(TransactionStatus::Idle)))

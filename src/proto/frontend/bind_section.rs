@@ -124,23 +124,27 @@ mod tests {
     #[test]
     fn anything_but_an_unnamed_bind_without_result_formats_is_refused() {
         let values: &[Option<&[u8]>] = &[Some(b"x")];
-        for (what, bytes) in [
-            ("named statement", encode("", "s", values, &[])),
-            ("named portal", encode("p", "", values, &[])),
-            ("result formats", encode("", "", values, &[1])),
-        ] {
-            assert!(bind_parameter_section(&bytes).is_err(), "{what}");
-        }
+        let refused = |bytes: &[u8], why: &str, what: &str| {
+            assert_eq!(
+                bind_parameter_section(bytes),
+                Err(ProtoError::malformed("Bind", why)),
+                "{what}"
+            );
+        };
+        let named = "the portal and statement names are not empty";
+        refused(&encode("", "s", values, &[]), named, "named statement");
+        refused(&encode("p", "", values, &[]), named, "named portal");
+        let formats = "the message asks for result formats";
+        refused(&encode("", "", values, &[1]), formats, "result formats");
         let good = encode("", "", values, &[]);
-        assert!(
-            bind_parameter_section(&good[..good.len() - 1]).is_err(),
-            "cut short"
-        );
+        let length = "the length field does not match the message";
+        refused(&good[..good.len() - 1], length, "cut short");
         let mut wrong_tag = good.clone();
         wrong_tag[0] = b'P';
-        assert!(bind_parameter_section(&wrong_tag).is_err(), "not a Bind");
-        assert!(bind_parameter_section(b"B").is_err(), "a tag alone");
-        assert!(bind_parameter_section(b"").is_err(), "nothing");
+        let not_bind = "not a whole Bind message";
+        refused(&wrong_tag, not_bind, "not a Bind");
+        refused(b"B", not_bind, "a tag alone");
+        refused(b"", not_bind, "nothing");
     }
 
     #[test]
@@ -148,8 +152,11 @@ mod tests {
         let unnamed = encode("", "", &[], &[]);
         let section = bind_parameter_section(&unnamed).unwrap();
         let mut buf = BytesMut::from(&b"kept"[..]);
-        assert!(
-            bind_with_parameter_section("", "bad\0name", &unnamed[section], &[], &mut buf).is_err()
+        assert_eq!(
+            bind_with_parameter_section("", "bad\0name", &unnamed[section], &[], &mut buf),
+            Err(ProtoError::NulInString {
+                what: "Bind statement name"
+            })
         );
         assert_eq!(&buf[..], b"kept");
     }

@@ -387,13 +387,13 @@ fn into_proto(error: BindError<Infallible>) -> ProtoError {
 #[test]
 fn startup_message_refuses_empty_parameter_name() {
     let error = rolled_back(|b| startup_message([("user", "u"), ("", "v")], b));
-    assert!(matches!(
+    assert_eq!(
         error,
-        ProtoError::Malformed {
-            message: "StartupMessage",
-            ..
-        }
-    ));
+        ProtoError::malformed(
+            "StartupMessage",
+            "a parameter name is empty, which would end the parameter list early"
+        )
+    );
 }
 
 #[test]
@@ -412,13 +412,13 @@ fn cancel_request_refuses_key_over_256_bytes() {
 #[test]
 fn execute_refuses_negative_row_limit() {
     let error = rolled_back(|b| execute("", -1, b));
-    assert!(matches!(
+    assert_eq!(
         error,
-        ProtoError::Malformed {
-            message: "Execute",
-            ..
-        }
-    ));
+        ProtoError::malformed(
+            "Execute",
+            "the row limit is -1; it must be 0 (all rows) or positive"
+        )
+    );
 }
 
 // ---- counts over 65535 ----------------------------------------------------------------------
@@ -435,7 +435,13 @@ fn parse_refuses_more_than_65535_types_and_accepts_65535() {
     );
     // The reported count is the iterator's whole length, not where encoding stopped.
     let error = rolled_back(|b| parse("", "", std::iter::repeat_n(23, 70_000), b));
-    assert!(matches!(error, ProtoError::TooMany { count: 70_000, .. }));
+    assert_eq!(
+        error,
+        ProtoError::TooMany {
+            what: "Parse parameter types",
+            count: 70_000
+        }
+    );
 
     let buf = encoded(|b| parse("", "", std::iter::repeat_n(23, 65_535), b));
     assert_eq!(&buf[7..9], b"\xff\xff");
@@ -573,13 +579,13 @@ fn bind_refuses_encoder_that_truncated_the_buffer() {
             b,
         )
     });
-    assert!(matches!(
-        error,
-        BindError::Proto(ProtoError::Malformed {
-            message: "Bind",
-            ..
-        })
-    ));
+    assert_eq!(
+        into_proto(error),
+        ProtoError::malformed(
+            "Bind",
+            "the encoder of parameter 1 removed bytes it had not written"
+        )
+    );
 }
 
 #[test]
@@ -644,7 +650,13 @@ fn rustsec_2024_0363_lengths_error_instead_of_wrapping() {
 
     let negative_len = i32::MAX as usize + 1; // wraps to i32::MIN
     assert!((negative_len as i32) < 0, "the wrap to a negative length");
-    assert!(checked_len("Bind parameter 1", negative_len).is_err());
+    assert_eq!(
+        checked_len("Bind parameter 1", negative_len),
+        Err(ProtoError::TooLarge {
+            what: "Bind parameter 1".to_owned(),
+            len: negative_len
+        })
+    );
 }
 
 #[test]
@@ -666,7 +678,13 @@ fn copy_data_header_checks_the_length_including_itself() {
     assert_eq!(&buf[..], b"earlier");
 
     // No overflow panic when the payload length is absurd.
-    assert!(copy_data_header(usize::MAX, &mut buf).is_err());
+    assert_eq!(
+        copy_data_header(usize::MAX, &mut buf),
+        Err(ProtoError::TooLarge {
+            what: "CopyData message".to_owned(),
+            len: usize::MAX
+        })
+    );
     assert_eq!(&buf[..], b"earlier");
 }
 

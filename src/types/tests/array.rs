@@ -118,10 +118,19 @@ fn slices_and_fixed_arrays_encode_like_vec() {
         encode(&vec![1i32], &Type::INT8_ARRAY).unwrap(),
         hex("00000001 00000000 00000014 00000001 00000001 00000008 0000000000000001")
     );
-    assert!(encode(&vec![1i64], &Type::INT4_ARRAY).is_err());
-    assert!(encode(&vec![1i32], &Type::INT4).is_err());
+    fails_with(
+        encode(&vec![1i64], &Type::INT4_ARRAY),
+        "cannot convert between Rust type `alloc::vec::Vec<i64>` and SQL type `_int4`",
+    );
+    fails_with(
+        encode(&vec![1i32], &Type::INT4),
+        "cannot convert between Rust type `alloc::vec::Vec<i32>` and SQL type `int4`",
+    );
     // Strings do not go into arrays of text-only elements (they would need the text format).
-    assert!(encode(&vec!["10.0.0.1"], &Type::INET_ARRAY).is_err());
+    fails_with(
+        encode(&vec!["10.0.0.1"], &Type::INET_ARRAY),
+        "cannot convert between Rust type `alloc::vec::Vec<&str>` and SQL type `_inet`",
+    );
 }
 
 #[test]
@@ -177,10 +186,22 @@ fn multi_dimensional_vectors() {
 
 #[test]
 fn array_constructor_checks() {
-    assert!(Array::new(dims(&[(2, 1)]), vec![1]).is_err());
-    assert!(Array::new(dims(&[(1, 1); 7]), vec![1]).is_err());
-    assert!(Array::new(dims(&[(-1, 1)]), Vec::<i32>::new()).is_err());
-    assert!(Array::new(dims(&[(1, i32::MAX)]), vec![1]).is_err());
+    fails_with(
+        Array::new(dims(&[(2, 1)]), vec![1]),
+        "invalid array value: the dimensions hold 2 elements but 1 were given",
+    );
+    fails_with(
+        Array::new(dims(&[(1, 1); 7]), vec![1]),
+        "invalid array value: 7 dimensions exceed the maximum of 6",
+    );
+    fails_with(
+        Array::new(dims(&[(-1, 1)]), Vec::<i32>::new()),
+        "invalid array value: dimension 1 has length -1",
+    );
+    fails_with(
+        Array::new(dims(&[(1, i32::MAX)]), vec![1]),
+        "dimension 1 with lower bound 2147483647 and length 1 overflows the index range",
+    );
     // Zero-length dimensions normalize to the empty array.
     let a = Array::new(dims(&[(0, 1), (3, 1)]), Vec::<i32>::new()).unwrap();
     assert!(a.dimensions().is_empty() && a.is_empty());
@@ -276,8 +297,14 @@ fn decode_validates_headers() {
     );
     let a = dec::<Array<i32>>(&ty, &hex(&six)).unwrap();
     assert_eq!((a.dimensions().len(), a.elements()), (6, &[9][..]));
-    assert!(dec::<Vec<i32>>(&Type::INT4, &hex("00000000")).is_err());
-    assert!(dec::<Vec<i32>>(&Type::TEXT_ARRAY, &hex("000000000000000000000019")).is_err());
+    fails_with(
+        dec::<Vec<i32>>(&Type::INT4, &hex("00000000")),
+        "cannot convert between Rust type `alloc::vec::Vec<i32>` and SQL type `int4`",
+    );
+    fails_with(
+        dec::<Vec<i32>>(&Type::TEXT_ARRAY, &hex("000000000000000000000019")),
+        "cannot convert between Rust type `alloc::vec::Vec<i32>` and SQL type `_text`",
+    );
 }
 
 #[test]

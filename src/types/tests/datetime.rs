@@ -94,8 +94,14 @@ fn date_limits() {
     // The day before PostgreSQL's first date is refused when encoding.
     let e = err_text(encode(&date(-4713, 11, 23), &Type::DATE));
     assert!(e.contains("outside PostgreSQL's range"), "{e}");
-    assert!(dec::<NaiveDate>(&Type::DATE, &hex("000000")).is_err());
-    assert!(encode(&date(2000, 1, 1), &Type::TIMESTAMP).is_err());
+    fails_with(
+        dec::<NaiveDate>(&Type::DATE, &hex("000000")),
+        "invalid date value: expected 4 bytes, got 3",
+    );
+    fails_with(
+        encode(&date(2000, 1, 1), &Type::TIMESTAMP),
+        "Rust type `chrono::naive::date::NaiveDate` and SQL type `timestamp`",
+    );
 }
 
 #[test]
@@ -121,7 +127,10 @@ fn time_vectors() {
     // time_send('24:00') is valid in PostgreSQL but not a NaiveTime.
     let e = err_text(dec::<NaiveTime>(&Type::TIME, &hex("000000141dd76000")));
     assert!(e.contains("24:00:00 cannot be represented"), "{e}");
-    assert!(dec::<NaiveTime>(&Type::TIME, &hex("ffffffffffffffff")).is_err());
+    fails_with(
+        dec::<NaiveTime>(&Type::TIME, &hex("ffffffffffffffff")),
+        "invalid time value: -1 microseconds is outside 00:00:00 to 24:00:00",
+    );
     // Nanoseconds are truncated to microseconds.
     let t = NaiveTime::from_hms_nano_opt(0, 0, 0, 1_999).unwrap();
     assert_eq!(encode(&t, &Type::TIME).unwrap(), hex("0000000000000001"));
@@ -129,7 +138,10 @@ fn time_vectors() {
     let leap = NaiveTime::from_hms_micro_opt(23, 59, 59, 1_000_000).unwrap();
     assert_eq!(encode(&leap, &Type::TIME).unwrap(), hex("000000141dd76000"));
     let leap = NaiveTime::from_hms_micro_opt(23, 59, 59, 1_000_001).unwrap();
-    assert!(encode(&leap, &Type::TIME).is_err());
+    fails_with(
+        encode(&leap, &Type::TIME),
+        "invalid time value: 23:59:60.000001 (a leap second) is past 24:00:00",
+    );
 }
 
 #[test]
@@ -146,6 +158,12 @@ fn timestamp_vectors() {
         "timestamp_send('1999-12-31 23:59:59.999999')",
         "ffffffffffffffff",
         ts(1999, 12, 31, 23, 59, 59, 999_999),
+    );
+    vector(
+        &ty,
+        "timestamp_send('1969-12-31 23:59:59.5')",
+        "fffca2fec4c07ee0",
+        ts(1969, 12, 31, 23, 59, 59, 500_000),
     );
     vector(
         &ty,
@@ -217,6 +235,19 @@ fn timestamptz_vectors() {
         "fffca2fec4c82000",
         DateTime::<Utc>::UNIX_EPOCH,
     );
+    // Before 1970 with a fraction: Unix seconds round toward -infinity, not toward zero.
+    vector(
+        &ty,
+        "timestamptz_send('1969-12-31 23:59:59.5+00')",
+        "fffca2fec4c07ee0",
+        utc(ts(1969, 12, 31, 23, 59, 59, 500_000)),
+    );
+    vector(
+        &ty,
+        "timestamptz_send('1900-06-15 12:00:00.000001+00')",
+        "fff4d6efc6c81001",
+        utc(ts(1900, 6, 15, 12, 0, 0, 1)),
+    );
     vector(
         &ty,
         "timestamptz_send('infinity')",
@@ -241,18 +272,36 @@ fn timestamptz_vectors() {
     let local: DateTime<Local> = dec(&ty, &raw).unwrap();
     assert_eq!(local, t);
     assert_eq!(encode(&local, &ty).unwrap(), raw);
-    assert!(encode(&t, &Type::TIMESTAMP).is_err());
-    assert!(encode(&t.naive_utc(), &ty).is_err());
-    assert!(dec::<DateTime<Utc>>(&Type::TIMESTAMP, &raw).is_err());
+    fails_with(
+        encode(&t, &Type::TIMESTAMP),
+        "DateTime<chrono::offset::fixed::FixedOffset>` and SQL type `timestamp`",
+    );
+    fails_with(
+        encode(&t.naive_utc(), &ty),
+        "Rust type `chrono::naive::datetime::NaiveDateTime` and SQL type `timestamptz`",
+    );
+    fails_with(
+        dec::<DateTime<Utc>>(&Type::TIMESTAMP, &raw),
+        "DateTime<chrono::offset::utc::Utc>` and SQL type `timestamp`",
+    );
 }
 
 #[test]
 fn timestamp_wrapper_order_and_types() {
     let v = Timestamp::Value(date(2000, 1, 1));
     assert!(Timestamp::NegInfinity < v && v < Timestamp::PosInfinity);
-    assert!(encode(&Timestamp::<NaiveDate>::PosInfinity, &Type::TIMESTAMP).is_err());
-    assert!(encode(&Timestamp::<i64>::PosInfinity, &Type::INT8).is_err());
-    assert!(dec::<Timestamp<NaiveDate>>(&Type::DATE, &hex("7fffffff00")).is_err());
+    fails_with(
+        encode(&Timestamp::<NaiveDate>::PosInfinity, &Type::TIMESTAMP),
+        "Timestamp<chrono::naive::date::NaiveDate>` and SQL type `timestamp`",
+    );
+    fails_with(
+        encode(&Timestamp::<i64>::PosInfinity, &Type::INT8),
+        "Rust type `tusk::types::datetime::Timestamp<i64>` and SQL type `int8`",
+    );
+    fails_with(
+        dec::<Timestamp<NaiveDate>>(&Type::DATE, &hex("7fffffff00")),
+        "invalid date value: expected 4 bytes, got 5",
+    );
 }
 
 #[test]
@@ -294,16 +343,28 @@ fn timetz_vectors() {
         assert_eq!(value.to_string(), text);
     }
     // timetz_send('24:00-15:59'): time 24:00 is not a NaiveTime.
-    assert!(dec::<TimeTz>(&ty, &hex("000000141dd760000000e0c4")).is_err());
+    fails_with(
+        dec::<TimeTz>(&ty, &hex("000000141dd760000000e0c4")),
+        "invalid timetz value: 24:00:00 cannot be represented by chrono::NaiveTime",
+    );
     // Offsets of 16 hours or more are out of PostgreSQL's range both ways.
     let e = err_text(dec::<TimeTz>(&ty, &hex("0000000000000000 0000e100")));
     assert!(
         e.contains("time zone displacement 57600 is out of range"),
         "{e}"
     );
-    assert!(encode(&tz(time(0, 0, 0, 0), 57_600), &ty).is_err());
-    assert!(encode(&tz(time(0, 0, 0, 0), -57_600), &ty).is_err());
-    assert!(dec::<TimeTz>(&ty, &hex("00")).is_err());
+    fails_with(
+        encode(&tz(time(0, 0, 0, 0), 57_600), &ty),
+        "invalid timetz value: offset +16:00 is outside PostgreSQL's range (within ±16 hours)",
+    );
+    fails_with(
+        encode(&tz(time(0, 0, 0, 0), -57_600), &ty),
+        "invalid timetz value: offset -16:00 is outside PostgreSQL's range (within ±16 hours)",
+    );
+    fails_with(
+        dec::<TimeTz>(&ty, &hex("00")),
+        "invalid timetz value: expected 12 bytes, got 1",
+    );
 }
 
 #[test]
@@ -358,8 +419,14 @@ fn interval_vectors() {
         vector(&ty, &format!("interval_send('{literal}')"), bytes, value);
         assert_eq!(value.to_string(), text, "{literal}");
     }
-    assert!(dec::<Interval>(&ty, &hex("00")).is_err());
-    assert!(encode(&Interval::default(), &Type::TIME).is_err());
+    fails_with(
+        dec::<Interval>(&ty, &hex("00")),
+        "invalid interval value: expected 16 bytes, got 1",
+    );
+    fails_with(
+        encode(&Interval::default(), &Type::TIME),
+        "cannot convert between Rust type `tusk::types::interval::Interval` and SQL type `time`",
+    );
 }
 
 #[test]

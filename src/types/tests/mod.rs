@@ -68,3 +68,16 @@ pub(super) fn err_text<T: Debug>(r: Result<T, BoxError>) -> String {
         Err(e) => e.to_string(),
     }
 }
+
+/// Asserts that a conversion failed with an error whose message contains `expected`.
+#[track_caller]
+pub(super) fn fails_with<T: Debug, E: std::fmt::Display>(r: Result<T, E>, expected: &str) {
+    let text = match r {
+        Ok(v) => panic!("expected an error containing {expected:?}, got {v:?}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        text.contains(expected),
+        "expected an error containing {expected:?}, got {text:?}"
+    );
+}

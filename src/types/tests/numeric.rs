@@ -85,32 +85,42 @@ fn parse_like_numeric_in() {
     ] {
         assert_eq!(d(input).to_string(), out, "{input}");
     }
-    for bad in [
-        "",
-        ".",
-        "-",
-        "1.2.3",
-        "1e",
-        "1e+",
-        "abc",
-        "1 2",
-        "--1",
-        "-nan",
-        "1e1000000000",
-        "0x10",
-        "١",
+    for (bad, why) in [
+        ("", "no digits"),
+        (".", "no digits"),
+        ("-", "no digits"),
+        ("1.2.3", "unexpected character"),
+        ("1e", "invalid exponent"),
+        ("1e+", "invalid exponent"),
+        ("abc", "unexpected character"),
+        ("1 2", "unexpected character"),
+        ("--1", "unexpected character"),
+        ("-nan", "unexpected character"),
+        ("1e1000000000", "exponent out of range"),
+        ("0x10", "unexpected character"),
+        ("١", "unexpected character"),
     ] {
-        assert!(bad.parse::<Decimal>().is_err(), "{bad:?} parsed");
+        let e = bad.parse::<Decimal>().unwrap_err().to_string();
+        assert_eq!(e, format!("invalid numeric literal {bad:?}: {why}"));
     }
     // Scale and weight limits of the format.
     assert!("1e-16383".parse::<Decimal>().is_ok());
-    assert!("1e-16384".parse::<Decimal>().is_err());
+    fails_with(
+        "1e-16384".parse::<Decimal>(),
+        "invalid numeric literal \"1e-16384\": display scale 16384 exceeds the maximum of 16383",
+    );
     assert!("1e131071".parse::<Decimal>().is_ok());
-    assert!("1e131072".parse::<Decimal>().is_err());
+    fails_with(
+        "1e131072".parse::<Decimal>(),
+        "\"1e131072\": value overflows numeric format (weight 32768 outside the 16-bit range)",
+    );
     // Leading zeros of an exponent do not count toward its size, as on the server.
     assert_eq!(d("1e0000000003").to_string(), "1000");
     assert_eq!(d("1e-000000000000000002").to_string(), "0.01");
-    assert!("1e0000000001000000000".parse::<Decimal>().is_err());
+    fails_with(
+        "1e0000000001000000000".parse::<Decimal>(),
+        "invalid numeric literal \"1e0000000001000000000\": exponent out of range",
+    );
     let e = "1e-99999".parse::<Decimal>().unwrap_err().to_string();
     assert!(
         e.contains("display scale 99999 exceeds the maximum of 16383"),
@@ -140,7 +150,10 @@ fn constructors_and_conversions() {
         Decimal::new(i128::MIN, 0).unwrap().to_string(),
         i128::MIN.to_string()
     );
-    assert!(Decimal::new(1, 16_384).is_err());
+    fails_with(
+        Decimal::new(1, 16_384),
+        "display scale 16384 exceeds the maximum of 16383",
+    );
     assert_eq!(Decimal::from(0i32), d("0"));
     assert_eq!(Decimal::from(u64::MAX).to_string(), "18446744073709551615");
     assert_eq!(Decimal::from(u128::MAX).to_string(), u128::MAX.to_string());
@@ -153,12 +166,21 @@ fn constructors_and_conversions() {
         i128::MIN
     );
     assert_eq!(u8::try_from(&d("255")).unwrap(), 255);
-    assert!(i64::try_from(&d("9223372036854775808")).is_err());
-    assert!(i64::try_from(&d("1.5")).is_err());
-    assert!(i64::try_from(&d("NaN")).is_err());
-    assert!(u32::try_from(&d("-1")).is_err());
-    assert!(i32::try_from(&d("1e100")).is_err());
-    assert!(u128::try_from(&d("1e40")).is_err());
+    fails_with(
+        i64::try_from(&d("9223372036854775808")),
+        "9223372036854775808 is out of range for i64",
+    );
+    fails_with(i64::try_from(&d("1.5")), "1.5 has a fractional part");
+    fails_with(i64::try_from(&d("NaN")), "NaN is not a finite number");
+    fails_with(u32::try_from(&d("-1")), "-1 is out of range for u32");
+    fails_with(
+        i32::try_from(&d("1e100")),
+        &format!("1{} is out of range", "0".repeat(100)),
+    );
+    fails_with(
+        u128::try_from(&d("1e40")),
+        "10000000000000000000000000000000000000000 is out of range",
+    );
     let e = i64::try_from(&d("0.5")).unwrap_err().to_string();
     assert_eq!(e, "0.5 has a fractional part");
 
@@ -201,9 +223,22 @@ fn decode_validates() {
         assert!(e.starts_with("invalid numeric value: "), "{e}");
         assert!(e.contains(why), "{bytes}: {e}");
     }
-    // Digits the display scale hides are truncated, as numeric_recv does: 1.2345 at scale 2.
+    // Digits the display scale hides are truncated, as numeric_recv does: 1.2345 at scale 2
+    // is 1.23 (numeric_send(1.23) is 0002 0000 0000 0002 0001 08fc), equal to it and
+    // re-encoded as the server encodes it.
     let v: Decimal = dec(&Type::NUMERIC, &hex("00020000 0000 0002 0001 0929")).unwrap();
     assert_eq!(v.to_string(), "1.23");
+    assert_eq!(v, d("1.23"));
+    assert_eq!(
+        encode(&v, &Type::NUMERIC).unwrap(),
+        hex("0002000000000002000108fc")
+    );
+    // The same when whole digits are dropped too: 1.23456789 sent at scale 5 is 1.23456.
+    let v: Decimal = dec(&Type::NUMERIC, &hex("0003 0000 0000 0005 0001 0929 1a85")).unwrap();
+    assert_eq!(v, d("1.23456"));
+    // And at a scale that is a multiple of four nothing is cut from the last digit.
+    let v: Decimal = dec(&Type::NUMERIC, &hex("0002 0000 0000 0004 0001 0929")).unwrap();
+    assert_eq!(v, d("1.2345"));
     // Leading and trailing zero digits are normalized away.
     let v: Decimal = dec(&Type::NUMERIC, &hex("00030001 0000 0000 0000 0001 0000")).unwrap();
     assert_eq!(v, d("1"));
@@ -234,6 +269,12 @@ fn extremes_round_trip() {
 
 #[test]
 fn only_numeric() {
-    assert!(encode(&d("1"), &Type::FLOAT8).is_err());
-    assert!(dec::<Decimal>(&Type::INT4, &hex("00000001")).is_err());
+    fails_with(
+        encode(&d("1"), &Type::FLOAT8),
+        "cannot convert between Rust type `tusk::types::numeric::Decimal` and SQL type `float8`",
+    );
+    fails_with(
+        dec::<Decimal>(&Type::INT4, &hex("00000001")),
+        "cannot convert between Rust type `tusk::types::numeric::Decimal` and SQL type `int4`",
+    );
 }

@@ -22,8 +22,14 @@ fn char_vectors() {
         "c8",
         0xc8u8 as i8,
     );
-    assert!(dec::<i8>(&Type::CHAR, &[]).is_err());
-    assert!(encode(&1i8, &Type::INT2).is_err());
+    fails_with(
+        dec::<i8>(&Type::CHAR, &[]),
+        "invalid \"char\" value: expected 1 bytes, got 0",
+    );
+    fails_with(
+        encode(&1i8, &Type::INT2),
+        "cannot convert between Rust type `i8` and SQL type `int2`",
+    );
 }
 
 #[test]
@@ -79,10 +85,22 @@ fn integers_widen_never_narrow() {
         hex("0005000400000000039a0d2c0170156516af")
     );
     // Never narrowed.
-    assert!(encode(&1i64, &Type::INT4).is_err());
-    assert!(encode(&1i64, &Type::INT2).is_err());
-    assert!(encode(&1i32, &Type::INT2).is_err());
-    assert!(encode(&1i32, &Type::FLOAT8).is_err());
+    fails_with(
+        encode(&1i64, &Type::INT4),
+        "cannot convert between Rust type `i64` and SQL type `int4`",
+    );
+    fails_with(
+        encode(&1i64, &Type::INT2),
+        "cannot convert between Rust type `i64` and SQL type `int2`",
+    );
+    fails_with(
+        encode(&1i32, &Type::INT2),
+        "cannot convert between Rust type `i32` and SQL type `int2`",
+    );
+    fails_with(
+        encode(&1i32, &Type::FLOAT8),
+        "cannot convert between Rust type `i32` and SQL type `float8`",
+    );
     // Decoding widens.
     assert_eq!(dec::<i64>(&Type::INT2, &hex("ffff")).unwrap(), -1);
     assert_eq!(
@@ -90,18 +108,33 @@ fn integers_widen_never_narrow() {
         -2_147_483_648
     );
     assert_eq!(dec::<i32>(&Type::INT2, &hex("7fff")).unwrap(), 32767);
-    assert!(dec::<i32>(&Type::INT8, &hex("0000000000000001")).is_err());
-    assert!(dec::<i16>(&Type::INT4, &hex("00000001")).is_err());
+    fails_with(
+        dec::<i32>(&Type::INT8, &hex("0000000000000001")),
+        "cannot convert between Rust type `i32` and SQL type `int8`",
+    );
+    fails_with(
+        dec::<i16>(&Type::INT4, &hex("00000001")),
+        "cannot convert between Rust type `i16` and SQL type `int4`",
+    );
     // Lengths are checked against the column's type, not the Rust type's.
     let e = err_text(dec::<i64>(&Type::INT4, &hex("0000000000000001")));
     assert_eq!(e, "invalid int4 value: expected 4 bytes, got 8");
     let e = err_text(dec::<i64>(&Type::INT8, &hex("000001")));
     assert_eq!(e, "invalid int8 value: expected 8 bytes, got 3");
     // Called without the accepts check, a mismatch is still an error, not a panic.
-    assert!(i16::from_sql(&Type::INT8, &hex("7fffffffffffffff")).is_err());
-    assert!(i32::from_sql(&Type::TEXT, b"1234").is_err());
+    fails_with(
+        i16::from_sql(&Type::INT8, &hex("7fffffffffffffff")),
+        "invalid integer value: int8 value 9223372036854775807 does not fit in i16",
+    );
+    fails_with(
+        i32::from_sql(&Type::TEXT, b"1234"),
+        "invalid integer value: text is not an integer type",
+    );
     let mut out = BytesMut::new();
-    assert!(i64::MAX.to_sql(&Type::INT2, &mut out).is_err());
+    fails_with(
+        i64::MAX.to_sql(&Type::INT2, &mut out),
+        "invalid integer value: 9223372036854775807 does not fit in int2",
+    );
 }
 
 #[test]
@@ -129,9 +162,18 @@ fn oid_vectors() {
     for t in [Type::REGTYPE, Type::REGPROC, Type::REGROLE, Type::CID] {
         assert_eq!(encode(&7u32, &t).unwrap(), hex("00000007"));
     }
-    assert!(encode(&7u32, &Type::INT4).is_err());
-    assert!(encode(&7u32, &Type::INT8).is_err());
-    assert!(dec::<u32>(&Type::OID, &hex("0000")).is_err());
+    fails_with(
+        encode(&7u32, &Type::INT4),
+        "cannot convert between Rust type `u32` and SQL type `int4`",
+    );
+    fails_with(
+        encode(&7u32, &Type::INT8),
+        "cannot convert between Rust type `u32` and SQL type `int8`",
+    );
+    fails_with(
+        dec::<u32>(&Type::OID, &hex("0000")),
+        "invalid oid value: expected 4 bytes, got 2",
+    );
 }
 
 /// Floats compare by bits so NaN and -0 are checked exactly.
@@ -209,7 +251,16 @@ fn floats_widen_never_narrow() {
         hex("3ff8000000000000")
     );
     assert_eq!(dec::<f64>(&Type::FLOAT4, &hex("3fc00000")).unwrap(), 1.5);
-    assert!(encode(&1.5f64, &Type::FLOAT4).is_err());
-    assert!(dec::<f32>(&Type::FLOAT8, &hex("3ff8000000000000")).is_err());
-    assert!(dec::<f64>(&Type::FLOAT8, &hex("3ff80000")).is_err());
+    fails_with(
+        encode(&1.5f64, &Type::FLOAT4),
+        "cannot convert between Rust type `f64` and SQL type `float4`",
+    );
+    fails_with(
+        dec::<f32>(&Type::FLOAT8, &hex("3ff8000000000000")),
+        "cannot convert between Rust type `f32` and SQL type `float8`",
+    );
+    fails_with(
+        dec::<f64>(&Type::FLOAT8, &hex("3ff80000")),
+        "invalid float8 value: expected 8 bytes, got 4",
+    );
 }

@@ -167,7 +167,10 @@ fn nulls() {
     );
     assert!(out.is_empty());
     // Option's accepts is its inner type's.
-    assert!(encode(&None::<i32>, &Type::TEXT).is_err());
+    fails_with(
+        encode(&None::<i32>, &Type::TEXT),
+        "cannot convert between Rust type `core::option::Option<i32>` and SQL type `text`",
+    );
 }
 
 #[test]
