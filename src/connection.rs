@@ -39,13 +39,17 @@ const READ_CHUNK: usize = 64 * 1024;
 /// background task and no channel hop per query. Any future it returns may be dropped at any
 /// await point: the next call resynchronises first.
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), tusk::Error> {
-/// let mut conn = tusk::Connection::connect("postgres://tusk:tusk@127.0.0.1:54329/tusk").await?;
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// let url = "postgres://tusk:tusk@127.0.0.1:54329/tusk";
+/// # let url = &std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// let mut conn = tusk::Connection::connect(url).await?;
 /// println!("server version {}", conn.parameter("server_version").unwrap_or("?"));
 /// conn.batch_execute("CREATE TEMP TABLE t (a int); INSERT INTO t VALUES (1)").await?;
 /// conn.close().await?;
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 pub struct Connection {
     socket: Socket,
@@ -269,10 +273,15 @@ impl Connection {
     /// Runs one or more SQL statements separated by semicolons with the simple query protocol,
     /// discarding any rows. Stops at the first error, which it returns.
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
     /// conn.batch_execute("CREATE TEMP TABLE x (a int); INSERT INTO x VALUES (1), (2)").await?;
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn batch_execute(&mut self, sql: &str) -> Result<(), Error> {
         self.simple_query_inner(sql, false).await.map(drop)
@@ -281,8 +290,12 @@ impl Connection {
     /// Runs one or more SQL statements with the simple query protocol and returns every row
     /// (values in text format) and command completion, in order.
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
     /// use tusk::SimpleQueryMessage;
     /// for msg in conn.simple_query("SELECT 1 AS one, NULL AS nothing").await? {
     ///     if let SimpleQueryMessage::Row(row) = msg {
@@ -290,7 +303,8 @@ impl Connection {
     ///         assert_eq!(row.get("nothing"), None);
     ///     }
     /// }
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn simple_query(&mut self, sql: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
         self.simple_query_inner(sql, true).await
@@ -550,12 +564,18 @@ impl Connection {
     /// Cancel-safe: a notification is only taken off the queue when it is returned. See also
     /// [`Connection::notifications`] (a `Stream`) and [`crate::Listener`].
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
     /// conn.batch_execute("LISTEN jobs").await?;
+    /// # conn.batch_execute("NOTIFY jobs, 'hello'").await?; // to itself
     /// let n = conn.next_notification().await?;
     /// println!("{} on {}", n.payload, n.channel);
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn next_notification(&mut self) -> Result<Notification, Error> {
         loop {
@@ -672,12 +692,16 @@ impl Config {
     /// Connects with these settings (no environment variables are read: see
     /// [`Config::with_env_fallbacks`]).
     ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// let port = 54329;
+    /// # let port: u16 = std::env::var("TUSK_PG_PORT").expect("TUSK_PG_PORT").parse().unwrap();
     /// let conn = tusk::Config::new()
-    ///     .host("127.0.0.1").port(54329).user("tusk").password("tusk").dbname("tusk")
+    ///     .host("127.0.0.1").port(port).user("tusk").password("tusk").dbname("tusk")
     ///     .connect().await?;
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn connect(&self) -> Result<Connection, Error> {
         Connection::connect_with(self).await
@@ -761,7 +785,7 @@ async fn fill(socket: &mut Socket, buf: &mut BytesMut) -> Result<(), Error> {
 
 /// Grows the read buffer by a whole chunk when little room is left, so each read can take
 /// up to a chunk in one system call.
-fn make_read_room(buf: &mut BytesMut) {
+pub(crate) fn make_read_room(buf: &mut BytesMut) {
     if buf.capacity() - buf.len() < READ_CHUNK / 4 {
         buf.reserve(READ_CHUNK);
     }

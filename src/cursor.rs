@@ -13,8 +13,12 @@ use crate::types::ToSql;
 /// A buffered cursor: [`execute`](Cursor::execute) runs a statement and keeps its whole
 /// result; the `fetch_*` methods hand the rows out.
 ///
-/// ```no_run
-/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let mut conn = tusk::Connection::connect(&url).await?;
+/// # let conn = &mut conn;
 /// let mut cur = conn.cursor();
 /// cur.execute("SELECT name FROM pg_timezone_names", &[]).await?;
 /// println!("{} rows", cur.rowcount());
@@ -22,7 +26,8 @@ use crate::types::ToSql;
 /// let next_two = cur.fetch_many(2).await?;     // Vec<Row>
 /// assert_eq!(cur.rownumber(), Some(3));
 /// let rest = cur.fetch_all().await?;           // Vec<Row>
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct Cursor<'c> {

@@ -52,8 +52,13 @@ impl QueryResult {
 
 /// A batch of statements to send together; build it with [`Connection::pipeline`].
 ///
-/// ```no_run
-/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let mut conn = tusk::Connection::connect(&url).await?;
+/// # let conn = &mut conn;
+/// # conn.batch_execute("CREATE TEMP TABLE t (a int4, b text)").await?;
 /// let ids = [1i32, 2, 3];
 /// let mut pipeline = conn.pipeline();
 /// for id in &ids {
@@ -64,7 +69,8 @@ impl QueryResult {
 ///     let result = result?;   // each statement's own outcome
 ///     println!("{} rows", result.rows().len());
 /// }
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct Pipeline<'c, 'p> {
@@ -156,6 +162,16 @@ impl<'c, 'p> Pipeline<'c, 'p> {
         let mut to_prepare: Vec<(&str, String)> = Vec::new();
         let mut index_of: HashMap<&str, usize> = HashMap::new();
         for entry in &entries {
+            // In an aborted transaction only ROLLBACK may run: refuse the rest here (25P02),
+            // before anything, even a Parse, is sent for them.
+            let sql = match entry.query {
+                QueryRef::Prepared(stmt) => stmt.sql(),
+                QueryRef::Sql(sql) => sql,
+            };
+            if let Err(e) = conn.check_allowed(sql) {
+                slots.push(Slot::Refused(e));
+                continue;
+            }
             slots.push(match entry.query {
                 QueryRef::Prepared(stmt) => {
                     if stmt.connection_id() != conn.id {
@@ -202,9 +218,7 @@ impl<'c, 'p> Pipeline<'c, 'p> {
                     }
                 },
             };
-            let queued = conn
-                .check_allowed(stmt.sql())
-                .and_then(|()| check_param_count(&stmt, &entry.params))
+            let queued = check_param_count(&stmt, &entry.params)
                 .and_then(|()| encode_bind("", &stmt, &entry.params, conn.write_buf()))
                 .and_then(|()| Ok(frontend::execute("", 0, conn.write_buf())?));
             if let Err(e) = queued {
@@ -218,7 +232,11 @@ impl<'c, 'p> Pipeline<'c, 'p> {
             sent.push((i, stmt));
         }
         drop(prepared);
-        if !sync_each && !sent.is_empty() {
+        // Nothing to run but queued Closes: they still need a Sync, or their CloseComplete
+        // would turn up among the answers to the next request.
+        let closes_only = sent.is_empty() && !conn.write_buf().is_empty();
+        let one_group = !sync_each && !sent.is_empty();
+        if one_group || closes_only {
             frontend::sync(conn.write_buf());
             conn.commit_group();
         }
@@ -233,6 +251,9 @@ impl<'c, 'p> Pipeline<'c, 'p> {
             } else {
                 read_result(conn, stmt).await?
             };
+            if let Err(e) = &result {
+                conn.cache.forget_if_stale(stmt, e);
+            }
             if result.is_err() && !sync_each {
                 group_failed = true;
             }
@@ -241,7 +262,7 @@ impl<'c, 'p> Pipeline<'c, 'p> {
             }
             outcomes[*i] = Some(result);
         }
-        if !sync_each && !sent.is_empty() {
+        if one_group || closes_only {
             expect_ready(conn).await?;
         }
         Ok(outcomes

@@ -28,8 +28,12 @@ static NEXT_PORTAL: AtomicU64 = AtomicU64::new(1);
 /// A statement bound to its parameters inside a transaction, whose rows are fetched in parts
 /// with [`Transaction::query_portal`].
 ///
-/// ```no_run
-/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let mut conn = tusk::Connection::connect(&url).await?;
+/// # let conn = &mut conn;
 /// let mut tx = conn.transaction().await?;
 /// let portal = tx.bind("SELECT i FROM generate_series(1, $1) i", &[&10i32]).await?;
 /// loop {
@@ -41,7 +45,8 @@ static NEXT_PORTAL: AtomicU64 = AtomicU64::new(1);
 /// }
 /// drop(portal);
 /// tx.commit().await?;
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct Portal {
@@ -122,8 +127,9 @@ impl Transaction<'_> {
                 Ok(Message::ReadyForQuery(_)) => break,
                 Ok(Message::BindComplete | Message::CloseComplete) => {}
                 Ok(Message::ErrorResponse(fields)) => {
-                    let err = db_error(&fields);
-                    first_error.get_or_insert(conn.fail(err));
+                    let err = conn.fail(db_error(&fields));
+                    conn.cache.forget_if_stale(&stmt, &err);
+                    first_error.get_or_insert(err);
                 }
                 Ok(other) => return Err(conn.unexpected(other.name(), "a response to Bind")),
                 Err(e) => return Err(first_error.unwrap_or(e)),

@@ -129,6 +129,16 @@ impl StatementCache {
     pub(crate) fn remove(&mut self, sql: &str) {
         self.entries.remove(sql);
     }
+
+    /// Drops the entry for `stmt`'s SQL if it is `stmt`, after `err` if that is the server's
+    /// "cached plan must not change result type": the next use of the SQL prepares afresh
+    /// instead of failing the same way forever.
+    pub(crate) fn forget_if_stale(&mut self, stmt: &Statement, err: &Error) {
+        let cached = self.entries.get(stmt.sql());
+        if is_stale_plan(err) && cached.is_some_and(|(c, _)| c.name() == stmt.name()) {
+            self.entries.remove(stmt.sql());
+        }
+    }
 }
 
 impl Connection {
@@ -154,11 +164,17 @@ impl Connection {
 
     /// Runs a statement and returns the number of rows it affected (or returned).
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
+    /// # conn.batch_execute("CREATE TEMP TABLE t (a int4, b text)").await?;
     /// let n = conn.execute("UPDATE t SET b = $1 WHERE a > $2", &[&"z", &0i32]).await?;
     /// println!("{n} rows updated");
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn execute<Q>(&mut self, query: &Q, params: Params<'_>) -> Result<u64, Error>
     where
@@ -198,13 +214,19 @@ impl Connection {
 
     /// [`execute`](Connection::execute) with `:name` placeholders.
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
+    /// # conn.batch_execute("CREATE TEMP TABLE t (a int4, b text)").await?;
     /// conn.execute_named(
     ///     "INSERT INTO t (a, b) VALUES (:a, :b)",
     ///     &[("a", &1i32), ("b", &"first'last%s")],
     /// ).await?;
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn execute_named(
         &mut self,

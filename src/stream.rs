@@ -69,8 +69,12 @@ const EXECUTES_AHEAD: u32 = 2;
 /// mid-way (a division by zero at row 500, a failed commit) arrive as an `Err` item, after
 /// which the stream ends; the connection stays usable.
 ///
-/// ```no_run
-/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let mut conn = tusk::Connection::connect(&url).await?;
+/// # let conn = &mut conn;
 /// let mut rows = conn
 ///     .query_stream("SELECT i FROM generate_series(1, $1) i", &[&1_000_000i32])
 ///     .await?;
@@ -79,7 +83,8 @@ const EXECUTES_AHEAD: u32 = 2;
 ///     sum += i64::from(row.get::<_, i32>(0));
 /// }
 /// assert_eq!(rows.rows_affected(), Some(1_000_000));
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct RowStream<'c> {
@@ -120,14 +125,21 @@ impl Connection {
     /// The statement is parsed and bound before this returns, so a bad query or parameter is
     /// reported here; errors raised while the rows are produced come as an `Err` item.
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
+    /// # conn.batch_execute("CREATE TEMP TABLE big_table AS SELECT generate_series(1, 1000) n")
+    /// #     .await?;
     /// use futures_util::StreamExt;
     ///
     /// let stream = conn.query_stream("SELECT n FROM big_table", &[]).await?;
     /// let count = stream.fold(0u64, |n, row| async move { n + u64::from(row.is_ok()) }).await;
     /// println!("{count} rows");
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn query_stream<Q>(
         &mut self,
@@ -182,6 +194,7 @@ impl Connection {
                 Message::ErrorResponse(fields) => {
                     let err = db_error(&fields);
                     let err = self.fail(err);
+                    self.cache.forget_if_stale(&stmt, &err);
                     // Close the group and read up to its ReadyForQuery, so the transaction
                     // status is current when the error is returned.
                     if let Err(resync) = self.ready().await {

@@ -1,7 +1,9 @@
 //! Pipelining against the real server: many statements, one flush, results in order.
 
+use protocol_tests::errors::{expect_code, expect_db, expect_message};
 use protocol_tests::live;
-use tusk::{Connection, Kind};
+use protocol_tests::proxy::CountingProxy;
+use tusk::{Connection, Kind, SqlState, TransactionStatus};
 
 async fn admin() -> Connection {
     Connection::connect(&live::admin()).await.unwrap()
@@ -43,15 +45,17 @@ async fn one_sync_group_aborts_the_rest_after_an_error() {
     p.execute("SELECT 1/0", &[]);
     p.execute("INSERT INTO pipe_t VALUES (2)", &[]);
     let results = p.run().await.unwrap();
+    assert_eq!(results.len(), 3);
     assert!(results[0].is_ok());
-    assert_eq!(
-        results[1].as_ref().unwrap_err().code().unwrap().code(),
-        "22012"
+    expect_db(
+        results[1].as_ref().unwrap_err(),
+        &SqlState::DIVISION_BY_ZERO,
     );
     let aborted = results[2].as_ref().unwrap_err();
-    assert!(
-        aborted.to_string().contains("earlier statement"),
-        "{aborted}"
+    expect_message(
+        aborted,
+        Kind::Usage,
+        "not run: an earlier statement in the same pipeline Sync group failed",
     );
     // The group was one implicit transaction: the first insert was rolled back too.
     let n: i64 = conn
@@ -74,15 +78,13 @@ async fn sync_each_isolates_errors() {
     p.execute("SELEKT nonsense", &[]); // fails at Parse, in phase one
     p.execute("INSERT INTO pipe_e VALUES (2)", &[]);
     let results = p.run().await.unwrap();
+    assert_eq!(results.len(), 4);
     assert_eq!(results[0].as_ref().unwrap().rows_affected(), Some(1));
-    assert_eq!(
-        results[1].as_ref().unwrap_err().code().unwrap().code(),
-        "22012"
+    expect_db(
+        results[1].as_ref().unwrap_err(),
+        &SqlState::DIVISION_BY_ZERO,
     );
-    assert_eq!(
-        results[2].as_ref().unwrap_err().code().unwrap().code(),
-        "42601"
-    );
+    expect_db(results[2].as_ref().unwrap_err(), &SqlState::SYNTAX_ERROR);
     assert!(results[3].is_ok());
     let n: i64 = conn
         .query_one("SELECT count(*) FROM pipe_e", &[])
@@ -101,9 +103,18 @@ async fn parameter_errors_are_per_statement_and_nothing_hangs() {
     p.query("SELECT $1::int4, $2::int4", &[&1i32]);
     p.query("SELECT 2", &[]);
     let results = p.run().await.unwrap();
+    assert_eq!(results.len(), 4);
     assert!(results[0].is_ok());
-    assert_eq!(results[1].as_ref().unwrap_err().kind(), Kind::Conversion);
-    assert_eq!(results[2].as_ref().unwrap_err().kind(), Kind::Usage);
+    expect_message(
+        results[1].as_ref().unwrap_err(),
+        Kind::Conversion,
+        "cannot encode parameter $1 of SQL type int4 from Rust type &str",
+    );
+    expect_message(
+        results[2].as_ref().unwrap_err(),
+        Kind::Usage,
+        "the statement has 2 parameter(s) but 1 value(s) were given",
+    );
     assert!(results[3].is_ok());
     conn.query_one("SELECT 1", &[]).await.unwrap();
 }
@@ -118,9 +129,15 @@ async fn a_thousand_cached_statements_in_one_pipeline() {
         p.query("SELECT $1::int8", &[v]);
     }
     let results = p.run().await.unwrap();
-    for (v, r) in values.iter().zip(&results) {
-        assert_eq!(r.as_ref().unwrap().rows()[0].get::<_, i64>(0), *v);
-    }
+    let got: Vec<i64> = results
+        .iter()
+        .map(|r| {
+            let rows = r.as_ref().unwrap().rows();
+            assert_eq!(rows.len(), 1);
+            rows[0].get(0)
+        })
+        .collect();
+    assert_eq!(got, values);
 }
 
 #[tokio::test]
@@ -142,6 +159,7 @@ async fn large_results_in_a_pipeline_keep_their_rows_apart() {
     );
     p.query("SELECT -i FROM generate_series(1, 3) i", &[]);
     let results = p.run().await.unwrap();
+    assert_eq!(results.len(), 2);
     let big = results[0].as_ref().unwrap().rows();
     assert_eq!(big.len(), 50000);
     for (i, row) in big.iter().enumerate() {
@@ -156,4 +174,123 @@ async fn large_results_in_a_pipeline_keep_their_rows_apart() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(small, [-1, -2, -3]);
+}
+
+#[tokio::test]
+async fn aborted_transaction_pipeline_is_refused_locally_without_a_round_trip() {
+    // Through a byte-counting proxy, so the test tells tusk's refusal from the server's (which
+    // would also say 25P02, but only after the statements were sent).
+    let proxy = CountingProxy::start(live::port()).await;
+    let conn_str = format!(
+        "host=127.0.0.1 port={} user=tusk password=tusk dbname=tusk",
+        proxy.port
+    );
+    let mut conn = Connection::connect(&conn_str).await.unwrap();
+    conn.batch_execute("CREATE TEMP SEQUENCE pipe_seq")
+        .await
+        .unwrap();
+    // Cached before the transaction fails, so the pipeline needs no Parse for them.
+    conn.query("SELECT nextval('pipe_seq')", &[]).await.unwrap(); // 1
+    let stmt = conn.prepare("SELECT $1::int4").await.unwrap();
+    conn.batch_execute("BEGIN").await.unwrap();
+    let err = conn.query("SELECT 1/0", &[]).await.unwrap_err();
+    expect_db(&err, &SqlState::DIVISION_BY_ZERO);
+    assert_eq!(conn.transaction_status(), TransactionStatus::Failed);
+
+    let before = proxy.bytes_sent();
+    let mut p = conn.pipeline();
+    p.query("SELECT nextval('pipe_seq')", &[]); // cached SQL
+    p.query(&stmt, &[&1i32]); // a prepared statement
+    p.query("SELECT 'never prepared'::text", &[]); // new SQL
+    let results = p.run().await.unwrap();
+    assert_eq!(results.len(), 3);
+    for result in &results {
+        let err = result.as_ref().unwrap_err();
+        expect_message(
+            err,
+            Kind::AbortedTransaction,
+            "current transaction is aborted, commands ignored until end of transaction block: \
+             roll back (or roll back to a savepoint) first; nothing was sent to the server",
+        );
+        expect_code(err, &SqlState::IN_FAILED_SQL_TRANSACTION);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        proxy.bytes_sent(),
+        before,
+        "a refused pipeline statement reached the server"
+    );
+
+    conn.batch_execute("ROLLBACK").await.unwrap();
+    // Sequences are not transactional: had nextval run, the next value would be 3.
+    let next: i64 = conn
+        .query_one("SELECT nextval('pipe_seq')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(next, 2);
+}
+
+#[tokio::test]
+async fn a_stale_plan_in_a_pipeline_is_evicted_so_the_next_pipeline_reprepares() {
+    let mut conn = admin().await;
+    conn.batch_execute("CREATE TEMP TABLE pipe_shape (a int4); INSERT INTO pipe_shape VALUES (1)")
+        .await
+        .unwrap();
+    let mut p = conn.pipeline();
+    p.query("SELECT * FROM pipe_shape", &[]);
+    assert_eq!(
+        p.run().await.unwrap()[0].as_ref().unwrap().columns().len(),
+        1
+    );
+    conn.batch_execute("ALTER TABLE pipe_shape ADD COLUMN b text DEFAULT 'new'")
+        .await
+        .unwrap();
+    // The server refuses the cached plan (0A000, "cached plan must not change result type").
+    let mut p = conn.pipeline();
+    p.query("SELECT * FROM pipe_shape", &[]);
+    let results = p.run().await.unwrap();
+    let err = results[0].as_ref().unwrap_err();
+    expect_db(err, &SqlState::FEATURE_NOT_SUPPORTED);
+    assert_eq!(
+        err.as_db_error().unwrap().message,
+        "cached plan must not change result type"
+    );
+    // The entry was evicted: the next pipeline prepares afresh and sees both columns.
+    let mut p = conn.pipeline();
+    p.query("SELECT * FROM pipe_shape", &[]);
+    let results = p.run().await.unwrap();
+    let result = results[0].as_ref().unwrap();
+    assert_eq!(result.columns().len(), 2);
+    assert_eq!(result.rows()[0].get::<_, &str>("b"), "new");
+}
+
+#[tokio::test]
+async fn a_pipeline_that_sends_no_statement_still_ends_its_queued_closes() {
+    // With the cache off, a dropped statement's Close waits for the next request. A pipeline
+    // whose every statement is refused before sending must not leave that Close unsynced,
+    // or its CloseComplete turns up in the middle of the next simple query.
+    let config: tusk::Config = live::admin().parse().unwrap();
+    let mut conn = config.statement_cache_capacity(0).connect().await.unwrap();
+    let dropped = conn.prepare("SELECT 1").await.unwrap();
+    let stmt = conn.prepare("SELECT $1::int4").await.unwrap();
+    drop(dropped);
+    let mut p = conn.pipeline();
+    p.query(&stmt, &[]); // wrong parameter count: refused locally
+    let results = p.run().await.unwrap();
+    expect_message(
+        results[0].as_ref().unwrap_err(),
+        Kind::Usage,
+        "the statement has 1 parameter(s) but 0 value(s) were given",
+    );
+    conn.batch_execute("SELECT 1").await.unwrap();
+    let rows = conn
+        .simple_query("SELECT count(*) FROM pg_prepared_statements")
+        .await
+        .unwrap();
+    let tusk::SimpleQueryMessage::Row(row) = &rows[0] else {
+        panic!("{rows:?}")
+    };
+    // Only `stmt` is left: the dropped one was closed.
+    assert_eq!(row.get(0), Some("1"));
 }
