@@ -7,8 +7,11 @@
 //!   the fake backend does not share bugs with the code under test.
 //! - [`proxy`]: a byte-counting TCP proxy in front of the real server.
 //! - [`poll`]: polling a future part-way, for the cancellation-safety tests.
-//! - [`live`]: settings for the real throwaway server started by `scripts/test-server`.
+//! - [`live`]: settings for the real throwaway server started by `scripts/test-server`, and
+//!   the rule for a missing server or extension: fail, or skip only when allowed.
+//! - [`errors`]: assertions that name the error a call returned (SQLSTATE, kind and message).
 
+pub mod errors;
 pub mod fake;
 pub mod live;
 pub mod poll;

@@ -1,5 +1,20 @@
 //! Connection settings for the real throwaway PostgreSQL started by `scripts/test-server`
 //! (exported by `scripts/with-test-server` as `TUSK_PG_*` variables).
+//!
+//! # Missing servers, tools and extensions: fail, or skip only when allowed
+//!
+//! A live test whose server, tool or extension is missing here FAILS; it never passes without
+//! testing. A developer whose machine lacks one of the [`SKIPPABLE`] things may allow those
+//! tests to skip with `TUSK_ALLOW_SKIP` (a comma-separated list of names):
+//!
+//! ```text
+//! TUSK_ALLOW_SKIP=pgbouncer,citext scripts/with-test-server cargo test --workspace
+//! ```
+//!
+//! Each allowed skip is then printed at once on stderr and again in a summary after the
+//! command (recorded in the file `TUSK_SKIP_LOG` names, which `scripts/with-test-server` sets,
+//! prints and removes). A test checks what it needs with [`skip_or_fail`] (or
+//! [`bouncer_port`]) and returns when that returns. CI never allows a skip.
 
 /// A setting exported by `scripts/with-test-server`.
 ///
@@ -40,31 +55,141 @@ pub fn admin() -> String {
     tcp("tusk", "tusk")
 }
 
-/// Whether this run is CI's (`CI` set to anything but empty, `0` or `false`).
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+/// The variable that allows a live test to skip when something it needs is missing here: a
+/// comma-separated list of [`SKIPPABLE`] names, e.g. `TUSK_ALLOW_SKIP=pgbouncer,citext`.
+///
+/// Without it such a test FAILS: a missing server, tool or extension must never pass as "ok".
+/// CI never sets it (`.ci/run` unsets it), so CI runs everything or fails.
+pub const ALLOW_SKIP: &str = "TUSK_ALLOW_SKIP";
+
+/// The file an allowed skip is recorded in, one line per skipped test. `scripts/with-test-server`
+/// sets it to a fresh temporary file and prints its lines after the command, so the skips show
+/// at the end of `scripts/with-test-server cargo test --workspace` (libtest hides a passing
+/// test's output).
+pub const SKIP_LOG: &str = "TUSK_SKIP_LOG";
+
+/// What a test may be allowed to skip for, with [`ALLOW_SKIP`]: the name and what it stands for.
+pub const SKIPPABLE: &[(&str, &str)] = &[
+    (
+        "pgbouncer",
+        "the pgbouncer that scripts/test-server runs (TUSK_PG_BOUNCER_PORT)",
+    ),
+    (
+        "citext",
+        "the citext extension (Debian: postgresql-contrib)",
+    ),
+];
+
+/// The [`SKIPPABLE`] names listed in [`ALLOW_SKIP`].
+///
+/// # Panics
+/// When the variable names something that is not in [`SKIPPABLE`] (a typo would otherwise
+/// allow nothing, or look as if it did).
+pub fn allowed_skips() -> Vec<String> {
+    let Ok(list) = std::env::var(ALLOW_SKIP) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for name in &names {
+        assert!(
+            SKIPPABLE.iter().any(|(known, _)| known == name),
+            "{ALLOW_SKIP}={list:?} names {name:?}, which no test skips for; the names are: {}",
+            known_names()
+        );
+    }
+    names
+}
+
+fn known_names() -> String {
+    SKIPPABLE
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Called by a live test that cannot run because `requirement` (a [`SKIPPABLE`] name) is
+/// missing here; `why` says what exactly is missing and how to get it. Returns only when
+/// [`ALLOW_SKIP`] names `requirement`: the skip is then written to the terminal (straight to
+/// stderr, which libtest does not capture) and recorded in [`SKIP_LOG`] for the summary
+/// `scripts/with-test-server` prints, and the caller returns without testing anything.
+///
+/// # Panics
+/// Unless [`ALLOW_SKIP`] names `requirement`: the test fails, saying what is missing and how to
+/// allow the skip. Also when `requirement` is not in [`SKIPPABLE`].
+pub fn skip_or_fail(requirement: &str, why: &str) {
+    use std::io::Write;
+
+    assert!(
+        SKIPPABLE.iter().any(|(name, _)| *name == requirement),
+        "skip_or_fail({requirement:?}): add it to live::SKIPPABLE (known: {})",
+        known_names()
+    );
+    if !allowed_skips().iter().any(|name| name == requirement) {
+        panic!(
+            "{why}. This test needs {requirement} and did not run. Install it (see \
+             scripts/test-server), or allow the skip explicitly with \
+             {ALLOW_SKIP}={requirement} (a comma-separated list; never set in CI)"
+        );
+    }
+    // libtest names each test's thread after the test.
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("<unnamed test>");
+    let line = format!("{}: {test}: {why}", test_binary());
+    // Straight to the process's stderr: `eprintln!` output is captured by libtest and shown
+    // only for failing tests.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "\nSKIPPED (allowed by {ALLOW_SKIP}) {line}"
+    );
+    if let Some(path) = std::env::var_os(SKIP_LOG).filter(|p| !p.is_empty()) {
+        // One short append per line: lines from tests running in parallel do not interleave.
+        let record = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(format!("{line}\n").as_bytes()));
+        if let Err(e) = record {
+            panic!("cannot record the skip in {SKIP_LOG}={path:?}: {e}");
+        }
+    }
+}
+
+/// The name of the running test binary without cargo's hash (`live_pgbouncer`).
+fn test_binary() -> String {
+    let stem = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.file_stem().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            name.to_owned()
+        }
+        _ => stem,
+    }
 }
 
 /// The port of the pgbouncer that `scripts/test-server` runs in front of the server
 /// (`TUSK_PG_BOUNCER_PORT`; transaction pooling, 2 server connections per user, roles `tusk`
-/// and `tusk_scram`), or `None` when it could not run one (pgbouncer not installable here):
-/// the caller then skips, after this function has said so loudly on stderr.
+/// and `tusk_scram`), or `None` when it is not running and [`ALLOW_SKIP`] allows `pgbouncer`
+/// to be missing: the caller then returns (see [`skip_or_fail`]).
 ///
 /// # Panics
-/// Under CI ([`in_ci`]) when the port is missing: CI must run the pgbouncer tests. Also when
-/// the variable is set but is not a port number.
+/// When pgbouncer is not running and the skip is not allowed. Also when the variable is set
+/// but is not a port number.
 pub fn bouncer_port() -> Option<u16> {
     match std::env::var("TUSK_PG_BOUNCER_PORT") {
         Ok(port) => Some(port.parse().expect("TUSK_PG_BOUNCER_PORT is a port number")),
-        Err(_) if in_ci() => panic!(
-            "TUSK_PG_BOUNCER_PORT is not set under CI: scripts/test-server must install and run \
-             pgbouncer there; see its warnings"
-        ),
         Err(_) => {
-            eprintln!(
-                "\n*** SKIPPED: TUSK_PG_BOUNCER_PORT is not set, so pgbouncer is not running (not \
-                 installable here? see the warnings of scripts/test-server). The pgbouncer tests \
-                 did NOT run. ***\n"
+            skip_or_fail(
+                "pgbouncer",
+                "TUSK_PG_BOUNCER_PORT is not set, so pgbouncer is not running (not installable \
+                 here? see the warnings of scripts/test-server)",
             );
             None
         }
@@ -72,7 +197,7 @@ pub fn bouncer_port() -> Option<u16> {
 }
 
 /// A key=value string for `user` with `password` through pgbouncer to the test database, or
-/// `None` (after a loud message) when pgbouncer is not running; see [`bouncer_port`].
+/// `None` when pgbouncer is not running and that skip is allowed; see [`bouncer_port`].
 pub fn bouncer_tcp(user: &str, password: &str) -> Option<String> {
     bouncer_port().map(|port| {
         format!(

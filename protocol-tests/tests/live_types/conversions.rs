@@ -126,6 +126,12 @@ fn mismatch<'a, T: FromSql<'a>>(row: &'a Row, name: &str, sql: &str) -> String {
     msg
 }
 
+/// As [`mismatch`], for a Rust type that cannot read the SQL type at all (whatever the value).
+fn wrong_type<'a, T: FromSql<'a>>(row: &'a Row, name: &str, sql: &str) {
+    let msg = mismatch::<T>(row, name, sql);
+    assert!(msg.ends_with(": the types do not match"), "{msg:?}");
+}
+
 #[tokio::test]
 async fn row_get_mismatches_name_column_and_types() {
     let mut conn = connect().await;
@@ -141,21 +147,28 @@ async fn row_get_mismatches_name_column_and_types() {
         .unwrap();
     let row = &row;
     // Types that do not convert.
-    mismatch::<i32>(row, "big", "int8");
-    mismatch::<f32>(row, "wide", "float8");
-    mismatch::<String>(row, "int", "int4");
-    mismatch::<i32>(row, "word", "text");
-    mismatch::<&str>(row, "raw", "bytea");
-    mismatch::<Vec<u8>>(row, "word", "text");
-    mismatch::<chrono::NaiveDate>(row, "ts", "timestamp");
-    mismatch::<chrono::DateTime<chrono::Utc>>(row, "ts", "timestamp");
-    mismatch::<f64>(row, "num", "numeric");
-    mismatch::<Vec<i16>>(row, "nulls", "_int4");
-    mismatch::<i32>(row, "nulls", "_int4");
+    wrong_type::<i32>(row, "big", "int8");
+    wrong_type::<f32>(row, "wide", "float8");
+    wrong_type::<String>(row, "int", "int4");
+    wrong_type::<i32>(row, "word", "text");
+    wrong_type::<&str>(row, "raw", "bytea");
+    wrong_type::<Vec<u8>>(row, "word", "text");
+    wrong_type::<chrono::NaiveDate>(row, "ts", "timestamp");
+    wrong_type::<chrono::DateTime<chrono::Utc>>(row, "ts", "timestamp");
+    wrong_type::<f64>(row, "num", "numeric");
+    wrong_type::<Vec<i16>>(row, "nulls", "_int4");
+    wrong_type::<i32>(row, "nulls", "_int4");
     // Types that convert, but not this value.
     mismatch::<Vec<i32>>(row, "nulls", "_int4");
     mismatch::<Vec<Option<i32>>>(row, "grid", "_int4");
-    mismatch::<chrono::NaiveDate>(row, "inf", "date");
+    let msg = mismatch::<chrono::NaiveDate>(row, "inf", "date");
+    assert!(
+        msg.ends_with(
+            "invalid date value: infinity cannot be represented by NaiveDate; read it as \
+             tusk::types::Timestamp<NaiveDate>"
+        ),
+        "{msg}"
+    );
     let err = row.try_get::<_, Vec<i32>>("nulls").unwrap_err();
     assert!(err.to_string().contains("NULL"), "{err}");
     let err = row.try_get::<_, Vec<i32>>("grid").unwrap_err();
@@ -221,7 +234,11 @@ async fn array_shapes() {
     .await;
     // Seven dimensions are more than the server allows.
     let seven = Array::new(vec![dim(1); 7], vec![1i32]);
-    assert!(seven.is_err(), "Array::new refuses 7 dimensions");
+    assert_eq!(
+        seven.unwrap_err().to_string(),
+        "invalid array value: 7 dimensions exceed the maximum of 6",
+        "Array::new refuses 7 dimensions"
+    );
     // Borrowed slices and fixed-size arrays encode like a Vec.
     let slice: &[i32] = &[1, 2, 3];
     let fixed = [Some("a"), None];

@@ -191,6 +191,14 @@ fn instants() -> Vec<(&'static str, DateTime<Utc>)> {
             utc(1999, 12, 31, 23, 59, 59, 999_999),
         ),
         ("'1970-01-01 00:00:00Z'", utc(1970, 1, 1, 0, 0, 0, 0)),
+        (
+            "'1969-12-31 23:59:59.5+00'",
+            utc(1969, 12, 31, 23, 59, 59, 500_000),
+        ),
+        (
+            "'1900-06-15 12:00:00.000001+00'",
+            utc(1900, 6, 15, 12, 0, 0, 1),
+        ),
         ("'2021-03-28 01:30:00+00'", utc(2021, 3, 28, 1, 30, 0, 0)),
         (
             "'4714-11-24 00:00:00+00 BC'",
@@ -279,18 +287,37 @@ async fn timestamptz_as_utc_fixed_offset_and_local() {
 #[tokio::test]
 async fn timestamptz_as_local_under_a_non_utc_tz() {
     const CHILD: &str = "TUSK_LIVE_TYPES_TZ_CHILD";
+    const NAME: &str = "datetime::timestamptz_as_local_under_a_non_utc_tz";
     if std::env::var_os(CHILD).is_none() {
-        let status = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "datetime::timestamptz_as_local_under_a_non_utc_tz",
-            ])
-            .args(["--test-threads=1", "--quiet"])
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--test-threads=1"])
             .env(CHILD, "1")
             .env("TZ", "America/St_Johns")
-            .status()
+            .output()
             .unwrap();
-        assert!(status.success(), "the run under TZ=America/St_Johns failed");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let report = || {
+            format!(
+                "the run under TZ=America/St_Johns: {}\n--- stdout:\n{stdout}\n--- stderr:\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            )
+        };
+        assert!(output.status.success(), "{}", report());
+        // Exit status 0 also means "no test matched": insist that this very test ran, alone,
+        // and passed.
+        let ran: Vec<&str> = stdout
+            .lines()
+            .filter(|line| line.starts_with("test ") && !line.starts_with("test result:"))
+            .collect();
+        assert_eq!(ran, [format!("test {NAME} ... ok")], "{}", report());
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.starts_with("test result: ok. 1 passed; 0 failed; 0 ignored;")),
+            "{}",
+            report()
+        );
         return;
     }
     let offset = Local::now().offset().local_minus_utc();
