@@ -38,8 +38,12 @@ const RECANCEL_AFTER: Duration = Duration::from_secs(1);
 /// into another task or a timer while the connection is busy. A statement it interrupts fails
 /// with SQLSTATE `57014` (`query_canceled`); the connection stays usable.
 ///
-/// ```no_run
-/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let mut conn = tusk::Connection::connect(&url).await?;
+/// # let conn = &mut conn;
 /// let token = conn.cancel_token();
 /// tokio::spawn(async move {
 ///     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -48,7 +52,8 @@ const RECANCEL_AFTER: Duration = Duration::from_secs(1);
 /// let err = conn.execute("SELECT pg_sleep(10)", &[]).await.unwrap_err();
 /// assert_eq!(err.code(), Some(&tusk::SqlState::QUERY_CANCELED));
 /// conn.execute("SELECT 1", &[]).await?; // still usable
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct CancelToken {
@@ -191,8 +196,12 @@ impl Connection {
     /// timeout does not prove the statement had no effect: it may have finished just before
     /// the cancel arrived.
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
     /// use std::time::Duration;
     /// let result = conn
     ///     .with_statement_timeout(Duration::from_millis(200))
@@ -200,7 +209,8 @@ impl Connection {
     ///     .await;
     /// assert_eq!(result.unwrap_err().kind(), tusk::Kind::Timeout);
     /// conn.query("SELECT 1", &[]).await?; // no limit again, and usable
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn with_statement_timeout(&mut self, limit: Duration) -> StatementTimeoutGuard<'_> {
         let previous = self.statement_timeout();
@@ -341,6 +351,11 @@ mod tests {
         };
         let err = token.cancel().await.unwrap_err();
         assert_eq!(err.kind(), crate::Kind::Usage, "{err}");
+        assert!(
+            err.to_string()
+                .contains("the server sent no cancel key (BackendKeyData) for this connection"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -355,5 +370,10 @@ mod tests {
         };
         let err = token.cancel().await.unwrap_err();
         assert_eq!(err.kind(), crate::Kind::Io, "{err}");
+        assert!(
+            err.to_string()
+                .contains("could not connect to 127.0.0.1:1 to send a cancel request"),
+            "{err}"
+        );
     }
 }

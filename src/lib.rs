@@ -52,7 +52,8 @@ pub use statement::{Column, Statement};
 pub use stream::{RowStream, DEFAULT_BATCH_ROWS};
 pub use transaction::{IsolationLevel, Transaction, TransactionBuilder};
 
-/// The README's Rust examples, compiled as doc tests so they cannot drift from the API.
+/// The README's Rust examples, run as doc tests (against the test server, like every example that
+/// connects) so they cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

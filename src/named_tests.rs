@@ -327,7 +327,9 @@ fn scrambled_input_keeps_invariants() {
         // Every `$n` we wrote sits where the lexer sees a positional parameter.
         let again = rewrite(&got.sql).err().map(|e| e.to_string());
         assert!(
-            again.is_some_and(|m| m.contains("positional")),
+            again
+                .is_some_and(|m| m
+                    .contains("positional parameter $1 in SQL given to a named-parameter call")),
             "{input:?} => {:?}",
             got.sql
         );

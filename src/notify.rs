@@ -100,16 +100,23 @@ impl Connection {
     /// new ones while the connection is idle. To keep LISTENs across a lost connection, use a
     /// [`Listener`].
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
     /// use futures_util::StreamExt;
     /// conn.batch_execute("LISTEN jobs").await?;
+    /// # conn.batch_execute("NOTIFY jobs, 'hello'").await?; // to itself
     /// let mut notifications = conn.notifications();
     /// while let Some(n) = notifications.next().await {
     ///     let n = n?;
     ///     println!("{} on {} from backend {}", n.payload, n.channel, n.process_id);
+    /// #     break;
     /// }
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn notifications(&mut self) -> Notifications<'_> {
         Notifications {
@@ -206,19 +213,26 @@ impl ReconnectPolicy {
 /// Every method is cancel-safe: a `recv` dropped while waiting resumes where it stopped on
 /// the next call, and nothing is lost when `listen` or `unlisten` is called in between.
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
 /// use tusk::{Listener, ListenerEvent};
 /// let config: tusk::Config = "postgres://tusk:tusk@127.0.0.1:54329/tusk".parse()?;
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let config: tusk::Config = url.parse()?;
 /// let mut listener = Listener::connect(config).await?;
 /// listener.listen("jobs").await?;
+/// # let mut other = tusk::Connection::connect(&url).await?;
+/// # other.batch_execute("NOTIFY jobs, 'hello'").await?;
 /// loop {
 ///     match listener.recv().await? {
 ///         ListenerEvent::Notification(n) => println!("{}: {}", n.channel, n.payload),
 ///         ListenerEvent::Reconnected { .. } => println!("reconnected; reloading state"),
 ///         _ => {}
 ///     }
+/// #     break;
 /// }
+/// # Ok(())
 /// # }
 /// ```
 pub struct Listener {

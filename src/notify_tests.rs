@@ -23,8 +23,14 @@ fn quote_ident_doubles_quotes() {
 
 #[test]
 fn channel_names_are_checked() {
-    assert_eq!(check_channel("").unwrap_err().kind(), Kind::Usage);
-    assert_eq!(check_channel("a\0b").unwrap_err().kind(), Kind::Usage);
+    for (channel, why) in [
+        ("", "a channel name cannot be empty"),
+        ("a\0b", "a channel name cannot contain a NUL character"),
+    ] {
+        let err = check_channel(channel).unwrap_err();
+        assert_eq!(err.kind(), Kind::Usage, "{err}");
+        assert!(err.to_string().ends_with(why), "{err}");
+    }
     assert!(check_channel("a\"b").is_ok());
 }
 
@@ -300,7 +306,11 @@ async fn reconnection_gives_up_after_max_attempts_with_backoff() {
     // Two delays: 20 ms, then 40 ms.
     assert!(started.elapsed() >= Duration::from_millis(60));
     assert_eq!(err.kind(), Kind::Closed, "{err}");
-    assert!(err.to_string().contains("3 attempt"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the listener's connection was lost and 3 attempt(s) to reconnect failed"),
+        "{err}"
+    );
     assert_eq!(events.backend_pid(), None);
     drop(events);
     assert_eq!(server.await.unwrap(), 3);

@@ -39,14 +39,19 @@ impl<T: RowIndex + ?Sized> RowIndex for &T {
 
 /// A result row.
 ///
-/// ```no_run
-/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let mut conn = tusk::Connection::connect(&url).await?;
+/// # let conn = &mut conn;
 /// let row = conn.query_one("SELECT 1::int4 AS a, 'x'::text AS b, NULL::int8 AS c", &[]).await?;
 /// let a: i32 = row.get(0);
 /// let b: &str = row.get("b");
 /// let c: Option<i64> = row.try_get("c")?;
 /// assert_eq!((a, b, c), (1, "x", None));
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct Row {
@@ -436,7 +441,12 @@ mod tests {
         // returns, but must not trust it).
         let mut rows = Vec::new();
         let cut = Bytes::copy_from_slice(&good[..good.len() - 1]);
-        assert!(Row::push_run(&columns, cut, |row| rows.push(row)).is_err());
+        let err = Row::push_run(&columns, cut, |row| rows.push(row)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "malformed DataRow message: a run of DataRow messages is cut short or holds another \
+             message"
+        );
         assert!(rows.is_empty());
     }
 }

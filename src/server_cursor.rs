@@ -42,8 +42,14 @@ pub const DEFAULT_ITERSIZE: u32 = 100;
 
 /// A named server-side cursor. Created by [`Connection::server_cursor`].
 ///
-/// ```no_run
-/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let mut conn = tusk::Connection::connect(&url).await?;
+/// # let conn = &mut conn;
+/// # conn.batch_execute("CREATE TEMP TABLE events (id int8, payload text, kind text); \
+/// #     INSERT INTO events SELECT i, 'p', 'click' FROM generate_series(1, 1200) i").await?;
 /// let mut cur = conn.server_cursor("big").itersize(500);
 /// cur.execute("SELECT id, payload FROM events WHERE kind = $1", &[&"click"]).await?;
 /// while let Some(row) = cur.fetch_one().await? {   // one FETCH per 500 rows
@@ -51,7 +57,8 @@ pub const DEFAULT_ITERSIZE: u32 = 100;
 ///     # let _ = id;
 /// }
 /// cur.close().await?;
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct ServerCursor<'c> {
@@ -400,15 +407,20 @@ impl<'c> ServerCursor<'c> {
     /// The rows as a [`Stream`], fetched `itersize` at a time; the cursor is closed (as by
     /// drop) when the stream ends or is dropped.
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
     /// let mut cur = conn.server_cursor("c").itersize(1000);
     /// cur.execute("SELECT i FROM generate_series(1, 100000) i", &[]).await?;
     /// let mut rows = cur.into_stream();
     /// while let Some(row) = rows.try_next().await? {
     ///     let _i: i32 = row.get(0);
     /// }
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn into_stream(self) -> ServerCursorStream<'c> {
         ServerCursorStream {

@@ -79,14 +79,19 @@ pub(crate) type CloseQueue = Arc<Mutex<Vec<String>>>;
 /// clone is dropped (and the statement cache no longer holds it), the server-side statement is
 /// closed with that connection's next request.
 ///
-/// ```no_run
-/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let mut conn = tusk::Connection::connect(&url).await?;
+/// # let conn = &mut conn;
 /// let stmt = conn.prepare("SELECT $1::int8 + 1 AS next").await?;
 /// assert_eq!(stmt.params(), &[tusk::types::Type::INT8]);
 /// assert_eq!(stmt.columns()[0].name(), "next");
 /// let row = conn.query_one(&stmt, &[&41i64]).await?;
 /// assert_eq!(row.get::<_, i64>(0), 42);
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Statement(Arc<StatementInner>);

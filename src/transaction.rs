@@ -35,8 +35,13 @@ impl IsolationLevel {
 /// An open transaction (or, nested, a savepoint). It dereferences to the [`Connection`], so
 /// every query method works on it.
 ///
-/// ```no_run
-/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let mut conn = tusk::Connection::connect(&url).await?;
+/// # let conn = &mut conn;
+/// # conn.batch_execute("CREATE TEMP TABLE t (a int4, b text)").await?;
 /// let mut tx = conn.transaction().await?;
 /// tx.execute("UPDATE t SET b = $1", &[&"z"]).await?;
 /// {
@@ -45,7 +50,8 @@ impl IsolationLevel {
 ///     sp.rollback().await?;                       // ROLLBACK TO SAVEPOINT
 /// }
 /// tx.commit().await?;
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct Transaction<'c> {

@@ -3,11 +3,27 @@
 
 use std::time::{Duration, Instant};
 
+use protocol_tests::errors::{expect_code, expect_db, expect_message};
 use protocol_tests::live;
 use tusk::{CancelToken, Config, Connection, Kind, SqlState, TransactionStatus};
 
 async fn admin() -> Connection {
     Connection::connect(&live::admin()).await.unwrap()
+}
+
+/// Asserts that `err` is the statement timeout of `limit` (57014), raised by tusk after it
+/// cancelled the statement on the server.
+#[track_caller]
+fn expect_timeout(err: &tusk::Error, limit: Duration) {
+    expect_message(
+        err,
+        Kind::Timeout,
+        &format!(
+            "the statement did not finish within its statement timeout of {limit:?}; it was \
+             cancelled on the server"
+        ),
+    );
+    expect_code(err, &SqlState::QUERY_CANCELED);
 }
 
 /// Checks the connection answers correctly and sits outside any transaction.
@@ -35,8 +51,7 @@ async fn a_token_cancels_a_running_statement_from_another_task() {
     let err = conn.execute("SELECT pg_sleep(10)", &[]).await.unwrap_err();
     let elapsed = started.elapsed();
     canceller.await.unwrap().unwrap();
-    assert_eq!(err.kind(), Kind::Db, "{err}");
-    assert_eq!(err.code(), Some(&SqlState::QUERY_CANCELED), "{err}");
+    expect_db(&err, &SqlState::QUERY_CANCELED);
     assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
     check_usable(&mut conn, 1).await;
 }
@@ -54,7 +69,7 @@ async fn a_token_cancels_a_simple_query_too() {
         .batch_execute("SELECT pg_sleep(10); SELECT 1")
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Some(&SqlState::QUERY_CANCELED), "{err}");
+    expect_db(&err, &SqlState::QUERY_CANCELED);
     check_usable(&mut conn, 2).await;
     // The original token still works after its clone was used.
     token.cancel().await.unwrap();
@@ -85,8 +100,7 @@ async fn a_statement_timeout_cancels_on_the_server_and_keeps_the_connection() {
         .await
         .unwrap_err();
     let elapsed = started.elapsed();
-    assert_eq!(err.kind(), Kind::Timeout, "{err}");
-    assert_eq!(err.code(), Some(&SqlState::QUERY_CANCELED), "{err}");
+    expect_timeout(&err, Duration::from_millis(200));
     assert!(elapsed >= Duration::from_millis(200), "took {elapsed:?}");
     assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
     // The limit was for that call only.
@@ -131,7 +145,7 @@ async fn the_config_sets_the_statement_timeout() {
     assert_eq!(conn.statement_timeout(), Some(Duration::from_millis(200)));
     let started = Instant::now();
     let err = conn.execute("SELECT pg_sleep(5)", &[]).await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Timeout, "{err}");
+    expect_timeout(&err, Duration::from_millis(200));
     assert!(started.elapsed() < Duration::from_secs(2));
     // A longer statement runs once the limit is lifted for it, and the limit comes back.
     conn.with_statement_timeout(Duration::from_secs(10))
@@ -156,11 +170,16 @@ async fn a_timeout_inside_a_transaction_leaves_it_failed() {
         .execute("SELECT pg_sleep(5)", &[])
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), Kind::Timeout, "{err}");
+    expect_timeout(&err, Duration::from_millis(200));
     // As the server reports it: the transaction is aborted and must be rolled back.
     assert_eq!(tx.transaction_status(), TransactionStatus::Failed);
     let refused = tx.execute("SELECT 1", &[]).await.unwrap_err();
-    assert_eq!(refused.kind(), Kind::AbortedTransaction);
+    expect_message(
+        &refused,
+        Kind::AbortedTransaction,
+        "current transaction is aborted",
+    );
+    expect_code(&refused, &SqlState::IN_FAILED_SQL_TRANSACTION);
     tx.rollback().await.unwrap();
     check_usable(&mut conn, 6).await;
     // The rolled-back table is gone.
@@ -168,7 +187,7 @@ async fn a_timeout_inside_a_transaction_leaves_it_failed() {
         .execute("SELECT * FROM tusk_timeout_tx", &[])
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Some(&SqlState::UNDEFINED_TABLE));
+    expect_db(&err, &SqlState::UNDEFINED_TABLE);
 }
 
 #[tokio::test]
@@ -180,7 +199,7 @@ async fn timeouts_in_a_row_keep_the_connection_in_step() {
             .query("SELECT pg_sleep(2)", &[])
             .await
             .unwrap_err();
-        assert_eq!(err.kind(), Kind::Timeout, "{err}");
+        expect_timeout(&err, Duration::from_millis(50 + 20 * i));
         let row = conn
             .query_one("SELECT $1::int8", &[&(i as i64)])
             .await
@@ -193,10 +212,10 @@ async fn timeouts_in_a_row_keep_the_connection_in_step() {
         .query("SELECT pg_sleep(3), 'fresh sql'", &[])
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), Kind::Timeout, "{err}");
+    expect_timeout(&err, Duration::from_millis(100));
     let mut cursor = conn.cursor();
     let err = cursor.execute("SELECT pg_sleep(3)", &[]).await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Timeout, "{err}");
+    expect_timeout(&err, Duration::from_millis(100));
     conn.set_statement_timeout(None);
     check_usable(&mut conn, 7).await;
 }

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
+use protocol_tests::errors::{expect_db, expect_message};
 use protocol_tests::live;
 use protocol_tests::poll::poll_n_times;
 use tusk::types::{FromSql, IsNull, ToSql, Type};
@@ -359,8 +360,11 @@ async fn binary_reader_refuses_mismatches() {
         .unwrap();
     let mut reader = BinaryCopyOut::new(copy, &[Type::INT8]);
     let err = reader.next().await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Protocol);
-    assert!(err.to_string().contains("2 field(s) but 1"), "{err}");
+    expect_message(
+        &err,
+        Kind::Protocol,
+        "a row has 2 field(s) but 1 column type(s) were given",
+    );
     assert!(
         reader.next().await.unwrap().is_none(),
         "ended after the error"
@@ -376,10 +380,10 @@ async fn binary_reader_refuses_mismatches() {
     let mut reader = BinaryCopyOut::new(copy, &[Type::TEXT]);
     let row = reader.next().await.unwrap().unwrap();
     let err = row.try_get::<i64>(0).unwrap_err();
-    assert_eq!(err.kind(), Kind::Conversion);
-    assert!(
-        err.to_string().contains("column 0 of SQL type text"),
-        "{err}"
+    expect_message(
+        &err,
+        Kind::Conversion,
+        "cannot convert column 0 of SQL type text into Rust type i64: the types do not match",
     );
     assert!(reader.next().await.unwrap().is_none());
     drop(reader);
@@ -388,7 +392,12 @@ async fn binary_reader_refuses_mismatches() {
     let copy = conn.copy_out("COPY (SELECT 1) TO STDOUT").await.unwrap();
     let mut reader = BinaryCopyOut::new(copy, &[Type::INT4]);
     let err = reader.next().await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Usage);
+    expect_message(
+        &err,
+        Kind::Usage,
+        "BinaryCopyOut needs COPY ... TO STDOUT (FORMAT binary), but the server sends text or \
+         CSV data",
+    );
     drop(reader);
     check(&mut conn, 7).await;
 }
@@ -406,14 +415,17 @@ async fn binary_writer_refuses_bad_rows_and_goes_on() {
     let mut writer = BinaryCopyIn::new(copy, &[Type::INT8, Type::TEXT]);
     writer.write(&[&1i64, &"one"]).await.unwrap();
     let err = writer.write(&[&"two", &"two"]).await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Conversion);
-    let text = err.to_string();
-    assert!(
-        text.contains("column 0") && text.contains("int8") && text.contains("&str"),
-        "{text}"
+    expect_message(
+        &err,
+        Kind::Conversion,
+        "cannot encode column 0 of SQL type int8 from Rust type &str",
     );
     let err = writer.write(&[&2i64]).await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Usage);
+    expect_message(
+        &err,
+        Kind::Usage,
+        "the row has 1 value(s) but the COPY has 2 column(s)",
+    );
     writer.write(&[&3i64, &None::<String>]).await.unwrap();
     writer.flush().await.unwrap();
     assert_eq!(writer.finish().await.unwrap(), 2);
@@ -422,11 +434,12 @@ async fn binary_writer_refuses_bad_rows_and_goes_on() {
     // The binary writer on a text COPY: refused, and the copy is aborted.
     let copy = conn.copy_in("COPY b FROM STDIN").await.unwrap();
     let mut writer = BinaryCopyIn::new(copy, &[Type::INT8, Type::TEXT]);
-    assert_eq!(
-        writer.write(&[&1i64, &"x"]).await.unwrap_err().kind(),
-        Kind::Usage
-    );
-    assert_eq!(writer.finish().await.unwrap_err().kind(), Kind::Usage);
+    let not_binary = "BinaryCopyIn needs COPY ... FROM STDIN (FORMAT binary), but the server \
+                      expects text or CSV data";
+    let err = writer.write(&[&1i64, &"x"]).await.unwrap_err();
+    expect_message(&err, Kind::Usage, not_binary);
+    let err = writer.finish().await.unwrap_err();
+    expect_message(&err, Kind::Usage, not_binary);
     assert_eq!(count(&mut conn, "b").await, 2);
     check(&mut conn, 8).await;
 }
@@ -444,9 +457,11 @@ async fn abort_sends_copy_fail() {
 
     // A reason the protocol cannot carry: an error, and the dropped copy is cancelled anyway.
     let copy = conn.copy_in("COPY t FROM STDIN").await.unwrap();
-    assert_eq!(
-        copy.abort("nul\0byte").await.unwrap_err().kind(),
-        Kind::Protocol
+    let err = copy.abort("nul\0byte").await.unwrap_err();
+    expect_message(
+        &err,
+        Kind::Protocol,
+        "CopyFail reason contains a NUL byte, which the protocol cannot carry",
     );
     check(&mut conn, 10).await;
 
@@ -468,7 +483,7 @@ async fn error_mid_copy_surfaces_at_finish() {
     let mut copy = conn.copy_in("COPY t FROM STDIN").await.unwrap();
     copy.send("1\ta\t1\n1\tduplicate\t2\n").await.unwrap();
     let err = copy.finish().await.unwrap_err();
-    assert_eq!(err.code(), Some(&SqlState::UNIQUE_VIOLATION), "{err}");
+    expect_db(&err, &SqlState::UNIQUE_VIOLATION);
     assert_eq!(
         err.as_db_error().unwrap().constraint.as_deref(),
         Some("t_pkey")
@@ -554,32 +569,50 @@ async fn statements_that_are_not_the_right_copy_fail_cleanly() {
     conn.batch_execute(TABLE).await.unwrap();
 
     let err = conn.copy_in("SELECT 1").await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Usage, "{err}");
+    expect_message(
+        &err,
+        Kind::Usage,
+        "copy_in needs a COPY ... FROM STDIN statement; the server ran this one without \
+         starting a copy",
+    );
     check(&mut conn, 20).await;
 
     let err = conn.copy_in("COPY missing FROM STDIN").await.unwrap_err();
-    assert_eq!(err.code(), Some(&SqlState::UNDEFINED_TABLE), "{err}");
+    expect_db(&err, &SqlState::UNDEFINED_TABLE);
     check(&mut conn, 21).await;
 
     let err = conn.copy_in("COPY t TO STDOUT").await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Usage);
-    assert!(err.to_string().contains("copy_out"), "{err}");
+    expect_message(
+        &err,
+        Kind::Usage,
+        "copy_in needs a COPY ... FROM STDIN statement; this one is a COPY ... TO STDOUT (use \
+         copy_out)",
+    );
     check(&mut conn, 22).await;
 
     let err = conn.copy_out("SELECT 1").await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Usage, "{err}");
+    expect_message(
+        &err,
+        Kind::Usage,
+        "copy_out needs a COPY ... TO STDOUT statement; the server ran this one without \
+         starting a copy",
+    );
     check(&mut conn, 23).await;
 
     let err = conn.copy_out("COPY t FROM STDIN").await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Usage);
-    assert!(err.to_string().contains("copy_in"), "{err}");
+    expect_message(
+        &err,
+        Kind::Usage,
+        "copy_out needs a COPY ... TO STDOUT statement; this one is a COPY ... FROM STDIN (use \
+         copy_in)",
+    );
     check(&mut conn, 24).await;
 
     let err = conn
         .copy_out("COPY t TO STDOUT (FORMAT nonsense)")
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), Kind::Db, "{err}");
+    expect_db(&err, &SqlState::INVALID_PARAMETER_VALUE);
     check(&mut conn, 25).await;
     assert_eq!(count(&mut conn, "t").await, 0);
 }

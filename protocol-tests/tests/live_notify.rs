@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use protocol_tests::errors::{expect_db, expect_message};
 use protocol_tests::live;
-use tusk::{Config, Connection, Listener, ListenerEvent, Notification};
+use tusk::{Config, Connection, Kind, Listener, ListenerEvent, Notification, SqlState};
 
 async fn admin() -> Connection {
     Connection::connect(&live::admin()).await.unwrap()
@@ -192,10 +193,8 @@ async fn unlisten_stops_delivery() {
             .await
             .is_err()
     );
-    assert_eq!(
-        listener.listen("").await.unwrap_err().kind(),
-        tusk::Kind::Usage
-    );
+    let err = listener.listen("").await.unwrap_err();
+    expect_message(&err, Kind::Usage, "a channel name cannot be empty");
 }
 
 #[tokio::test]
@@ -264,6 +263,8 @@ async fn the_listener_reconnects_after_its_backend_is_terminated() {
     // LISTEN on the dead connection fails; the channel is still restored on reconnection.
     let err = listener.listen("tusk_reco_3").await.unwrap_err();
     assert!(err.is_closed(), "{err}");
+    // The server's FATAL for the terminated backend, read before the connection's end.
+    expect_db(&err, &SqlState::ADMIN_SHUTDOWN);
     match recv_within(&mut listener, Duration::from_secs(10)).await {
         ListenerEvent::Reconnected { missed_possible } => assert!(missed_possible),
         other => panic!("expected Reconnected, got {other:?}"),
@@ -290,7 +291,12 @@ async fn reconnection_gives_up_after_the_configured_attempts() {
         .await
         .expect("recv did not return")
         .unwrap_err();
-    assert_eq!(err.kind(), tusk::Kind::Closed, "{err}");
+    expect_message(
+        &err,
+        Kind::Closed,
+        "the listener's connection was lost and reconnection is turned off \
+         (ReconnectPolicy::max_attempts is 0)",
+    );
     // Turned back on, the next recv reconnects.
     listener.set_reconnect_policy(tusk::ReconnectPolicy::default());
     assert_eq!(

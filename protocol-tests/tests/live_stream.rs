@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use protocol_tests::errors::{expect_code, expect_db, expect_message};
 use protocol_tests::live;
 use protocol_tests::poll::poll_n_times;
 use tusk::{Connection, Kind, Row, SqlState, TransactionStatus};
@@ -183,18 +184,26 @@ async fn errors_surface_at_the_call_or_as_an_item() {
     let mut conn = admin().await;
     // Bad SQL: at the call.
     let err = conn.query_stream("SELEC 1", &[]).await.unwrap_err();
-    assert_eq!(err.code(), Some(&SqlState::SYNTAX_ERROR));
+    expect_db(&err, &SqlState::SYNTAX_ERROR);
     check(&mut conn, 1).await;
     // A parameter of the wrong type: at the call, nothing sent.
     let err = conn
         .query_stream("SELECT $1::int4", &[&"seven"])
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), Kind::Conversion);
+    expect_message(
+        &err,
+        Kind::Conversion,
+        "cannot encode parameter $1 of SQL type int4 from Rust type &str",
+    );
     check(&mut conn, 2).await;
     // The wrong number of parameters.
     let err = conn.query_stream("SELECT $1::int4", &[]).await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Usage);
+    expect_message(
+        &err,
+        Kind::Usage,
+        "the statement has 1 parameter(s) but 0 value(s) were given",
+    );
     check(&mut conn, 3).await;
 
     // Division by zero at row 500: 499 rows, then the error as an item, then the end.
@@ -217,7 +226,7 @@ async fn errors_surface_at_the_call_or_as_an_item() {
         };
         // The server sends rows in batches, so the rows before the error all arrive.
         assert_eq!(n, 499, "batch {batch}");
-        assert_eq!(err.code(), Some(&SqlState::DIVISION_BY_ZERO));
+        expect_db(&err, &SqlState::DIVISION_BY_ZERO);
         assert!(rows.try_next().await.unwrap().is_none());
         assert_eq!(rows.rows_affected(), None);
         drop(rows);
@@ -250,7 +259,7 @@ async fn an_error_at_commit_after_the_last_row_reaches_the_consumer() {
     assert_eq!(rows.try_next().await.unwrap().unwrap().get::<_, i32>(0), 1);
     assert_eq!(rows.try_next().await.unwrap().unwrap().get::<_, i32>(0), 1);
     let err = rows.try_next().await.unwrap_err();
-    assert_eq!(err.code(), Some(&SqlState::UNIQUE_VIOLATION));
+    expect_db(&err, &SqlState::UNIQUE_VIOLATION);
     assert!(rows.try_next().await.unwrap().is_none());
     drop(rows);
     let row = conn.query_one("SELECT count(*) FROM d", &[]).await.unwrap();
@@ -268,7 +277,11 @@ async fn copy_through_a_stream_is_refused_cleanly() {
         for batch in [0u32, 100] {
             let mut rows = conn.query_stream_batched(sql, &[], batch).await.unwrap();
             let err = rows.try_next().await.unwrap_err();
-            assert_eq!(err.kind(), Kind::Usage, "{sql}: {err}");
+            expect_message(
+                &err,
+                Kind::Usage,
+                "COPY cannot run through query_stream: use copy_in / copy_out",
+            );
             assert!(rows.try_next().await.unwrap().is_none());
             drop(rows);
             check(&mut conn, i64::from(batch)).await;
@@ -321,7 +334,11 @@ async fn a_portal_is_resumed_over_several_calls() {
     );
     assert!(a.is_exhausted());
     let err = tx.query_portal(&b, -1).await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Usage);
+    expect_message(
+        &err,
+        Kind::Usage,
+        "max_rows is -1; it must be 0 (all rows) or positive",
+    );
 
     // A dropped portal is closed with the next request.
     let open = portal_names(&mut tx).await;
@@ -342,10 +359,15 @@ async fn a_portal_is_resumed_over_several_calls() {
         .await
         .unwrap();
     let err = tx.query_portal(&bad, 0).await.unwrap_err();
-    assert_eq!(err.code(), Some(&SqlState::DIVISION_BY_ZERO));
+    expect_db(&err, &SqlState::DIVISION_BY_ZERO);
     assert_eq!(tx.transaction_status(), TransactionStatus::Failed);
     let err = tx.query_portal(&b, 1).await.unwrap_err();
-    assert_eq!(err.kind(), Kind::AbortedTransaction);
+    expect_message(
+        &err,
+        Kind::AbortedTransaction,
+        "current transaction is aborted",
+    );
+    expect_code(&err, &SqlState::IN_FAILED_SQL_TRANSACTION);
     tx.rollback().await.unwrap();
     drop((bad, b, portal));
     check(&mut conn, 1).await;
@@ -370,14 +392,18 @@ async fn bind_is_refused_outside_a_transaction_and_errors_at_bind_surface() {
     let mut conn = admin().await;
     let mut tx = conn.transaction().await.unwrap();
     let err = tx.bind("SELEC 1", &[]).await.unwrap_err();
-    assert_eq!(err.code(), Some(&SqlState::SYNTAX_ERROR));
+    expect_db(&err, &SqlState::SYNTAX_ERROR);
     tx.rollback().await.unwrap();
 
     let mut tx = conn.transaction().await.unwrap();
     // The transaction ended behind the guard's back.
     tx.batch_execute("COMMIT").await.unwrap();
     let err = tx.bind("SELECT 1", &[]).await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Usage);
+    expect_message(
+        &err,
+        Kind::Usage,
+        "a portal lives only until the end of its transaction, and no transaction is open",
+    );
     drop(tx);
     check(&mut conn, 1).await;
 }
@@ -523,10 +549,14 @@ async fn server_cursor_errors_and_reuse() {
     let mut conn = admin().await;
     let mut cur = conn.server_cursor("e");
     let err = cur.fetch_one().await.unwrap_err();
-    assert_eq!(err.kind(), Kind::Usage);
+    expect_message(
+        &err,
+        Kind::Usage,
+        "the server cursor has not executed a query to fetch from",
+    );
     // A bad query: the transaction the cursor started is rolled back.
     let err = cur.execute("SELEC 1", &[]).await.unwrap_err();
-    assert_eq!(err.code(), Some(&SqlState::SYNTAX_ERROR));
+    expect_db(&err, &SqlState::SYNTAX_ERROR);
     assert_eq!(
         cur.connection().transaction_status(),
         TransactionStatus::Idle
@@ -536,7 +566,7 @@ async fn server_cursor_errors_and_reuse() {
         .await
         .unwrap();
     let err = cur.fetch_all().await.unwrap_err();
-    assert_eq!(err.code(), Some(&SqlState::DIVISION_BY_ZERO));
+    expect_db(&err, &SqlState::DIVISION_BY_ZERO);
     assert_eq!(
         cur.connection().transaction_status(),
         TransactionStatus::Failed
@@ -546,7 +576,8 @@ async fn server_cursor_errors_and_reuse() {
         .await
         .unwrap();
     assert_eq!(cur.fetch_many(4).await.unwrap().len(), 4);
-    assert!(cur.fetch_one().await.is_err());
+    let err = cur.fetch_one().await.unwrap_err();
+    expect_db(&err, &SqlState::DIVISION_BY_ZERO);
     cur.close().await.unwrap();
     check(&mut conn, 1).await;
 
@@ -569,9 +600,11 @@ async fn server_cursor_errors_and_reuse() {
     check(&mut conn, 2).await;
 
     let mut cur = conn.server_cursor("");
-    assert_eq!(
-        cur.execute("SELECT 1", &[]).await.unwrap_err().kind(),
-        Kind::Usage
+    let err = cur.execute("SELECT 1", &[]).await.unwrap_err();
+    expect_message(
+        &err,
+        Kind::Usage,
+        "a server cursor's name must be non-empty and must not contain NUL",
     );
 }
 

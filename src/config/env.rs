@@ -26,7 +26,7 @@ impl Config {
     /// `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGAPPNAME`, `PGOPTIONS`, `PGCONNECT_TIMEOUT`,
     /// `PGSSLMODE` and `PGPASSFILE`. The password file itself is read when connecting.
     ///
-    /// ```no_run
+    /// ```
     /// let config = tusk::config::Config::from_env()?;
     /// # Ok::<(), tusk::Error>(())
     /// ```
@@ -41,7 +41,7 @@ impl Config {
     /// Fills every setting that is still unset from the `PG*` environment variables, as libpq
     /// does for every connection string: explicit settings win.
     ///
-    /// ```no_run
+    /// ```
     /// use tusk::config::Config;
     /// // dbname from the string; host, user, password, ... from PGHOST, PGUSER, ...
     /// let config = "dbname=shop".parse::<Config>()?.with_env_fallbacks()?;

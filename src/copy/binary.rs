@@ -45,8 +45,12 @@ const STREAM: &str = "binary COPY data";
 /// Rows are encoded into a reused buffer and sent many to a message, so writing a row
 /// allocates nothing.
 ///
-/// ```no_run
-/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let mut conn = tusk::Connection::connect(&url).await?;
+/// # let conn = &mut conn;
 /// use tusk::types::Type;
 /// use tusk::BinaryCopyIn;
 ///
@@ -56,7 +60,8 @@ const STREAM: &str = "binary COPY data";
 /// writer.write(&[&1i64, &"one"]).await?;
 /// writer.write(&[&2i64, &None::<&str>]).await?;
 /// assert_eq!(writer.finish().await?, 2);
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 pub struct BinaryCopyIn<'a> {
     copy: CopyIn<'a>,
@@ -237,8 +242,12 @@ fn encode_field(
 /// Also a [`Stream`](futures_core::Stream) of rows. Malformed data is an error naming what was
 /// wrong (never a panic); the stream ends after it.
 ///
-/// ```no_run
-/// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let mut conn = tusk::Connection::connect(&url).await?;
+/// # let conn = &mut conn;
 /// use tusk::types::Type;
 /// use tusk::BinaryCopyOut;
 ///
@@ -252,7 +261,8 @@ fn encode_field(
 ///     println!("{id}: {name}");
 /// }
 /// assert_eq!(reader.rows(), Some(3));
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 pub struct BinaryCopyOut<'a> {
     copy: CopyOut<'a>,

@@ -54,14 +54,19 @@ impl Connection {
     /// A statement that is not a `COPY ... FROM STDIN` is an error, and the connection stays
     /// usable.
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
     /// conn.batch_execute("CREATE TEMP TABLE t (a int4, b text)").await?;
     /// let mut copy = conn.copy_in("COPY t (a, b) FROM STDIN").await?;
     /// copy.send("1\tone\n2\t\\N\n").await?;
     /// copy.send(b"3\tthree\n").await?;
     /// assert_eq!(copy.finish().await?, 3);
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn copy_in(&mut self, sql: &str) -> Result<CopyIn<'_>, Error> {
         self.ready().await?;
@@ -89,8 +94,12 @@ impl Connection {
     /// [`BinaryCopyOut`] to decode the binary format. A statement that is not a
     /// `COPY ... TO STDOUT` is an error, and the connection stays usable.
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
     /// let mut copy = conn.copy_out("COPY (SELECT 1, 'x') TO STDOUT (FORMAT csv)").await?;
     /// let mut data = Vec::new();
     /// while let Some(chunk) = copy.next_chunk().await? {
@@ -98,7 +107,8 @@ impl Connection {
     /// }
     /// assert_eq!(data, b"1,x\n");
     /// assert_eq!(copy.rows(), Some(1));
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn copy_out(&mut self, sql: &str) -> Result<CopyOut<'_>, Error> {
         self.ready().await?;
@@ -229,12 +239,18 @@ impl CopyIn<'_> {
     /// nothing of it is stored. The server's answering error (SQLSTATE `57014`) is expected
     /// and consumed; the connection stays usable.
     ///
-    /// ```no_run
-    /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// # let conn = &mut conn;
+    /// # conn.batch_execute("CREATE TEMP TABLE t (a int4, b text)").await?;
     /// let mut copy = conn.copy_in("COPY t FROM STDIN (FORMAT csv)").await?;
     /// copy.send("1,one\n").await?;
     /// copy.abort("changed my mind").await?; // no row of it is stored
-    /// # Ok(()) }
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn abort(mut self, reason: &str) -> Result<(), Error> {
         self.begin_close(Some(reason))?;

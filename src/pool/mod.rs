@@ -65,9 +65,12 @@ const DESCRIPTION_CAPACITY: usize = 1024;
 /// session has said so on the socket), resynchronised if a dropped future left a request
 /// unfinished, and rolled back if a transaction was left open.
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), tusk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusk::Error> {
 /// let config: tusk::Config = "postgres://tusk:tusk@127.0.0.1:54329/tusk".parse()?;
+/// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+/// # let config: tusk::Config = url.parse()?;
 /// let pool = tusk::Pool::builder(config).max_size(8).build();
 ///
 /// // Shared: from any number of tasks; concurrent queries are batched per connection.
@@ -76,10 +79,12 @@ const DESCRIPTION_CAPACITY: usize = 1024;
 ///
 /// // Exclusive: one connection for a transaction.
 /// let mut conn = pool.get().await?;
+/// # conn.batch_execute("CREATE TEMP TABLE t (a int4, b text)").await?;
 /// let mut tx = conn.transaction().await?;
 /// tx.execute("UPDATE t SET b = 'x' WHERE a = $1", &[&1i32]).await?;
 /// tx.commit().await?;
-/// # Ok(()) }
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct Pool {

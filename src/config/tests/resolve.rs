@@ -64,6 +64,7 @@ fn user_falls_back_to_logname_then_fails() {
     let err = Config::new()
         .resolve_with(&|_| None, &no_sockets)
         .unwrap_err();
+    assert_eq!(err.kind(), Kind::Config, "{err}");
     assert!(err.to_string().contains("no user name"), "{err}");
     // An explicit user needs neither.
     let r = Config::new()
