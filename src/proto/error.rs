@@ -126,3 +126,34 @@ fn tag_name(tag: u8) -> String {
         format!("0x{tag:02x}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_named_readably() {
+        assert_eq!(
+            ProtoError::UnknownTag(b'Q').to_string(),
+            "unknown backend message tag 'Q'"
+        );
+        assert_eq!(
+            ProtoError::UnknownTag(0).to_string(),
+            "unknown backend message tag 0x00"
+        );
+        // A space is printable but not graphic: shown as a number, not as ' '.
+        assert_eq!(
+            ProtoError::UnknownTag(b' ').to_string(),
+            "unknown backend message tag 0x20"
+        );
+        assert_eq!(
+            ProtoError::InvalidLength {
+                tag: b'D',
+                len: 3,
+                max: 1024
+            }
+            .to_string(),
+            "backend message 'D' declares length 3, outside 4..=1024"
+        );
+    }
+}

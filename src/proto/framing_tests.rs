@@ -232,3 +232,23 @@ fn data_rows_walks_a_run_and_refuses_anything_else() {
         assert!(results[..results.len() - 1].iter().all(Result::is_ok));
     }
 }
+
+#[test]
+fn data_row_runs_take_rows_whose_length_equals_the_limit() {
+    // Each row of data_rows declares length 12 (the 4 length bytes and an 8-byte body).
+    let mut b = buf(&data_rows(2));
+    assert_eq!(split_data_rows(&mut b, 12).unwrap().len(), 26);
+    assert!(b.is_empty());
+    // One under: neither row is taken, and split_frame reports the length.
+    let mut b = buf(&data_rows(2));
+    assert_eq!(split_data_rows(&mut b, 11), None);
+    assert_eq!(b.len(), 26);
+    assert!(matches!(
+        split_frame(&mut b, 11),
+        Err(ProtoError::InvalidLength {
+            tag: b'D',
+            len: 12,
+            ..
+        })
+    ));
+}

@@ -202,3 +202,114 @@ fn first_keyword_skips_space_and_comments() {
     assert!(!is_rollback("/* rollback */ select"));
     assert!(!is_rollback("é rollback"));
 }
+
+/// A whole SCRAM-SHA-256 exchange through `Startup`, with the RFC 7677 nonce, salt and
+/// iteration count in PostgreSQL's form (empty user name); the client-final-message and the
+/// server signature were computed independently in Python (see auth/scram_tests.rs).
+#[test]
+fn scram_exchange_through_startup() {
+    let (mut s, mut out) = startup(Some(b"pencil"));
+    out.clear();
+    s.handle(
+        Message::Authentication(Authentication::Sasl {
+            mechanisms: vec!["SCRAM-SHA-256-PLUS".into(), "SCRAM-SHA-256".into()],
+        }),
+        &mut out,
+    )
+    .unwrap();
+    // SASLInitialResponse: 'p', length, mechanism, data length, client-first-message.
+    let first = b"n,,n=,r=rOprNGfwEbeRWgbNEkqO";
+    let mut expected = b"p\0\0\0\x32SCRAM-SHA-256\0\0\0\0\x1c".to_vec();
+    expected.extend_from_slice(first);
+    assert_eq!(&out[..], &expected[..]);
+
+    out.clear();
+    let server_first = b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,\
+s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+    s.handle(
+        Message::Authentication(Authentication::SaslContinue(Bytes::from_static(
+            server_first,
+        ))),
+        &mut out,
+    )
+    .unwrap();
+    let client_final = &b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,\
+p=qvT2SWdEH5Q06albL+hjSYuUhCG7VndFyzIb7CK4n9k="[..];
+    assert_eq!(out[0], b'p');
+    assert_eq!(&out[1..5], &(4 + client_final.len() as u32).to_be_bytes());
+    assert_eq!(&out[5..], client_final);
+
+    out.clear();
+    s.handle(
+        Message::Authentication(Authentication::SaslFinal(Bytes::from_static(
+            b"v=3HO6Qt1M4MKJrmlKaoOqLAI0/0TV0HZe7J9H3MBtSOg=",
+        ))),
+        &mut out,
+    )
+    .unwrap();
+    s.handle(Message::Authentication(Authentication::Ok), &mut out)
+        .unwrap();
+    let ev = s
+        .handle(Message::ReadyForQuery(TransactionStatus::Idle), &mut out)
+        .unwrap();
+    assert!(matches!(ev, StartupEvent::Ready));
+    assert!(
+        out.is_empty(),
+        "nothing is sent after the client-final-message"
+    );
+}
+
+#[test]
+fn a_second_authentication_request_mid_exchange_is_refused() {
+    for second in [
+        Authentication::CleartextPassword,
+        Authentication::Md5Password { salt: [0; 4] },
+        Authentication::Sasl {
+            mechanisms: vec!["SCRAM-SHA-256".into()],
+        },
+    ] {
+        let (mut s, mut out) = startup(Some(b"pencil"));
+        s.handle(
+            Message::Authentication(Authentication::Sasl {
+                mechanisms: vec!["SCRAM-SHA-256".into()],
+            }),
+            &mut out,
+        )
+        .unwrap();
+        let name = match &second {
+            Authentication::CleartextPassword => "AuthenticationCleartextPassword",
+            Authentication::Md5Password { .. } => "AuthenticationMD5Password",
+            _ => "AuthenticationSASL",
+        };
+        let err = s
+            .handle(Message::Authentication(second), &mut out)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ProtoError::Unexpected {
+                message: name,
+                expected: "the next step of the authentication exchange",
+            }
+        );
+    }
+}
+
+#[test]
+fn parameters_iterate_in_arrival_order_with_replacements_in_place() {
+    let mut params = Parameters::default();
+    params.set("server_version".into(), "15.4".into());
+    params.set("TimeZone".into(), "UTC".into());
+    params.set("server_version".into(), "15.5".into());
+    let all: Vec<(&str, &str)> = params.iter().collect();
+    assert_eq!(all, [("server_version", "15.5"), ("TimeZone", "UTC")]);
+}
+
+#[test]
+fn startup_debug_shows_the_user_but_never_the_password() {
+    let (s, _) = startup(Some(b"s3cret-pw"));
+    let shown = format!("{s:?}");
+    assert!(shown.starts_with("Startup {"), "{shown}");
+    assert!(shown.contains("\"alice\""), "{shown}");
+    assert!(shown.contains("has_password: true"), "{shown}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+}

@@ -177,6 +177,46 @@ mod tests {
         assert_eq!(prep(raw), raw);
     }
 
+    /// One character of each class RFC 4013 section 2.3 prohibits (RFC 3454 tables C.2.1 to
+    /// C.9; C.1.2 spaces are mapped before the check and C.5 surrogates are not `char`s),
+    /// after a no-break space: prepared, the space would become U+0020, so getting the raw
+    /// bytes back shows the character was refused.
+    #[test]
+    fn each_prohibited_class_falls_back_to_raw_bytes() {
+        for (class, c) in [
+            ("C.2.1 ASCII control", '\u{07}'),
+            ("C.2.2 non-ASCII control", '\u{0085}'),
+            ("C.3 private use", '\u{E000}'),
+            ("C.4 non-character", '\u{FDD0}'),
+            ("C.6 inappropriate for plain text", '\u{FFF9}'),
+            ("C.7 inappropriate for canonical representation", '\u{2FF0}'),
+            ("C.8 change display properties", '\u{0340}'),
+            ("C.9 tagging", '\u{E0001}'),
+        ] {
+            let raw = format!("a\u{00A0}{c}");
+            assert_eq!(prep(raw.as_bytes()), raw.as_bytes(), "{class}");
+        }
+        // The no-break space alone is mapped, so the fallback above is the prohibition's.
+        assert_eq!(prep("a\u{00A0}b".as_bytes()), b"a b");
+    }
+
+    /// The bidirectional rules (RFC 3454 section 6) with a no-break space inside, which is
+    /// mapped to U+0020 when the string is allowed.
+    #[test]
+    fn bidi_violations_fall_back_to_raw_bytes() {
+        // RandALCat first but not last (ends with a European digit), no LCat.
+        let raw = "\u{05D0}\u{00A0}1".as_bytes();
+        assert_eq!(prep(raw), raw);
+        // RandALCat at both ends with an LCat inside.
+        let raw = "\u{05D0}a\u{00A0}\u{05D1}".as_bytes();
+        assert_eq!(prep(raw), raw);
+        // RandALCat at both ends, nothing LCat: allowed, and the space is mapped.
+        assert_eq!(
+            prep("\u{05D0}\u{00A0}\u{05D1}".as_bytes()),
+            "\u{05D0} \u{05D1}".as_bytes()
+        );
+    }
+
     #[test]
     fn mapped_to_empty_falls_back_to_raw_bytes() {
         let raw = "\u{00AD}".as_bytes();

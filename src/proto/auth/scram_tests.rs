@@ -607,3 +607,48 @@ fn cached_salted_password_matches_and_distinguishes_inputs() {
     assert_ne!(cached_salted_password(b"pencil", b"salt-one", 4097), a);
     assert_ne!(cached_salted_password(b"pencils", b"salt-one", 4096), a);
 }
+
+#[test]
+fn debug_names_the_state_of_the_exchange() {
+    let mut scram = started();
+    assert_eq!(
+        format!("{scram:?}"),
+        "ScramSha256 { state: \"AwaitingServerFirst\", .. }"
+    );
+    scram.update(RFC_SERVER_FIRST).unwrap();
+    assert_eq!(
+        format!("{scram:?}"),
+        "ScramSha256 { state: \"AwaitingServerFinal\", .. }"
+    );
+    scram
+        .finish(b"v=3HO6Qt1M4MKJrmlKaoOqLAI0/0TV0HZe7J9H3MBtSOg=")
+        .unwrap();
+    assert_eq!(format!("{scram:?}"), "ScramSha256 { state: \"Done\", .. }");
+    let mut scram = started();
+    let _ = scram.update(b"nonsense");
+    assert_eq!(
+        format!("{scram:?}"),
+        "ScramSha256 { state: \"Failed\", .. }"
+    );
+}
+
+/// A server value quoted in an error is shown quoted, and cut after 40 characters.
+#[test]
+fn quoted_server_values_are_cut_to_a_readable_length() {
+    let reason = update_error(b"r=rOprNGfwEbeRWgbNEkqOx,s=AAAA,i=12a");
+    assert!(
+        reason.ends_with("the iteration count \"12a\" is not a positive integer"),
+        "{reason}"
+    );
+    let long = format!("r=rOprNGfwEbeRWgbNEkqOx,s=AAAA,i={}", "9".repeat(50));
+    let reason = update_error(long.as_bytes());
+    let expected = format!(
+        "the iteration count \"{}...\" exceeds this client's limit",
+        "9".repeat(40)
+    );
+    assert!(reason.contains(&expected), "{reason}");
+    let exact = format!("r=rOprNGfwEbeRWgbNEkqOx,s=AAAA,i={}", "9".repeat(40));
+    let reason = update_error(exact.as_bytes());
+    let expected = format!("the iteration count \"{}\" exceeds", "9".repeat(40));
+    assert!(reason.contains(&expected), "{reason}");
+}

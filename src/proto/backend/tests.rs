@@ -485,3 +485,155 @@ fn decode_consumes_a_bad_frame_but_not_a_partial_one() {
     assert_eq!(decode(&mut buf, 1024), Ok(None));
     assert_eq!(&buf[..], b"1\0\0");
 }
+
+/// One well-formed body for each backend message, laid out from the protocol documentation's
+/// "Message Formats" section, with the message's name there.
+const EVERY_MESSAGE: &[(u8, &[u8], &str)] = &[
+    (b'R', b"\0\0\0\0", "AuthenticationOk"),
+    (b'K', b"\0\0\0\x07\0\0\0\x09", "BackendKeyData"),
+    (b'2', b"", "BindComplete"),
+    (b'3', b"", "CloseComplete"),
+    (b'C', b"SELECT 1\0", "CommandComplete"),
+    (b'G', b"\0\0\0", "CopyInResponse"),
+    (b'H', b"\0\0\0", "CopyOutResponse"),
+    (b'W', b"\0\0\0", "CopyBothResponse"),
+    (b'd', b"x", "CopyData"),
+    (b'c', b"", "CopyDone"),
+    (b'D', b"\0\0", "DataRow"),
+    (b'I', b"", "EmptyQueryResponse"),
+    (b'E', b"SERROR\0C42000\0Mbad\0\0", "ErrorResponse"),
+    (b'N', b"SNOTICE\0C00000\0Mhi\0\0", "NoticeResponse"),
+    (b'V', b"\xff\xff\xff\xff", "FunctionCallResponse"),
+    (b'v', b"\0\0\0\0\0\0\0\0", "NegotiateProtocolVersion"),
+    (b'n', b"", "NoData"),
+    (b'A', b"\0\0\0\x07ch\0payload\0", "NotificationResponse"),
+    (b't', b"\0\0", "ParameterDescription"),
+    (b'S', b"a\0b\0", "ParameterStatus"),
+    (b'1', b"", "ParseComplete"),
+    (b's', b"", "PortalSuspended"),
+    (b'Z', b"I", "ReadyForQuery"),
+    (b'T', b"\0\0", "RowDescription"),
+];
+
+#[test]
+fn every_message_reports_the_tag_and_name_it_was_framed_with() {
+    for &(tag, body, name) in EVERY_MESSAGE {
+        let message = parse(tag, body).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(message.tag(), tag, "{name}");
+        assert_eq!(message.name(), name);
+    }
+    // Every tag the framer accepts is in the table.
+    for tag in 0..=u8::MAX {
+        let known = EVERY_MESSAGE.iter().any(|&(t, _, _)| t == tag);
+        assert_eq!(
+            crate::proto::framing::is_backend_tag(tag),
+            known,
+            "tag {:?}",
+            tag as char
+        );
+    }
+}
+
+/// Every authentication request the protocol documentation lists: its code, a body after the
+/// code, the variant it decodes to and the documented message name.
+#[test]
+fn every_authentication_request_decodes_with_its_code_and_name() {
+    let cases: Vec<(i32, &[u8], Authentication, &str)> = vec![
+        (0, b"", Authentication::Ok, "AuthenticationOk"),
+        (
+            2,
+            b"",
+            Authentication::KerberosV5,
+            "AuthenticationKerberosV5",
+        ),
+        (
+            3,
+            b"",
+            Authentication::CleartextPassword,
+            "AuthenticationCleartextPassword",
+        ),
+        (
+            5,
+            b"\x01\x02\x03\x04",
+            Authentication::Md5Password { salt: [1, 2, 3, 4] },
+            "AuthenticationMD5Password",
+        ),
+        (
+            6,
+            b"",
+            Authentication::ScmCredential,
+            "AuthenticationSCMCredential",
+        ),
+        (7, b"", Authentication::Gss, "AuthenticationGSS"),
+        (
+            8,
+            b"gss",
+            Authentication::GssContinue(Bytes::from_static(b"gss")),
+            "AuthenticationGSSContinue",
+        ),
+        (9, b"", Authentication::Sspi, "AuthenticationSSPI"),
+        (
+            10,
+            b"SCRAM-SHA-256\0\0",
+            Authentication::Sasl {
+                mechanisms: vec!["SCRAM-SHA-256".into()],
+            },
+            "AuthenticationSASL",
+        ),
+        (
+            11,
+            b"r=abc",
+            Authentication::SaslContinue(Bytes::from_static(b"r=abc")),
+            "AuthenticationSASLContinue",
+        ),
+        (
+            12,
+            b"v=xyz",
+            Authentication::SaslFinal(Bytes::from_static(b"v=xyz")),
+            "AuthenticationSASLFinal",
+        ),
+    ];
+    for (code, rest, expected, name) in cases {
+        let mut body = code.to_be_bytes().to_vec();
+        body.extend_from_slice(rest);
+        let Ok(Message::Authentication(auth)) = parse(b'R', &body) else {
+            panic!("{name} did not decode")
+        };
+        assert_eq!(auth, expected, "{name}");
+        assert_eq!(auth.code(), code, "{name}");
+        assert_eq!(auth.name(), name);
+        // A message that must be empty after its code is refused with bytes left over, under
+        // its own name.
+        if rest.is_empty() {
+            body.push(0);
+            let (message, _) = malformed(parse(b'R', &body));
+            assert_eq!(message, name);
+        }
+    }
+}
+
+#[test]
+fn error_fields_keep_the_whole_body() {
+    let body = b"SERROR\0C42000\0Mbad\0\0";
+    let Ok(Message::ErrorResponse(fields)) = parse(b'E', body) else {
+        panic!("not an ErrorResponse")
+    };
+    assert_eq!(&fields.buffer()[..], &body[..]);
+}
+
+#[test]
+fn counted_lists_decode_at_their_documented_sizes() {
+    // ParameterDescription: Int16 count, then an Int32 OID each.
+    assert_eq!(
+        parse(b't', b"\0\x03\0\0\0\x17\0\0\0\x19\xff\xff\xff\xff"),
+        Ok(Message::ParameterDescription(ParameterDescription {
+            types: vec![23, 25, u32::MAX]
+        }))
+    );
+    // CopyOutResponse: Int8 overall format, Int16 count, then an Int16 format each.
+    let Ok(Message::CopyOutResponse(copy)) = parse(b'H', b"\x01\0\x03\0\x01\0\x01\0\x01") else {
+        panic!("not a CopyOutResponse")
+    };
+    assert_eq!(copy.format, 1);
+    assert_eq!(copy.column_formats(), [1, 1, 1]);
+}

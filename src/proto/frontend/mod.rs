@@ -480,11 +480,7 @@ where
             };
             // The value's length, checked: it must fit the i32 field, and the encoder must only
             // have appended (nothing for a NULL).
-            let len = match (buf.len().checked_sub(len_pos + 4), is_null) {
-                (Some(0), IsNull::Yes) => -1,
-                (Some(written), IsNull::No) if written <= i32::MAX as usize => written as i32,
-                (written, is_null) => return Err(bad_param(count, written, is_null).into()),
-            };
+            let len = value_length(count, buf.len().checked_sub(len_pos + 4), is_null)?;
             patch_i32(buf, len_pos, len);
             count += 1;
         }
@@ -493,6 +489,17 @@ where
         put_formats(buf, "Bind result format codes", result_formats)?;
         Ok(())
     })
+}
+
+/// The length field of Bind parameter `index` (0-based): -1 for a NULL, which must have
+/// appended nothing, else the `written` bytes, which must fit the i32 field.
+#[inline]
+fn value_length(index: usize, written: Option<usize>, is_null: IsNull) -> Result<i32, ProtoError> {
+    match (written, is_null) {
+        (Some(0), IsNull::Yes) => Ok(-1),
+        (Some(written), IsNull::No) if written <= i32::MAX as usize => Ok(written as i32),
+        (written, is_null) => Err(bad_param(index, written, is_null)),
+    }
 }
 
 /// The error for Bind parameter `index` (0-based) whose encoder broke its contract, or whose

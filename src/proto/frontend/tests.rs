@@ -219,6 +219,25 @@ fn bind_vector_with_nulls_and_mixed_formats() {
     );
 }
 
+/// Names longer than the fixed part of the message (the sizes of the reservation up front).
+#[test]
+fn bind_vector_with_long_names() {
+    let mut buf = BytesMut::new();
+    let params = [Value::Int(7)];
+    let (portal, statement) = ("portal_0123456789", "tusk_statement_0123456789abcdef");
+    bind(portal, statement, &[], params, encode_value, &[], &mut buf).unwrap();
+    assert_eq!(
+        &buf[..],
+        &b"B\x00\x00\x00\x44\
+           portal_0123456789\x00\
+           tusk_statement_0123456789abcdef\x00\
+           \x00\x00\
+           \x00\x01\
+           \x00\x00\x00\x04\x00\x00\x00\x07\
+           \x00\x00"[..]
+    );
+}
+
 #[test]
 fn bind_vector_unnamed_without_parameters() {
     let mut buf = BytesMut::new();
@@ -469,6 +488,48 @@ fn bind_refuses_more_than_65535_of_anything() {
             })
         );
     }
+}
+
+/// The error counts every parameter, the ones after the 65,536th included.
+#[test]
+fn bind_reports_the_real_number_of_parameters_past_the_limit() {
+    let error = rolled_back(|b| {
+        let nulls = std::iter::repeat_n((), 70_000);
+        bind("", "", &[], nulls, encode_null, &[], b)
+    });
+    assert_eq!(
+        error,
+        BindError::Proto(ProtoError::TooMany {
+            what: "Bind parameters",
+            count: 70_000
+        })
+    );
+}
+
+/// The length field of a value: checked against i32::MAX without writing 2 GiB.
+#[test]
+fn value_lengths_must_fit_the_i32_field() {
+    let max = i32::MAX as usize;
+    assert_eq!(value_length(0, Some(0), IsNull::Yes), Ok(-1));
+    assert_eq!(value_length(0, Some(0), IsNull::No), Ok(0));
+    assert_eq!(value_length(0, Some(max), IsNull::No), Ok(i32::MAX));
+    assert_eq!(
+        value_length(2, Some(max + 1), IsNull::No),
+        Err(ProtoError::TooLarge {
+            what: "Bind parameter 3".into(),
+            len: max + 1
+        })
+    );
+    assert_eq!(
+        value_length(0, Some(1), IsNull::Yes)
+            .unwrap_err()
+            .to_string(),
+        "malformed Bind message: parameter 1 was reported NULL but its encoder wrote 1 bytes"
+    );
+    assert_eq!(
+        value_length(4, None, IsNull::No).unwrap_err().to_string(),
+        "malformed Bind message: the encoder of parameter 5 removed bytes it had not written"
+    );
 }
 
 #[test]
