@@ -184,6 +184,13 @@ fn row_description_fields() {
         }
     );
     assert_eq!(row_description(0, b"").fields().next(), None);
+    // The upper bound counts the fields still to come; an error may end the walk earlier.
+    let mut walk = desc.fields();
+    assert_eq!(walk.size_hint(), (0, Some(2)));
+    walk.next();
+    assert_eq!(walk.size_hint(), (0, Some(1)));
+    walk.next();
+    assert_eq!(walk.size_hint(), (0, Some(0)));
 }
 
 #[test]
@@ -636,4 +643,18 @@ fn counted_lists_decode_at_their_documented_sizes() {
     };
     assert_eq!(copy.format, 1);
     assert_eq!(copy.column_formats(), [1, 1, 1]);
+}
+
+#[test]
+fn data_row_gives_up_its_body_without_a_copy() {
+    let body = Bytes::from_static(b"\0\x01\0\0\0\x02ok");
+    let Ok(Message::DataRow(row)) = Message::parse(Frame {
+        tag: b'D',
+        body: body.clone(),
+    }) else {
+        panic!("not a DataRow")
+    };
+    let taken = row.into_buffer();
+    assert_eq!(taken, body);
+    assert_eq!(taken.as_ptr(), body.as_ptr());
 }

@@ -34,8 +34,10 @@ pub fn bind_parameter_section(unnamed_bind: &[u8]) -> Result<std::ops::Range<usi
     // 'B', the length, two empty names, the section, then a zero count of result formats.
     const HEAD: usize = 1 + 4 + 1 + 1;
     const TAIL: usize = 2;
+    // The shortest section: a zero count of parameter formats and a zero count of values.
+    const SECTION_MIN: usize = 2 + 2;
     let malformed = |why: &str| ProtoError::malformed("Bind", why.to_string());
-    if unnamed_bind.len() < HEAD + TAIL || unnamed_bind[0] != b'B' {
+    if unnamed_bind.len() < HEAD + SECTION_MIN + TAIL || unnamed_bind[0] != b'B' {
         return Err(malformed("not a whole Bind message"));
     }
     let declared = i32::from_be_bytes([
@@ -144,7 +146,23 @@ mod tests {
         let not_bind = "not a whole Bind message";
         refused(&wrong_tag, not_bind, "not a Bind");
         refused(b"B", not_bind, "a tag alone");
+        // Shorter than the smallest Bind, though its length field and names are right.
+        refused(
+            b"B\0\0\0\x06\0\0",
+            not_bind,
+            "no section and no result count",
+        );
+        refused(b"B\0\0\0\x08\0\0\0\0", not_bind, "no parameter counts");
+        refused(b"B\0\0\0\x0b\0\0\0\0\0\0", not_bind, "one byte short");
         refused(b"", not_bind, "nothing");
+    }
+
+    /// The smallest Bind (no formats, no values; 13 bytes by the protocol documentation) has
+    /// the section of two zero counts.
+    #[test]
+    fn the_smallest_bind_has_a_four_byte_section() {
+        let smallest = b"B\0\0\0\x0c\0\0\0\0\0\0\0\0";
+        assert_eq!(bind_parameter_section(smallest), Ok(7..11));
     }
 
     #[test]
