@@ -415,16 +415,16 @@ impl fmt::Display for DecimalError {
 
 impl std::error::Error for DecimalError {}
 
-/// Parses what the server's `numeric_in` accepts: optional surrounding whitespace, a sign,
-/// digits with an optional decimal point, an optional exponent (`1.5e-3`), and `NaN`,
-/// `Infinity`, `inf` in any case. The scale is the number of digits after the point, less the
-/// exponent.
+/// Parses what the server's `numeric_in` accepts: optional surrounding whitespace (C's, not
+/// Unicode's), a sign, digits with an optional decimal point, an optional exponent (`1.5e-3`,
+/// below 1073741823 in magnitude), and `NaN`, `Infinity`, `inf` in any case. The scale is the
+/// number of digits after the point, less the exponent.
 impl FromStr for Decimal {
     type Err = DecimalError;
 
     fn from_str(s: &str) -> Result<Decimal, DecimalError> {
         let err = |why: &str| DecimalError(format!("invalid numeric literal {s:?}: {why}"));
-        let t = s.trim();
+        let t = s.trim_matches(is_c_space);
         let (negative, body) = match t.as_bytes().first() {
             Some(b'-') => (true, &t[1..]), // The first byte is ASCII: index 1 is a boundary.
             Some(b'+') => (false, &t[1..]),
@@ -458,16 +458,26 @@ impl FromStr for Decimal {
         let exponent: i64 = match exponent {
             None => 0,
             Some(e) => {
+                /// `numeric_in` refuses exponents of this magnitude or more (`INT_MAX / 2`).
+                const MAX_EXPONENT: i64 = 1_073_741_823;
+                // The server reads the exponent with strtol, which skips leading whitespace.
+                let e = e.trim_start_matches(is_c_space);
                 let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
                 if digits.is_empty() || !all_digits(digits) {
                     return Err(err("invalid exponent"));
                 }
-                // Beyond this no exponent yields a representable scale or weight. Leading
-                // zeros do not count: the server reads `1e0000000003` as 1000.
-                if digits.trim_start_matches('0').len() > 9 {
+                // Leading zeros do not count: the server reads `1e0000000003` as 1000. More
+                // than ten digits are beyond the limit below (and might overflow an i64).
+                if digits.trim_start_matches('0').len() > 10 {
                     return Err(err("exponent out of range"));
                 }
-                e.parse().map_err(|_| err("invalid exponent"))?
+                let exponent: i64 = e.parse().map_err(|_| err("invalid exponent"))?;
+                // The server's limit, whatever the digits: `0e1073741822` is 0, but
+                // `0e1073741823` is refused.
+                if exponent.abs() >= MAX_EXPONENT {
+                    return Err(err("exponent out of range"));
+                }
+                exponent
             }
         };
         let decimal: Vec<u8> = int_part
@@ -478,6 +488,11 @@ impl FromStr for Decimal {
         let exponent = exponent - frac_part.len() as i64;
         Decimal::from_decimal_digits(negative, &decimal, exponent).map_err(|why| err(&why))
     }
+}
+
+/// The whitespace `numeric_in` skips around a literal (C's `isspace`): not Unicode's.
+fn is_c_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
 }
 
 macro_rules! from_integer {

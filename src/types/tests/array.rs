@@ -316,3 +316,123 @@ fn borrowed_elements() {
     let v: Vec<Option<&[u8]>> = dec(&Type::BYTEA_ARRAY, &raw).unwrap();
     assert_eq!(v, [None, Some(&[0x7f][..])]);
 }
+
+#[test]
+fn subscripts_follow_the_server() {
+    // '{{1,2,3},{4,5,6}}'::int4[]; the expectations are the server's own subscripting:
+    // a[2][1] = 4, a[1][2] = 2, a[2][3] = 6, and a[1][4], a[0][1], a[3][1] are NULL.
+    let a = Array::new(dims(&[(2, 1), (3, 1)]), vec![1i32, 2, 3, 4, 5, 6]).unwrap();
+    assert_eq!(a.get(&[2, 1]), Some(&4));
+    assert_eq!(a.get(&[1, 2]), Some(&2));
+    assert_eq!(a.get(&[2, 3]), Some(&6));
+    assert_eq!(a.get(&[1, 4]), None);
+    assert_eq!(a.get(&[0, 1]), None);
+    assert_eq!(a.get(&[3, 1]), None);
+    assert_eq!(a.get(&[1, 1, 1]), None);
+    assert_eq!(Array::<i32>::from_vec(vec![]).unwrap().get(&[]), None);
+    assert!(!a.is_empty());
+    assert!(Array::<i32>::from_vec(vec![]).unwrap().is_empty());
+    assert_eq!(a.into_iter().collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn array_types_accept_only_arrays_of_their_elements() {
+    // Elements widen as scalars do: i32 elements go into int4[] and int8[] (never int2[]),
+    // and are read from int2[] and int4[] (never int8[]).
+    for t in [Type::INT4_ARRAY, Type::INT8_ARRAY] {
+        assert!(<Array<i32> as ToSql>::accepts(&t), "{t}");
+        assert!(<&[i32] as ToSql>::accepts(&t), "{t}");
+        assert!(<[i32; 2] as ToSql>::accepts(&t), "{t}");
+        assert!(<Vec<i32> as ToSql>::accepts(&t), "{t}");
+    }
+    for t in [Type::INT4, Type::TEXT, Type::INT2_ARRAY, Type::TEXT_ARRAY] {
+        assert!(!<Array<i32> as ToSql>::accepts(&t), "{t}");
+        assert!(!<&[i32] as ToSql>::accepts(&t), "{t}");
+        assert!(!<[i32; 2] as ToSql>::accepts(&t), "{t}");
+        assert!(!<Vec<i32> as ToSql>::accepts(&t), "{t}");
+    }
+    for t in [Type::INT2_ARRAY, Type::INT4_ARRAY] {
+        assert!(<Array<i32> as FromSql>::accepts(&t), "{t}");
+        assert!(<Vec<i32> as FromSql>::accepts(&t), "{t}");
+    }
+    for t in [Type::INT4, Type::TEXT, Type::INT8_ARRAY, Type::TEXT_ARRAY] {
+        assert!(!<Array<i32> as FromSql>::accepts(&t), "{t}");
+        assert!(!<Vec<i32> as FromSql>::accepts(&t), "{t}");
+    }
+    // Strings go only into arrays of binary elements.
+    assert!(<Array<&str> as ToSql>::accepts(&Type::TEXT_ARRAY));
+    assert!(!<Array<&str> as ToSql>::accepts(&Type::INET_ARRAY));
+    assert!(!<Array<String> as FromSql>::accepts(&Type::INET_ARRAY));
+    assert!(!<&[&str] as ToSql>::accepts(&Type::INET_ARRAY));
+    assert!(!<[&str; 1] as ToSql>::accepts(&Type::INET_ARRAY));
+
+    let a = Array::from_vec(vec![1i32, 2]).unwrap();
+    fails_with(
+        encode(&a, &Type::INT4),
+        "cannot convert between Rust type `tusk::types::array::Array<i32>` and SQL type `int4`",
+    );
+    fails_with(
+        encode(&a, &Type::INT2_ARRAY),
+        "cannot convert between Rust type `tusk::types::array::Array<i32>` and SQL type `_int2`",
+    );
+    fails_with(
+        dec::<Array<i32>>(&Type::INT4, &hex("00000001")),
+        "cannot convert between Rust type `tusk::types::array::Array<i32>` and SQL type `int4`",
+    );
+    fails_with(
+        dec::<Array<i32>>(&Type::INT8_ARRAY, &hex("000000000000000000000014")),
+        "cannot convert between Rust type `tusk::types::array::Array<i32>` and SQL type `_int8`",
+    );
+    let v = [1i32, 2];
+    fails_with(
+        encode(&&v[..], &Type::INT4),
+        "cannot convert between Rust type `&[i32]` and SQL type `int4`",
+    );
+    fails_with(
+        encode(&&v[..], &Type::TEXT_ARRAY),
+        "cannot convert between Rust type `&[i32]` and SQL type `_text`",
+    );
+    fails_with(
+        encode(&v, &Type::INT4),
+        "cannot convert between Rust type `[i32; 2]` and SQL type `int4`",
+    );
+    fails_with(
+        encode(&v, &Type::TEXT_ARRAY),
+        "cannot convert between Rust type `[i32; 2]` and SQL type `_text`",
+    );
+}
+
+/// An element that breaks `to_sql`'s contract: it writes bytes and then says NULL.
+#[derive(Debug)]
+struct SloppyNull;
+
+impl ToSql for SloppyNull {
+    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        out.extend_from_slice(b"junk");
+        Ok(IsNull::Yes)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::INT4
+    }
+
+    crate::to_sql_checked!();
+}
+
+#[test]
+fn null_elements_drop_what_their_writer_left() {
+    // array_send('{NULL}'::int4[]) and array_send('{1,NULL}'::int4[]): the bytes an element
+    // wrote before answering NULL are not sent.
+    assert_eq!(
+        encode(&vec![SloppyNull], &Type::INT4_ARRAY).unwrap(),
+        hex("0000000100000001000000170000000100000001ffffffff")
+    );
+    assert_eq!(
+        encode(
+            &Array::from_vec(vec![SloppyNull, SloppyNull]).unwrap(),
+            &Type::INT4_ARRAY
+        )
+        .unwrap(),
+        hex("00000001 00000001 00000017 00000002 00000001 ffffffff ffffffff")
+    );
+}

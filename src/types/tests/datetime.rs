@@ -449,3 +449,186 @@ fn interval_display_like_the_server() {
         assert_eq!(value.to_string(), text);
     }
 }
+
+/// A `ToSql::accepts` or `FromSql::accepts`.
+type Accepts = fn(&Type) -> bool;
+
+/// The built-in types (and an unknown OID) that an `accepts` function admits, by name.
+fn accepted(accepts: Accepts) -> Vec<String> {
+    super::super::oids::BY_OID
+        .iter()
+        .map(|info| Type::from_oid(info.oid))
+        .chain([Type::from_oid(99_999)])
+        .filter(accepts)
+        .map(|t| t.name().to_owned())
+        .collect()
+}
+
+#[test]
+fn datetime_types_accept_exactly_their_sql_type() {
+    // (ToSql::accepts, FromSql::accepts, the only SQL type both must admit)
+    let cases: [(Accepts, Accepts, &[&str]); 12] = [
+        (
+            <NaiveDate as ToSql>::accepts,
+            <NaiveDate as FromSql>::accepts,
+            &["date"],
+        ),
+        (
+            <NaiveTime as ToSql>::accepts,
+            <NaiveTime as FromSql>::accepts,
+            &["time"],
+        ),
+        (
+            <NaiveDateTime as ToSql>::accepts,
+            <NaiveDateTime as FromSql>::accepts,
+            &["timestamp"],
+        ),
+        (
+            <DateTime<Utc> as ToSql>::accepts,
+            <DateTime<Utc> as FromSql>::accepts,
+            &["timestamptz"],
+        ),
+        (
+            <DateTime<FixedOffset> as ToSql>::accepts,
+            <DateTime<FixedOffset> as FromSql>::accepts,
+            &["timestamptz"],
+        ),
+        (
+            <DateTime<Local> as ToSql>::accepts,
+            <DateTime<Local> as FromSql>::accepts,
+            &["timestamptz"],
+        ),
+        (
+            <TimeTz as ToSql>::accepts,
+            <TimeTz as FromSql>::accepts,
+            &["timetz"],
+        ),
+        (
+            <Timestamp<NaiveDate> as ToSql>::accepts,
+            <Timestamp<NaiveDate> as FromSql>::accepts,
+            &["date"],
+        ),
+        (
+            <Timestamp<NaiveDateTime> as ToSql>::accepts,
+            <Timestamp<NaiveDateTime> as FromSql>::accepts,
+            &["timestamp"],
+        ),
+        (
+            <Timestamp<DateTime<Utc>> as ToSql>::accepts,
+            <Timestamp<DateTime<Utc>> as FromSql>::accepts,
+            &["timestamptz"],
+        ),
+        // Only date, timestamp and timestamptz have infinities: a Timestamp of any other type
+        // accepts nothing, not even its inner type's SQL type.
+        (
+            <Timestamp<NaiveTime> as ToSql>::accepts,
+            <Timestamp<NaiveTime> as FromSql>::accepts,
+            &[],
+        ),
+        (
+            <Timestamp<i64> as ToSql>::accepts,
+            <Timestamp<i64> as FromSql>::accepts,
+            &[],
+        ),
+    ];
+    for (i, (to, from, expected)) in cases.into_iter().enumerate() {
+        assert_eq!(accepted(to), expected, "ToSql of case {i}");
+        assert_eq!(accepted(from), expected, "FromSql of case {i}");
+    }
+}
+
+#[test]
+fn datetime_wrong_type_errors_name_both_types() {
+    // Each value's bytes have the width of the wrong SQL type too, so only the type check
+    // stands between them and a bogus value. date_send('2024-02-29') = 00002279.
+    fails_with(
+        dec::<NaiveDate>(&Type::INT4, &hex("00002279")),
+        "Rust type `chrono::naive::date::NaiveDate` and SQL type `int4`",
+    );
+    // time_send('12:34:56.789') = 0000000a8be62608.
+    let time_bytes = hex("0000000a8be62608");
+    fails_with(
+        dec::<NaiveTime>(&Type::INT8, &time_bytes),
+        "Rust type `chrono::naive::time::NaiveTime` and SQL type `int8`",
+    );
+    fails_with(
+        encode(&time(12, 34, 56, 789_000), &Type::INT8),
+        "Rust type `chrono::naive::time::NaiveTime` and SQL type `int8`",
+    );
+    fails_with(
+        encode(&time(12, 34, 56, 789_000), &Type::TIMESTAMP),
+        "Rust type `chrono::naive::time::NaiveTime` and SQL type `timestamp`",
+    );
+    // timestamptz_send('2024-02-29 12:34:56.5+02') = 0002b5819446d520: an instant, not a
+    // local date-time.
+    let tstz = hex("0002b5819446d520");
+    fails_with(
+        dec::<NaiveDateTime>(&Type::TIMESTAMPTZ, &tstz),
+        "Rust type `chrono::naive::datetime::NaiveDateTime` and SQL type `timestamptz`",
+    );
+    // timestamp_send('2024-02-29 12:34:56.123456') = 0002b58341685e40: no zone, so not an
+    // instant.
+    let tsz = hex("0002b58341685e40");
+    fails_with(
+        dec::<DateTime<FixedOffset>>(&Type::TIMESTAMP, &tsz),
+        "DateTime<chrono::offset::fixed::FixedOffset>` and SQL type `timestamp`",
+    );
+    fails_with(
+        dec::<DateTime<Local>>(&Type::TIMESTAMP, &tsz),
+        "DateTime<chrono::offset::local::Local>` and SQL type `timestamp`",
+    );
+    // timetz_send('12:34:56.789-08') = 0000000a8be6260800007080.
+    let timetz = TimeTz {
+        time: time(12, 34, 56, 789_000),
+        offset: FixedOffset::west_opt(8 * 3600).unwrap(),
+    };
+    fails_with(
+        encode(&timetz, &Type::TIME),
+        "Rust type `tusk::types::datetime::TimeTz` and SQL type `time`",
+    );
+    fails_with(
+        dec::<TimeTz>(&Type::BYTEA, &hex("0000000a8be6260800007080")),
+        "Rust type `tusk::types::datetime::TimeTz` and SQL type `bytea`",
+    );
+    // timestamp_send('infinity') = 7fffffffffffffff is no date infinity.
+    fails_with(
+        dec::<Timestamp<NaiveDate>>(&Type::TIMESTAMP, &hex("7fffffffffffffff")),
+        "Rust type `tusk::types::datetime::Timestamp<chrono::naive::date::NaiveDate>` and SQL \
+         type `timestamp`",
+    );
+    fails_with(
+        dec::<Timestamp<i64>>(&Type::INT8, &hex("7fffffffffffffff")),
+        "Rust type `tusk::types::datetime::Timestamp<i64>` and SQL type `int8`",
+    );
+}
+
+#[test]
+fn negative_infinity_needs_the_timestamp_wrapper() {
+    // timestamp_send('-infinity') = timestamptz_send('-infinity') = 8000000000000000.
+    let raw = hex("8000000000000000");
+    fails_with(
+        dec::<NaiveDateTime>(&Type::TIMESTAMP, &raw),
+        "invalid timestamp value: -infinity cannot be represented by NaiveDateTime; read it as \
+         tusk::types::Timestamp<NaiveDateTime>",
+    );
+    fails_with(
+        dec::<DateTime<Utc>>(&Type::TIMESTAMPTZ, &raw),
+        "invalid timestamptz value: -infinity cannot be represented by DateTime<Utc>; read it \
+         as tusk::types::Timestamp<DateTime<Utc>>",
+    );
+    fails_with(
+        dec::<DateTime<Local>>(&Type::TIMESTAMPTZ, &raw),
+        "-infinity cannot be represented by DateTime<Local>",
+    );
+}
+
+#[test]
+fn interval_accepts_only_interval() {
+    assert_eq!(accepted(<Interval as ToSql>::accepts), ["interval"]);
+    assert_eq!(accepted(<Interval as FromSql>::accepts), ["interval"]);
+    // interval_send('1 year 2 mons 3 days 04:05:06.789'): 16 bytes, as wide as a uuid.
+    fails_with(
+        dec::<Interval>(&Type::UUID, &hex("000000036c97ca88000000030000000e")),
+        "Rust type `tusk::types::interval::Interval` and SQL type `uuid`",
+    );
+}

@@ -143,5 +143,57 @@ fn uuid_crate() {
         u,
     );
     let ours = Uuid::from(u);
+    assert_eq!(ours.to_string(), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
     assert_eq!(::uuid::Uuid::from(ours), u);
+    encodes_exactly(&u, "uuid::Uuid", &[Type::UUID]);
+    decodes_exactly::<::uuid::Uuid>("uuid::Uuid", &[Type::UUID]);
+}
+
+#[test]
+fn json_types_accept_exactly_json_and_jsonb() {
+    for t in [Type::JSON, Type::JSONB] {
+        assert!(<Json<i32> as ToSql>::accepts(&t), "{t}");
+        assert!(<Json<i32> as FromSql>::accepts(&t), "{t}");
+        assert!(<Value as ToSql>::accepts(&t), "{t}");
+        assert!(<Value as FromSql>::accepts(&t), "{t}");
+    }
+    // Not text, not arrays of json, not a text-format type (which strings would take).
+    for t in [
+        Type::TEXT,
+        Type::BYTEA,
+        Type::JSON_ARRAY,
+        Type::JSONB_ARRAY,
+        Type::JSONPATH,
+        Type::from_oid(16_390),
+    ] {
+        assert!(!<Json<i32> as ToSql>::accepts(&t), "{t}");
+        assert!(!<Json<i32> as FromSql>::accepts(&t), "{t}");
+        assert!(!<Value as ToSql>::accepts(&t), "{t}");
+        assert!(!<Value as FromSql>::accepts(&t), "{t}");
+    }
+    fails_with(
+        encode(&Json(1), &Type::TEXT),
+        "cannot convert between Rust type `tusk::types::json::Json<i32>` and SQL type `text`",
+    );
+    fails_with(
+        dec::<Json<i32>>(&Type::TEXT, b"1"),
+        "cannot convert between Rust type `tusk::types::json::Json<i32>` and SQL type `text`",
+    );
+    fails_with(
+        dec::<Json<i32>>(&Type::BYTEA, b"1"),
+        "cannot convert between Rust type `tusk::types::json::Json<i32>` and SQL type `bytea`",
+    );
+}
+
+#[test]
+fn uuid_accepts_exactly_uuid() {
+    let u: Uuid = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".parse().unwrap();
+    encodes_exactly(&u, "tusk::types::uuid::Uuid", &[Type::UUID]);
+    decodes_exactly::<Uuid>("tusk::types::uuid::Uuid", &[Type::UUID]);
+    let e = "x".parse::<Uuid>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid UUID \"x\": expected 32 hex digits, optionally hyphenated as 8-4-4-4-12 and in \
+         braces"
+    );
 }

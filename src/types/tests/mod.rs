@@ -81,3 +81,83 @@ pub(super) fn fails_with<T: Debug, E: std::fmt::Display>(r: Result<T, E>, expect
         "expected an error containing {expected:?}, got {text:?}"
     );
 }
+
+/// Every built-in type, plus an "other" type with and without a name: the SQL types an
+/// `accepts` is checked against.
+pub(super) fn every_type() -> Vec<Type> {
+    let mut all: Vec<Type> = super::oids::BY_OID
+        .iter()
+        .map(|info| Type::from_oid(info.oid))
+        .collect();
+    all.push(Type::from_oid(16_390));
+    all.push(Type::other(16_391, "mytype"));
+    all
+}
+
+/// Asserts that the Rust type `T` is sent as each of the SQL types `accepted` and none of
+/// `refused`, and that a refused value is a `WrongType` error naming the Rust type `rust_name`
+/// and the SQL type.
+#[track_caller]
+pub(super) fn encodes_only<T: ToSql>(
+    value: &T,
+    rust_name: &str,
+    accepted: &[Type],
+    refused: &[Type],
+) {
+    for t in accepted {
+        assert!(T::accepts(t), "ToSql for {rust_name} refuses {t}");
+    }
+    for t in refused {
+        assert!(!T::accepts(t), "ToSql for {rust_name} accepts {t}");
+        fails_with(
+            encode(value, t),
+            &format!("cannot convert between Rust type `{rust_name}` and SQL type `{t}`"),
+        );
+    }
+}
+
+/// Asserts that the Rust type `T` is read from each of the SQL types `accepted` and none of
+/// `refused`, and that a refused type is a `WrongType` error naming both types.
+#[track_caller]
+pub(super) fn decodes_only<T: FromSql<'static> + Debug>(
+    rust_name: &str,
+    accepted: &[Type],
+    refused: &[Type],
+) {
+    for t in accepted {
+        assert!(
+            <T as FromSql>::accepts(t),
+            "FromSql for {rust_name} refuses {t}"
+        );
+    }
+    for t in refused {
+        assert!(
+            !<T as FromSql>::accepts(t),
+            "FromSql for {rust_name} accepts {t}"
+        );
+        fails_with(
+            dec::<T>(t, &[0; 16]),
+            &format!("cannot convert between Rust type `{rust_name}` and SQL type `{t}`"),
+        );
+    }
+}
+
+/// The types of [`every_type`] that are not in `expected`.
+fn all_but(expected: &[Type]) -> Vec<Type> {
+    every_type()
+        .into_iter()
+        .filter(|t| !expected.contains(t))
+        .collect()
+}
+
+/// [`encodes_only`] the types `expected`, refusing every other type.
+#[track_caller]
+pub(super) fn encodes_exactly<T: ToSql>(value: &T, rust_name: &str, expected: &[Type]) {
+    encodes_only(value, rust_name, expected, &all_but(expected));
+}
+
+/// [`decodes_only`] the types `expected`, refusing every other type.
+#[track_caller]
+pub(super) fn decodes_exactly<T: FromSql<'static> + Debug>(rust_name: &str, expected: &[Type]) {
+    decodes_only::<T>(rust_name, expected, &all_but(expected));
+}

@@ -96,7 +96,11 @@ fn parse_like_numeric_in() {
         ("1 2", "unexpected character"),
         ("--1", "unexpected character"),
         ("-nan", "unexpected character"),
-        ("1e1000000000", "exponent out of range"),
+        // 10^1000000000 = 10000^250000000: the server says "value overflows numeric format".
+        (
+            "1e1000000000",
+            "value overflows numeric format (weight 250000000 outside the 16-bit range)",
+        ),
         ("0x10", "unexpected character"),
         ("١", "unexpected character"),
     ] {
@@ -119,7 +123,7 @@ fn parse_like_numeric_in() {
     assert_eq!(d("1e-000000000000000002").to_string(), "0.01");
     fails_with(
         "1e0000000001000000000".parse::<Decimal>(),
-        "invalid numeric literal \"1e0000000001000000000\": exponent out of range",
+        "invalid numeric literal \"1e0000000001000000000\": value overflows numeric format",
     );
     let e = "1e-99999".parse::<Decimal>().unwrap_err().to_string();
     assert!(
@@ -276,5 +280,145 @@ fn only_numeric() {
     fails_with(
         dec::<Decimal>(&Type::INT4, &hex("00000001")),
         "cannot convert between Rust type `tusk::types::numeric::Decimal` and SQL type `int4`",
+    );
+}
+
+#[test]
+fn exponents_and_whitespace_like_numeric_in() {
+    // (input, numeric_out of it) from the server. It skips C's whitespace around the literal
+    // and before the exponent (strtol), and takes any exponent below INT_MAX / 2 in magnitude,
+    // so a zero may carry one far beyond the format's weight range.
+    for (input, out) in [
+        ("0e1073741822", "0"),
+        ("0e1000000000", "0"),
+        ("0e100000000", "0"),
+        ("0e0000000001073741822", "0"),
+        (" 1e 5 ", "100000"),
+        ("1e\t+5", "100000"),
+        ("1e\x0b5", "100000"),
+        ("\x0b1\x0b", "1"),
+        ("\x0c1\r\n\t ", "1"),
+    ] {
+        assert_eq!(d(input).to_string(), out, "{input:?}");
+    }
+    // Each refused by the server too ("value overflows numeric format" for the exponents,
+    // "invalid input syntax" for the rest).
+    for (bad, why) in [
+        ("0e1073741823", "exponent out of range"),
+        ("0e-1073741823", "exponent out of range"),
+        ("0e9999999999", "exponent out of range"),
+        ("0e99999999999999999999", "exponent out of range"),
+        (
+            "0e-100000000",
+            "display scale 100000000 exceeds the maximum of 16383",
+        ),
+        // 10^100000000 = 10000^25000000.
+        (
+            "1e100000000",
+            "value overflows numeric format (weight 25000000 outside the 16-bit range)",
+        ),
+        // A long exponent is first of all not a number.
+        ("1e12345678901x", "invalid exponent"),
+        ("1e+ 5", "invalid exponent"),
+        ("1 e5", "unexpected character"),
+        // No-break and em spaces are not C whitespace.
+        ("\u{a0}1", "unexpected character"),
+        ("1\u{a0}", "unexpected character"),
+        ("\u{2003}1", "unexpected character"),
+        ("1e\u{a0}5", "invalid exponent"),
+    ] {
+        let e = bad.parse::<Decimal>().unwrap_err().to_string();
+        assert_eq!(e, format!("invalid numeric literal {bad:?}: {why}"));
+    }
+}
+
+#[test]
+fn decode_truncates_to_the_display_scale() {
+    // numeric_recv truncates what the display scale hides (trunc_var to dscale). Each row was
+    // loaded into PostgreSQL 15 with a binary COPY (numeric_recv), which printed the value and
+    // numeric_send of what it stored:
+    // (bytes sent, the value the server kept, numeric_send of that value)
+    let cases = [
+        // 1.5 at dscale 0 is 1: a whole base-10000 digit below the scale goes.
+        ("0002 0000 0000 0000 0001 1388", "1", "00010000000000000001"),
+        // 1.23456789 at dscale 4 is 1.2345.
+        (
+            "0003 0000 0000 0004 0001 0929 1a85",
+            "1.2345",
+            "000200000000000400010929",
+        ),
+        // 0.00001 (weight -2) at dscale 2 is 0.00: no digit is left.
+        ("0001 fffe 0000 0002 03e8", "0.00", "0000000000000002"),
+        // -1.5 at dscale 0 is -1 (toward zero).
+        (
+            "0002 0000 4000 0000 0001 1388",
+            "-1",
+            "00010000400000000001",
+        ),
+    ];
+    for (sent, value, send) in cases {
+        let v: Decimal = dec(&Type::NUMERIC, &hex(sent)).unwrap();
+        assert_eq!(v, d(value), "{sent}");
+        assert_eq!(v.to_string(), value, "{sent}");
+        assert_eq!(encode(&v, &Type::NUMERIC).unwrap(), hex(send), "{sent}");
+    }
+    // The largest display scale decodes: numeric_send('1e-16383').
+    let v: Decimal = dec(&Type::NUMERIC, &hex("0001 f000 0000 3fff 000a")).unwrap();
+    assert_eq!(v, d("1e-16383"));
+    assert_eq!(v.scale(), 16_383);
+}
+
+#[test]
+fn predicates_of_each_kind() {
+    // (value, is_nan, is_infinite, is_finite, is_zero, is_sign_negative)
+    let cases = [
+        ("1", false, false, true, false, false),
+        ("-1", false, false, true, false, true),
+        ("0.00", false, false, true, true, false),
+        ("-0.0001", false, false, true, false, true),
+        ("NaN", true, false, false, false, false),
+        ("Infinity", false, true, false, false, false),
+        ("-Infinity", false, true, false, false, true),
+    ];
+    for (text, nan, infinite, finite, zero, negative) in cases {
+        let v = d(text);
+        assert_eq!(v.is_nan(), nan, "{text} is_nan");
+        assert_eq!(v.is_infinite(), infinite, "{text} is_infinite");
+        assert_eq!(v.is_finite(), finite, "{text} is_finite");
+        assert_eq!(v.is_zero(), zero, "{text} is_zero");
+        assert_eq!(v.is_sign_negative(), negative, "{text} is_sign_negative");
+    }
+}
+
+#[test]
+fn from_i128_and_float_infinities() {
+    assert_eq!(Decimal::from(-5i128), d("-5"));
+    assert_eq!(Decimal::from(7i128), d("7"));
+    assert_eq!(Decimal::from(0i128), Decimal::zero());
+    assert_eq!(
+        Decimal::from(i128::MIN).to_string(),
+        "-170141183460469231731687303715884105728"
+    );
+    assert_eq!(
+        Decimal::from(i128::MAX).to_string(),
+        "170141183460469231731687303715884105727"
+    );
+    assert_eq!(Decimal::from(f64::INFINITY), Decimal::infinity());
+    assert_eq!(Decimal::from(f32::INFINITY), Decimal::infinity());
+    assert_eq!(Decimal::from(f32::NEG_INFINITY), Decimal::neg_infinity());
+}
+
+#[test]
+fn decimal_accepts_only_numeric() {
+    for info in super::super::oids::BY_OID.iter() {
+        let ty = Type::from_oid(info.oid);
+        let numeric = ty == Type::NUMERIC;
+        assert_eq!(<Decimal as ToSql>::accepts(&ty), numeric, "{ty}");
+        assert_eq!(<Decimal as FromSql>::accepts(&ty), numeric, "{ty}");
+    }
+    // numeric_send('1') is 10 bytes, like a bytea or text value: the type check refuses it.
+    fails_with(
+        dec::<Decimal>(&Type::BYTEA, &hex("00010000000000000001")),
+        "cannot convert between Rust type `tusk::types::numeric::Decimal` and SQL type `bytea`",
     );
 }

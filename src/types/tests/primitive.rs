@@ -264,3 +264,66 @@ fn floats_widen_never_narrow() {
         "invalid float8 value: expected 8 bytes, got 4",
     );
 }
+
+#[test]
+fn scalars_accept_exactly_their_sql_types() {
+    // The type matrix of the module documentation, with its widening rules.
+    let oid_like = [
+        Type::OID,
+        Type::REGPROC,
+        Type::REGPROCEDURE,
+        Type::REGOPER,
+        Type::REGOPERATOR,
+        Type::REGCLASS,
+        Type::REGTYPE,
+        Type::REGCONFIG,
+        Type::REGDICTIONARY,
+        Type::REGNAMESPACE,
+        Type::REGROLE,
+        Type::REGCOLLATION,
+        Type::XID,
+        Type::CID,
+    ];
+    encodes_exactly(&true, "bool", &[Type::BOOL]);
+    decodes_exactly::<bool>("bool", &[Type::BOOL]);
+    encodes_exactly(&1i8, "i8", &[Type::CHAR]);
+    decodes_exactly::<i8>("i8", &[Type::CHAR]);
+    encodes_exactly(
+        &1i16,
+        "i16",
+        &[Type::INT2, Type::INT4, Type::INT8, Type::NUMERIC],
+    );
+    decodes_exactly::<i16>("i16", &[Type::INT2]);
+    encodes_exactly(&1i32, "i32", &[Type::INT4, Type::INT8, Type::NUMERIC]);
+    decodes_exactly::<i32>("i32", &[Type::INT2, Type::INT4]);
+    encodes_exactly(&1i64, "i64", &[Type::INT8, Type::NUMERIC]);
+    decodes_exactly::<i64>("i64", &[Type::INT2, Type::INT4, Type::INT8]);
+    encodes_exactly(&1u32, "u32", &oid_like);
+    decodes_exactly::<u32>("u32", &oid_like);
+    encodes_exactly(&1u64, "u64", &[Type::XID8]);
+    decodes_exactly::<u64>("u64", &[Type::XID8]);
+    encodes_exactly(&1f32, "f32", &[Type::FLOAT4, Type::FLOAT8]);
+    decodes_exactly::<f32>("f32", &[Type::FLOAT4]);
+    encodes_exactly(&1f64, "f64", &[Type::FLOAT8]);
+    decodes_exactly::<f64>("f64", &[Type::FLOAT4, Type::FLOAT8]);
+}
+
+#[test]
+fn oid_like_length_errors_name_their_type() {
+    fails_with(
+        dec::<u32>(&Type::XID, &hex("000000")),
+        "invalid xid value: expected 4 bytes, got 3",
+    );
+    fails_with(
+        dec::<u32>(&Type::OID, &hex("000000")),
+        "invalid oid value: expected 4 bytes, got 3",
+    );
+    fails_with(
+        dec::<u32>(&Type::REGCLASS, &hex("0000000000")),
+        "invalid oid value: expected 4 bytes, got 5",
+    );
+    fails_with(
+        dec::<u64>(&Type::XID8, &hex("00000000")),
+        "invalid xid8 value: expected 8 bytes, got 4",
+    );
+}

@@ -148,3 +148,82 @@ fn bytea_vectors() {
         "cannot convert between Rust type `alloc::vec::Vec<u8>` and SQL type `text`",
     );
 }
+
+#[test]
+fn strings_and_bytes_accept_exactly_their_sql_types() {
+    // The text types, json and jsonb, citext by name, and every text-format type...
+    let accepted = [
+        Type::TEXT,
+        Type::VARCHAR,
+        Type::BPCHAR,
+        Type::NAME,
+        Type::UNKNOWN,
+        Type::JSON,
+        Type::JSONB,
+        Type::other(16_400, "citext"),
+        Type::from_oid(16_390),
+        Type::INET,
+        Type::MONEY,
+        Type::POINT,
+        Type::XML,
+        Type::INET_ARRAY,
+    ];
+    // ...but no type with a binary codec of its own, arrays of binary elements included.
+    let refused = [
+        Type::BOOL,
+        Type::CHAR,
+        Type::INT4,
+        Type::OID,
+        Type::FLOAT8,
+        Type::NUMERIC,
+        Type::BYTEA,
+        Type::DATE,
+        Type::TIMESTAMPTZ,
+        Type::INTERVAL,
+        Type::UUID,
+        Type::TEXT_ARRAY,
+        Type::JSONB_ARRAY,
+        Type::INT4_ARRAY,
+    ];
+    encodes_only(&"x", "&str", &accepted, &refused);
+    encodes_only(
+        &"x".to_owned(),
+        "alloc::string::String",
+        &accepted,
+        &refused,
+    );
+    encodes_only(
+        &Box::<str>::from("x"),
+        "alloc::boxed::Box<str>",
+        &accepted,
+        &refused,
+    );
+    encodes_only(
+        &Cow::Borrowed("x"),
+        "alloc::borrow::Cow<'_, str>",
+        &accepted,
+        &refused,
+    );
+    decodes_only::<&str>("&str", &accepted, &refused);
+    decodes_only::<String>("alloc::string::String", &accepted, &refused);
+    decodes_only::<Box<str>>("alloc::boxed::Box<str>", &accepted, &refused);
+    decodes_only::<Cow<str>>("alloc::borrow::Cow<'_, str>", &accepted, &refused);
+
+    // Byte strings are bytea and nothing else.
+    let bytea = [Type::BYTEA];
+    encodes_exactly(&&b"x"[..], "&[u8]", &bytea);
+    encodes_exactly(&b"x".to_vec(), "alloc::vec::Vec<u8>", &bytea);
+    encodes_exactly(
+        &Box::<[u8]>::from(&b"x"[..]),
+        "alloc::boxed::Box<[u8]>",
+        &bytea,
+    );
+    encodes_exactly(
+        &Cow::Borrowed(&b"x"[..]),
+        "alloc::borrow::Cow<'_, [u8]>",
+        &bytea,
+    );
+    decodes_exactly::<&[u8]>("&[u8]", &bytea);
+    decodes_exactly::<Vec<u8>>("alloc::vec::Vec<u8>", &bytea);
+    decodes_exactly::<Box<[u8]>>("alloc::boxed::Box<[u8]>", &bytea);
+}

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use super::super::oids::BY_OID;
 use super::*;
-use crate::types::{Format, WasNull, WrongType};
+use crate::types::{Format, InvalidValue, WasNull, WrongType};
 
 #[test]
 fn table_is_sorted_and_complete() {
@@ -188,4 +188,71 @@ fn dyn_and_wrappers() {
     assert_eq!((&&5i32).type_name(), "i32");
     let boxed: Box<i64> = dec(&Type::INT8, &hex("0000000000000009")).unwrap();
     assert_eq!(*boxed, 9);
+}
+
+#[test]
+fn types_hash_by_oid() {
+    use std::hash::{BuildHasher, RandomState};
+    let state = RandomState::new();
+    let h = |t: &Type| state.hash_one(t);
+    // Equal types (equality is by OID) hash alike, whatever their variant.
+    assert_eq!(h(&Type::INT4), h(&Type::from_oid(23)));
+    assert_eq!(
+        h(&Type::other(16_400, "citext")),
+        h(&Type::from_oid(16_400))
+    );
+    // Different types hash apart (a constant hash would make every lookup a scan).
+    let distinct = [
+        Type::BOOL,
+        Type::INT4,
+        Type::TEXT,
+        Type::INT4_ARRAY,
+        Type::from_oid(16_400),
+        Type::from_oid(16_401),
+    ];
+    let hashes: HashSet<u64> = distinct.iter().map(h).collect();
+    assert_eq!(hashes.len(), distinct.len());
+}
+
+#[test]
+fn invalid_value_parts() {
+    let e = dec::<Vec<i32>>(&Type::INT4_ARRAY, &hex("00000001 00000002 00000017")).unwrap_err();
+    let iv = e.downcast_ref::<InvalidValue>().expect("an InvalidValue");
+    assert_eq!(iv.what(), "array");
+    assert_eq!(iv.reason(), "invalid flags 2");
+    assert_eq!(iv.to_string(), "invalid array value: invalid flags 2");
+    let e = dec::<i32>(&Type::INT4, &[0, 1]).unwrap_err();
+    let iv = e.downcast_ref::<InvalidValue>().expect("an InvalidValue");
+    assert_eq!(
+        (iv.what(), iv.reason()),
+        ("int4", "expected 4 bytes, got 2")
+    );
+}
+
+#[test]
+fn wrappers_accept_what_they_wrap() {
+    // Option<T>, &T and Box<T> take exactly T's SQL types; the errors name the wrapper for
+    // Option (a NULL has no inner value to name) and the inner type for &T and Box<T>.
+    let int4_or_wider = [Type::INT4, Type::INT8, Type::NUMERIC];
+    encodes_exactly(&Some(1i32), "core::option::Option<i32>", &int4_or_wider);
+    encodes_exactly(&None::<i32>, "core::option::Option<i32>", &int4_or_wider);
+    encodes_exactly(&&1i32, "i32", &int4_or_wider);
+    encodes_exactly(&Box::new(1i32), "i32", &int4_or_wider);
+    encodes_exactly(
+        &Box::new(Some(1i32)),
+        "core::option::Option<i32>",
+        &int4_or_wider,
+    );
+    let int4_or_narrower = [Type::INT2, Type::INT4];
+    decodes_exactly::<Option<i32>>("core::option::Option<i32>", &int4_or_narrower);
+    decodes_exactly::<Box<i32>>("alloc::boxed::Box<i32>", &int4_or_narrower);
+    // A NULL through the checked decoding: refused before it could become None.
+    fails_with(
+        decode::<Option<i32>>(&Type::TEXT, None),
+        "cannot convert between Rust type `core::option::Option<i32>` and SQL type `text`",
+    );
+    assert_eq!(
+        err_text(decode::<Box<i32>>(&Type::INT4, None)),
+        "unexpected NULL value"
+    );
 }
