@@ -188,7 +188,7 @@ mod tests {
             ("C.2.2 non-ASCII control", '\u{0085}'),
             ("C.3 private use", '\u{E000}'),
             ("C.4 non-character", '\u{FDD0}'),
-            ("C.6 inappropriate for plain text", '\u{FFF9}'),
+            ("C.6 inappropriate for plain text", '\u{FFFD}'),
             ("C.7 inappropriate for canonical representation", '\u{2FF0}'),
             ("C.8 change display properties", '\u{0340}'),
             ("C.9 tagging", '\u{E0001}'),
