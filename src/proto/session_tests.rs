@@ -16,6 +16,19 @@ fn startup(password: Option<&[u8]>) -> (Startup, BytesMut) {
     (s, out)
 }
 
+/// A startup with password "pencil" after the server asked for SCRAM-SHA-256.
+fn scram_started() -> (Startup, BytesMut) {
+    let (mut s, mut out) = startup(Some(b"pencil"));
+    s.handle(
+        Message::Authentication(Authentication::Sasl {
+            mechanisms: vec!["SCRAM-SHA-256".into()],
+        }),
+        &mut out,
+    )
+    .unwrap();
+    (s, out)
+}
+
 fn param(name: &str, value: &str) -> Message {
     Message::ParameterStatus(ParameterStatus {
         name: name.into(),
@@ -106,14 +119,7 @@ fn ready_before_authentication_ok_is_refused() {
 
 #[test]
 fn authentication_ok_in_the_middle_of_scram_is_refused() {
-    let (mut s, mut out) = startup(Some(b"pencil"));
-    s.handle(
-        Message::Authentication(Authentication::Sasl {
-            mechanisms: vec!["SCRAM-SHA-256".into()],
-        }),
-        &mut out,
-    )
-    .unwrap();
+    let (mut s, mut out) = scram_started();
     let err = s
         .handle(Message::Authentication(Authentication::Ok), &mut out)
         .unwrap_err();
@@ -268,14 +274,7 @@ fn a_second_authentication_request_mid_exchange_is_refused() {
             mechanisms: vec!["SCRAM-SHA-256".into()],
         },
     ] {
-        let (mut s, mut out) = startup(Some(b"pencil"));
-        s.handle(
-            Message::Authentication(Authentication::Sasl {
-                mechanisms: vec!["SCRAM-SHA-256".into()],
-            }),
-            &mut out,
-        )
-        .unwrap();
+        let (mut s, mut out) = scram_started();
         let name = match &second {
             Authentication::CleartextPassword => "AuthenticationCleartextPassword",
             Authentication::Md5Password { .. } => "AuthenticationMD5Password",
