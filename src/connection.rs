@@ -1,5 +1,6 @@
 //! The IO layer: [`Connection`] owns the socket, a read buffer and a write buffer, and drives
-//! the sans-IO [`Session`] with them.
+//! the sans-IO [`Session`] with them. Opening one (hosts, socket, startup, authentication) is in
+//! `connection/connect.rs`.
 //!
 //! Every request is encoded completely into the write buffer and counted as owed in the
 //! session before anything awaits. Each public operation starts with [`Connection::ready`],
@@ -12,22 +13,21 @@ use std::io;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-#[cfg(unix)]
-use tokio::net::UnixStream;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
-use crate::config::{Config, Host, NoticeHandler, SslMode};
+use crate::config::{Host, NoticeHandler};
 use crate::error::{DbError, Error, Kind};
-use crate::proto::auth::scram;
 use crate::proto::backend::{self, ErrorFields, Message, Notification, TransactionStatus};
-use crate::proto::session::{Incoming, Session, Startup, StartupEvent};
+use crate::proto::session::{Incoming, Session};
 use crate::proto::{framing, frontend};
 use crate::query::StatementCache;
 use crate::simple::{SimpleColumns, SimpleQueryMessage, SimpleRow};
 use crate::socket::Socket;
 use crate::statement::CloseQueue;
+
+mod connect;
+pub(crate) use connect::open_socket;
 
 /// How much the read buffer grows by when it runs out of room: large reads keep the number of
 /// system calls low when results stream in.
@@ -98,134 +98,6 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Connects with a `postgres://` URL or a libpq `key=value` string.
-    ///
-    /// Like libpq, settings missing from the string are taken from the `PG*` environment
-    /// variables, then from the defaults (see [`Config`]).
-    pub async fn connect(params: &str) -> Result<Connection, Error> {
-        let config: Config = params.parse()?;
-        config.with_env_fallbacks()?.connect().await
-    }
-
-    /// Connects with `config`, trying each of its hosts in order until one accepts.
-    pub(crate) async fn connect_with(config: &Config) -> Result<Connection, Error> {
-        let resolved = config.resolve()?;
-        if matches!(
-            config.get_ssl_mode(),
-            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
-        ) {
-            return Err(Error::config(format!(
-                "sslmode={} needs TLS, which tusk does not support yet; use sslmode=disable, \
-                 allow or prefer (which connect without TLS)",
-                config.get_ssl_mode().as_str()
-            )));
-        }
-        let mut last_error = None;
-        for (host, port) in &resolved.targets {
-            let attempt = Self::connect_one(config, &resolved, host, *port);
-            let result = match resolved.connect_timeout {
-                Some(limit) => match tokio::time::timeout(limit, attempt).await {
-                    Ok(result) => result,
-                    Err(_) => Err(Error::timeout(format!(
-                        "could not connect to {} within {limit:?}",
-                        describe_target(host, *port)
-                    ))),
-                },
-                None => attempt.await,
-            };
-            match result {
-                Ok(conn) => return Ok(conn),
-                // The server itself refused us (bad password, missing database): trying the
-                // next host would not change the answer, and libpq stops here too.
-                Err(e) if e.kind() == Kind::Db => return Err(e),
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| Error::config("no host to connect to")))
-    }
-
-    async fn connect_one(
-        config: &Config,
-        resolved: &crate::config::Resolved,
-        host: &Host,
-        port: u16,
-    ) -> Result<Connection, Error> {
-        let target = describe_target(host, port);
-        let socket = open_socket(host, port)
-            .await
-            .map_err(|e| Error::io(e).with_message(format!("could not connect to {target}")))?;
-        let password = resolved
-            .password
-            .clone()
-            .or_else(|| config.password_for(host, port, &resolved.dbname, &resolved.user));
-        let mut random = [0u8; 18];
-        getrandom::fill(&mut random)
-            .map_err(|e| Error::auth(format!("could not draw a random SCRAM nonce: {e}")))?;
-        let nonce = scram::client_nonce_from_bytes(&random);
-        let params: Vec<(&str, &str)> = resolved
-            .startup_params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-
-        let mut conn = Handshake {
-            socket,
-            read_buf: BytesMut::with_capacity(READ_CHUNK),
-            write_buf: BytesMut::with_capacity(8 * 1024),
-            max_message_len: resolved.max_message_len,
-        };
-        let mut startup = Startup::new(
-            &params,
-            &resolved.user,
-            password.as_deref(),
-            nonce,
-            &mut conn.write_buf,
-        )?;
-        loop {
-            flush(&mut conn.socket, &mut conn.write_buf).await?;
-            let msg = read_message(&mut conn.socket, &mut conn.read_buf, conn.max_message_len)
-                .await
-                .map_err(|e| {
-                    if e.kind() == Kind::Closed {
-                        Error::closed()
-                            .with_message(format!("{target} closed the connection during startup"))
-                    } else {
-                        e
-                    }
-                })?;
-            match startup.handle(msg, &mut conn.write_buf)? {
-                StartupEvent::Continue => {}
-                StartupEvent::Ready => break,
-                StartupEvent::ServerError(fields) => return Err(db_error(&fields)),
-                StartupEvent::Notice(fields) => {
-                    deliver_notice(config.get_notice_handler(), &fields)
-                }
-            }
-        }
-        Ok(Connection {
-            socket: conn.socket,
-            read_buf: conn.read_buf,
-            write_buf: conn.write_buf,
-            session: startup.into_session(),
-            max_message_len: conn.max_message_len,
-            notifications: VecDeque::new(),
-            broken: false,
-            group_open: false,
-            id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
-            cache: StatementCache::new(resolved.statement_cache_capacity),
-            close_queue: CloseQueue::default(),
-            statement_counter: 0,
-            savepoint_counter: 0,
-            notice_handler: config.get_notice_handler().cloned(),
-            cancel_target: CancelTarget {
-                host: host.clone(),
-                port,
-                connect_timeout: resolved.connect_timeout,
-            },
-            statement_timeout: config.get_statement_timeout(),
-        })
-    }
-
     /// A server parameter as last reported (at startup or by a later `SET`), e.g.
     /// `server_version`, `TimeZone`, `server_encoding`, `integer_datetimes`.
     pub fn parameter(&self, name: &str) -> Option<&str> {
@@ -685,63 +557,6 @@ impl Drop for Connection {
             frontend::terminate(&mut bye);
             let _ = self.socket.try_write(&bye);
         }
-    }
-}
-
-impl Config {
-    /// Connects with these settings (no environment variables are read: see
-    /// [`Config::with_env_fallbacks`]).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), tusk::Error> {
-    /// let port = 54329;
-    /// # let port: u16 = std::env::var("TUSK_PG_PORT").expect("TUSK_PG_PORT").parse().unwrap();
-    /// let conn = tusk::Config::new()
-    ///     .host("127.0.0.1").port(port).user("tusk").password("tusk").dbname("tusk")
-    ///     .connect().await?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn connect(&self) -> Result<Connection, Error> {
-        Connection::connect_with(self).await
-    }
-}
-
-/// The socket and buffers during startup, before there is a session.
-struct Handshake {
-    socket: Socket,
-    read_buf: BytesMut,
-    write_buf: BytesMut,
-    max_message_len: usize,
-}
-
-pub(crate) async fn open_socket(host: &Host, port: u16) -> io::Result<Socket> {
-    match host {
-        Host::Tcp(name) => {
-            let stream = TcpStream::connect((name.as_str(), port)).await?;
-            // Requests are written whole; waiting for more bytes only adds latency.
-            stream.set_nodelay(true)?;
-            Ok(Socket::Tcp(stream))
-        }
-        #[cfg(unix)]
-        Host::Unix(dir) => {
-            let path = dir.join(format!(".s.PGSQL.{port}"));
-            Ok(Socket::Unix(UnixStream::connect(path).await?))
-        }
-        #[cfg(not(unix))]
-        Host::Unix(_) => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "Unix-domain sockets are not available on this platform",
-        )),
-    }
-}
-
-fn describe_target(host: &Host, port: u16) -> String {
-    match host {
-        Host::Tcp(name) if name.contains(':') => format!("[{name}]:{port}"),
-        Host::Tcp(name) => format!("{name}:{port}"),
-        Host::Unix(dir) => format!("{}/.s.PGSQL.{port}", dir.display()),
     }
 }
 

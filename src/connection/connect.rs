@@ -1,0 +1,209 @@
+//! Opening a [`Connection`]: each configured host in turn, under the connect timeout, the
+//! socket, then the startup and authentication exchange driven by the sans-IO [`Startup`].
+
+use bytes::BytesMut;
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::Ordering;
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
+
+use super::{
+    db_error, deliver_notice, flush, read_message, CancelTarget, Connection, NEXT_CONNECTION_ID,
+    READ_CHUNK,
+};
+use crate::config::{Config, Host, SslMode};
+use crate::error::{Error, Kind};
+use crate::proto::auth::scram;
+use crate::proto::session::{Startup, StartupEvent};
+use crate::query::StatementCache;
+use crate::socket::Socket;
+use crate::statement::CloseQueue;
+
+impl Connection {
+    /// Connects with a `postgres://` URL or a libpq `key=value` string.
+    ///
+    /// Like libpq, settings missing from the string are taken from the `PG*` environment
+    /// variables, then from the defaults (see [`Config`]).
+    pub async fn connect(params: &str) -> Result<Connection, Error> {
+        let config: Config = params.parse()?;
+        config.with_env_fallbacks()?.connect().await
+    }
+
+    /// Connects with `config`, trying each of its hosts in order until one accepts.
+    pub(crate) async fn connect_with(config: &Config) -> Result<Connection, Error> {
+        let resolved = config.resolve()?;
+        if matches!(
+            config.get_ssl_mode(),
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        ) {
+            return Err(Error::config(format!(
+                "sslmode={} needs TLS, which tusk does not support yet; use sslmode=disable, \
+                 allow or prefer (which connect without TLS)",
+                config.get_ssl_mode().as_str()
+            )));
+        }
+        let mut last_error = None;
+        for (host, port) in &resolved.targets {
+            let attempt = Self::connect_one(config, &resolved, host, *port);
+            let result = match resolved.connect_timeout {
+                Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                    Ok(result) => result,
+                    Err(_) => Err(Error::timeout(format!(
+                        "could not connect to {} within {limit:?}",
+                        describe_target(host, *port)
+                    ))),
+                },
+                None => attempt.await,
+            };
+            match result {
+                Ok(conn) => return Ok(conn),
+                // The server itself refused us (bad password, missing database): trying the
+                // next host would not change the answer, and libpq stops here too.
+                Err(e) if e.kind() == Kind::Db => return Err(e),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| Error::config("no host to connect to")))
+    }
+
+    async fn connect_one(
+        config: &Config,
+        resolved: &crate::config::Resolved,
+        host: &Host,
+        port: u16,
+    ) -> Result<Connection, Error> {
+        let target = describe_target(host, port);
+        let socket = open_socket(host, port)
+            .await
+            .map_err(|e| Error::io(e).with_message(format!("could not connect to {target}")))?;
+        let password = resolved
+            .password
+            .clone()
+            .or_else(|| config.password_for(host, port, &resolved.dbname, &resolved.user));
+        let mut random = [0u8; 18];
+        getrandom::fill(&mut random)
+            .map_err(|e| Error::auth(format!("could not draw a random SCRAM nonce: {e}")))?;
+        let nonce = scram::client_nonce_from_bytes(&random);
+        let params: Vec<(&str, &str)> = resolved
+            .startup_params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+
+        let mut conn = Handshake {
+            socket,
+            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            write_buf: BytesMut::with_capacity(8 * 1024),
+            max_message_len: resolved.max_message_len,
+        };
+        let mut startup = Startup::new(
+            &params,
+            &resolved.user,
+            password.as_deref(),
+            nonce,
+            &mut conn.write_buf,
+        )?;
+        loop {
+            flush(&mut conn.socket, &mut conn.write_buf).await?;
+            let msg = read_message(&mut conn.socket, &mut conn.read_buf, conn.max_message_len)
+                .await
+                .map_err(|e| {
+                    if e.kind() == Kind::Closed {
+                        Error::closed()
+                            .with_message(format!("{target} closed the connection during startup"))
+                    } else {
+                        e
+                    }
+                })?;
+            match startup.handle(msg, &mut conn.write_buf)? {
+                StartupEvent::Continue => {}
+                StartupEvent::Ready => break,
+                StartupEvent::ServerError(fields) => return Err(db_error(&fields)),
+                StartupEvent::Notice(fields) => {
+                    deliver_notice(config.get_notice_handler(), &fields)
+                }
+            }
+        }
+        Ok(Connection {
+            socket: conn.socket,
+            read_buf: conn.read_buf,
+            write_buf: conn.write_buf,
+            session: startup.into_session(),
+            max_message_len: conn.max_message_len,
+            notifications: VecDeque::new(),
+            broken: false,
+            group_open: false,
+            id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+            cache: StatementCache::new(resolved.statement_cache_capacity),
+            close_queue: CloseQueue::default(),
+            statement_counter: 0,
+            savepoint_counter: 0,
+            notice_handler: config.get_notice_handler().cloned(),
+            cancel_target: CancelTarget {
+                host: host.clone(),
+                port,
+                connect_timeout: resolved.connect_timeout,
+            },
+            statement_timeout: config.get_statement_timeout(),
+        })
+    }
+}
+
+impl Config {
+    /// Connects with these settings (no environment variables are read: see
+    /// [`Config::with_env_fallbacks`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// let port = 54329;
+    /// # let port: u16 = std::env::var("TUSK_PG_PORT").expect("TUSK_PG_PORT").parse().unwrap();
+    /// let conn = tusk::Config::new()
+    ///     .host("127.0.0.1").port(port).user("tusk").password("tusk").dbname("tusk")
+    ///     .connect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect(&self) -> Result<Connection, Error> {
+        Connection::connect_with(self).await
+    }
+}
+
+/// The socket and buffers during startup, before there is a session.
+struct Handshake {
+    socket: Socket,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    max_message_len: usize,
+}
+
+pub(crate) async fn open_socket(host: &Host, port: u16) -> io::Result<Socket> {
+    match host {
+        Host::Tcp(name) => {
+            let stream = TcpStream::connect((name.as_str(), port)).await?;
+            // Requests are written whole; waiting for more bytes only adds latency.
+            stream.set_nodelay(true)?;
+            Ok(Socket::Tcp(stream))
+        }
+        #[cfg(unix)]
+        Host::Unix(dir) => {
+            let path = dir.join(format!(".s.PGSQL.{port}"));
+            Ok(Socket::Unix(UnixStream::connect(path).await?))
+        }
+        #[cfg(not(unix))]
+        Host::Unix(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "Unix-domain sockets are not available on this platform",
+        )),
+    }
+}
+
+fn describe_target(host: &Host, port: u16) -> String {
+    match host {
+        Host::Tcp(name) if name.contains(':') => format!("[{name}]:{port}"),
+        Host::Tcp(name) => format!("{name}:{port}"),
+        Host::Unix(dir) => format!("{}/.s.PGSQL.{port}", dir.display()),
+    }
+}

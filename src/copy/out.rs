@@ -1,0 +1,257 @@
+//! [`CopyOut`]: the stream of data chunks a `COPY ... TO STDOUT` sends, driven by `poll_*`
+//! functions that the async method and the `Stream` impl share.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+
+use super::{copy_format, poll_flush_conn, poll_read_conn};
+use crate::connection::{db_error, Connection};
+use crate::error::Error;
+use crate::proto::backend::Message;
+use crate::proto::frontend;
+use crate::types::Format;
+
+/// The data of a `COPY ... TO STDOUT`, from [`Connection::copy_out`].
+///
+/// A [`Stream`](futures_core::Stream) of byte chunks (each the payload of one CopyData
+/// message, shared with the read buffer rather than copied), also readable with
+/// [`next_chunk`](CopyOut::next_chunk). An error the server raises while producing the data is
+/// the stream's last item. Dropped before the end, the rest of the data is read and discarded
+/// by the connection's next request.
+pub struct CopyOut<'a> {
+    conn: &'a mut Connection,
+    state: OutState,
+    format: Format,
+    rows: Option<u64>,
+    /// The server's error, held until its ReadyForQuery has been read.
+    error: Option<Error>,
+}
+
+enum OutState {
+    /// The Query is written; waiting for CopyOutResponse.
+    Starting {
+        /// The statement was a COPY FROM STDIN, answered with CopyFail.
+        copy_in_refused: bool,
+    },
+    Streaming,
+    Done,
+}
+
+impl std::fmt::Debug for CopyOut<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            OutState::Starting { .. } => "starting",
+            OutState::Streaming => "streaming",
+            OutState::Done => "done",
+        };
+        f.debug_struct("CopyOut")
+            .field("state", &state)
+            .field("format", &self.format)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> CopyOut<'a> {
+    /// Waits for the server's answer to the COPY Query just written on `conn`.
+    pub(super) async fn start(conn: &'a mut Connection) -> Result<CopyOut<'a>, Error> {
+        let mut copy = CopyOut {
+            conn,
+            state: OutState::Starting {
+                copy_in_refused: false,
+            },
+            format: Format::Text,
+            rows: None,
+            error: None,
+        };
+        poll_fn(|cx| copy.poll_start(cx)).await?;
+        Ok(copy)
+    }
+}
+
+impl CopyOut<'_> {
+    /// The next chunk of data, or `None` at the end.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        poll_fn(|cx| self.poll_next_chunk(cx)).await
+    }
+
+    /// The number of rows the server reports having copied, once the stream has ended.
+    pub fn rows(&self) -> Option<u64> {
+        self.rows
+    }
+
+    /// The data's format: [`Format::Binary`] for `FORMAT binary`, [`Format::Text`] for text
+    /// and CSV.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Reads the answer to the Query up to CopyOutResponse; anything else means the statement
+    /// was not a COPY TO STDOUT, read to the end and reported as an error.
+    fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            if !matches!(self.state, OutState::Starting { .. }) {
+                return Poll::Ready(Err(Error::usage("this COPY has already started")));
+            }
+            if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
+                self.state = OutState::Done;
+                return Poll::Ready(Err(e));
+            }
+            let msg = match ready!(poll_read_conn(self.conn, cx)) {
+                Ok(Some(msg)) => msg,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.state = OutState::Done;
+                    return Poll::Ready(Err(e));
+                }
+            };
+            let OutState::Starting { copy_in_refused } = &mut self.state else {
+                continue; // checked at the top of the loop
+            };
+            match msg {
+                Message::CopyOutResponse(response) => {
+                    self.format = copy_format(&response);
+                    self.state = OutState::Streaming;
+                    return Poll::Ready(Ok(()));
+                }
+                Message::CopyInResponse(_) => {
+                    // The server waits for data: refuse it so the statement fails cleanly.
+                    *copy_in_refused = true;
+                    if let Err(e) = frontend::copy_fail(
+                        "copy_out cannot feed a COPY FROM STDIN",
+                        self.conn.write_buf(),
+                    ) {
+                        self.state = OutState::Done;
+                        return Poll::Ready(Err(self.conn.fail(e.into())));
+                    }
+                }
+                Message::ErrorResponse(fields) => {
+                    if !*copy_in_refused {
+                        self.error.get_or_insert_with(|| db_error(&fields));
+                    }
+                }
+                Message::ReadyForQuery(_) => {
+                    let refused = *copy_in_refused;
+                    self.state = OutState::Done;
+                    return Poll::Ready(Err(match self.error.take() {
+                        Some(e) => e,
+                        None if refused => Error::usage(
+                            "copy_out needs a COPY ... TO STDOUT statement; this one is a COPY \
+                             ... FROM STDIN (use copy_in)",
+                        ),
+                        None => Error::usage(
+                            "copy_out needs a COPY ... TO STDOUT statement; the server ran this \
+                             one without starting a copy",
+                        ),
+                    }));
+                }
+                Message::RowDescription(_)
+                | Message::DataRow(_)
+                | Message::CommandComplete(_)
+                | Message::EmptyQueryResponse => {}
+                other => {
+                    self.state = OutState::Done;
+                    let err = self
+                        .conn
+                        .unexpected(other.name(), "the answer to a COPY TO STDOUT");
+                    return Poll::Ready(Err(err));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn poll_next_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Bytes>, Error>> {
+        loop {
+            if !matches!(self.state, OutState::Streaming) {
+                return Poll::Ready(Ok(None));
+            }
+            if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
+                self.state = OutState::Done;
+                return Poll::Ready(Err(e));
+            }
+            let msg = match ready!(poll_read_conn(self.conn, cx)) {
+                Ok(Some(msg)) => msg,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.state = OutState::Done;
+                    return Poll::Ready(Err(e));
+                }
+            };
+            match msg {
+                Message::CopyData(data) => {
+                    if self.error.is_none() {
+                        return Poll::Ready(Ok(Some(data)));
+                    }
+                }
+                Message::CommandComplete(done) => {
+                    // With more statements in the Query string, the COPY's count is the first.
+                    if self.rows.is_none() {
+                        self.rows = done.rows();
+                    }
+                }
+                Message::ErrorResponse(fields) => {
+                    self.error.get_or_insert_with(|| db_error(&fields));
+                }
+                Message::ReadyForQuery(_) => {
+                    self.state = OutState::Done;
+                    return Poll::Ready(match self.error.take() {
+                        Some(e) => Err(e),
+                        None => Ok(None),
+                    });
+                }
+                Message::CopyInResponse(_) => {
+                    // A COPY FROM STDIN later in the same Query string: it gets no data.
+                    if let Err(e) = frontend::copy_fail(
+                        "copy_out cannot feed a COPY FROM STDIN",
+                        self.conn.write_buf(),
+                    ) {
+                        self.state = OutState::Done;
+                        return Poll::Ready(Err(self.conn.fail(e.into())));
+                    }
+                }
+                Message::CopyDone
+                | Message::CopyOutResponse(_)
+                | Message::RowDescription(_)
+                | Message::DataRow(_)
+                | Message::EmptyQueryResponse => {}
+                other => {
+                    self.state = OutState::Done;
+                    let err = self.conn.unexpected(other.name(), "COPY TO STDOUT data");
+                    return Poll::Ready(Err(err));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for CopyOut<'_> {
+    fn drop(&mut self) {
+        // Dropped before the server answered: if the statement turns out to be a COPY FROM
+        // STDIN, the server would wait for data forever while the connection drains. A
+        // CopyFail ends it; outside a copy the server ignores it.
+        if let OutState::Starting { .. } = self.state {
+            if !self.conn.is_closed() {
+                if let Err(e) = frontend::copy_fail(
+                    "copy_out cannot feed a COPY FROM STDIN",
+                    self.conn.write_buf(),
+                ) {
+                    log::warn!("could not queue CopyFail for a dropped copy_out: {e}");
+                }
+            }
+        }
+    }
+}
+
+impl futures_core::Stream for CopyOut<'_> {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_next_chunk(cx).map(Result::transpose)
+    }
+}
