@@ -36,15 +36,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::{Bytes, BytesMut};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use crate::config::Config;
-use crate::connection::Connection;
-use crate::error::Error;
-use crate::proto::frontend;
-use crate::query::{
+use crate::client::connection::Connection;
+use crate::client::query::{
     at_most_one, check_param_count, encode_bind_with, exactly_one, Outcome, Params,
 };
-use crate::row::Row;
-use crate::statement::Statement;
+use crate::client::row::Row;
+use crate::client::statement::Statement;
+use crate::config::Config;
+use crate::error::Error;
+use crate::proto::frontend;
 use crate::TransactionStatus;
 
 /// Connections a pool opens at most unless [`PoolBuilder::max_size`] says otherwise.

@@ -12,12 +12,12 @@ use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::{lock, Job, Shared};
-use crate::connection::Connection;
+use crate::client::connection::Connection;
+use crate::client::pipeline::prepare_all;
+use crate::client::query::{is_stale_plan, Outcome};
+use crate::client::statement::Statement;
 use crate::error::Error;
-use crate::pipeline::prepare_all;
 use crate::proto::frontend;
-use crate::query::{is_stale_plan, Outcome};
-use crate::statement::Statement;
 
 /// Runs batches until the queue is empty (or the pool closed), then gives the connection and
 /// the permit back.

@@ -16,15 +16,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use std::sync::atomic::AtomicU64;
 
+use crate::client::query::StatementCache;
+use crate::client::simple::{SimpleColumns, SimpleQueryMessage, SimpleRow};
+use crate::client::socket::Socket;
+use crate::client::statement::CloseQueue;
 use crate::config::{Host, NoticeHandler};
 use crate::error::{DbError, Error, Kind};
 use crate::proto::backend::{self, ErrorFields, Message, Notification, TransactionStatus};
 use crate::proto::session::{Incoming, Session};
 use crate::proto::{framing, frontend};
-use crate::query::StatementCache;
-use crate::simple::{SimpleColumns, SimpleQueryMessage, SimpleRow};
-use crate::socket::Socket;
-use crate::statement::CloseQueue;
 
 mod connect;
 pub(crate) use connect::open_socket;

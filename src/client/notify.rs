@@ -24,8 +24,8 @@ use std::time::Duration;
 use futures_core::future::BoxFuture;
 use futures_core::Stream;
 
+use crate::client::connection::Connection;
 use crate::config::Config;
-use crate::connection::Connection;
 use crate::error::Error;
 use crate::proto::backend::Notification;
 

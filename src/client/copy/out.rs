@@ -8,7 +8,7 @@ use std::task::{ready, Context, Poll};
 use bytes::Bytes;
 
 use super::{copy_format, poll_flush_conn, poll_read_conn};
-use crate::connection::{db_error, Connection};
+use crate::client::connection::{db_error, Connection};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::proto::frontend;

@@ -8,12 +8,12 @@
 
 use std::collections::HashMap;
 
-use crate::connection::{db_error, Connection};
+use crate::client::connection::{db_error, Connection};
+use crate::client::row::Row;
+use crate::client::statement::{columns_from, Column, SharedColumns, Statement};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::proto::frontend::{self, BindError};
-use crate::row::Row;
-use crate::statement::{columns_from, Column, SharedColumns, Statement};
 use crate::types::{Format, ToSql, Type};
 use crate::SqlState;
 
@@ -233,8 +233,8 @@ impl Connection {
         sql: &str,
         params: &[(&str, &(dyn ToSql + Sync))],
     ) -> Result<u64, Error> {
-        let named = crate::named::rewrite(sql)?;
-        let ordered = crate::named::order_args(&named.names, params)?;
+        let named = crate::client::named::rewrite(sql)?;
+        let ordered = crate::client::named::order_args(&named.names, params)?;
         self.execute(named.sql.as_str(), &ordered).await
     }
 
@@ -244,8 +244,8 @@ impl Connection {
         sql: &str,
         params: &[(&str, &(dyn ToSql + Sync))],
     ) -> Result<Vec<Row>, Error> {
-        let named = crate::named::rewrite(sql)?;
-        let ordered = crate::named::order_args(&named.names, params)?;
+        let named = crate::client::named::rewrite(sql)?;
+        let ordered = crate::client::named::order_args(&named.names, params)?;
         self.query(named.sql.as_str(), &ordered).await
     }
 
@@ -552,7 +552,7 @@ impl Connection {
             std::mem::take(&mut *queue)
         };
         for name in names {
-            if name.starts_with(crate::portal::PORTAL_PREFIX) {
+            if name.starts_with(crate::client::portal::PORTAL_PREFIX) {
                 frontend::close_portal(&name, self.write_buf())?;
             } else {
                 frontend::close_statement(&name, self.write_buf())?;

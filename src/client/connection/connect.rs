@@ -13,13 +13,13 @@ use super::{
     db_error, deliver_notice, flush, read_message, CancelTarget, Connection, NEXT_CONNECTION_ID,
     READ_CHUNK,
 };
+use crate::client::query::StatementCache;
+use crate::client::socket::Socket;
+use crate::client::statement::CloseQueue;
 use crate::config::{Config, Host, SslMode};
 use crate::error::{Error, Kind};
 use crate::proto::auth::scram;
 use crate::proto::session::{Startup, StartupEvent};
-use crate::query::StatementCache;
-use crate::socket::Socket;
-use crate::statement::CloseQueue;
 
 impl Connection {
     /// Connects with a `postgres://` URL or a libpq `key=value` string.

@@ -28,13 +28,13 @@ use std::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};
 
-use crate::connection::{db_error, Connection};
+use crate::client::connection::{db_error, Connection};
+use crate::client::query::{Params, QueryRef};
+use crate::client::row::Row;
+use crate::client::statement::{columns_from, Column, SharedColumns};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::proto::frontend::{self, BindError};
-use crate::query::{Params, QueryRef};
-use crate::row::Row;
-use crate::statement::{columns_from, Column, SharedColumns};
 use crate::TransactionStatus;
 
 /// The default number of rows per FETCH, as in psycopg.

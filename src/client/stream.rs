@@ -44,13 +44,13 @@ use std::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};
 
-use crate::connection::{db_error, Connection};
+use crate::client::connection::{db_error, Connection};
+use crate::client::query::{Params, ToStatement};
+use crate::client::row::Row;
+use crate::client::statement::{Column, SharedColumns};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::proto::frontend;
-use crate::query::{Params, ToStatement};
-use crate::row::Row;
-use crate::statement::{Column, SharedColumns};
 
 /// Rows per Execute of [`Connection::query_stream`].
 ///

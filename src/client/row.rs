@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::client::row_ranges::RowRanges;
+use crate::client::statement::{Column, SharedColumns};
 use crate::error::Error;
 use crate::proto::backend::{data_row_body, DataRow, DataRows};
 use crate::proto::ProtoError;
-use crate::row_ranges::RowRanges;
-use crate::statement::{Column, SharedColumns};
 use crate::types::FromSql;
 
 /// Which column of a row: its position (`usize`) or its name (`&str`).
@@ -329,9 +329,9 @@ mod tests {
     use bytes::{Bytes, BytesMut};
 
     use super::Row;
+    use crate::client::statement::{columns_from, SharedColumns};
     use crate::proto::backend::{Message, RowDescription};
     use crate::proto::framing::{split_data_rows, Frame};
-    use crate::statement::{columns_from, SharedColumns};
 
     /// Two columns, int8 `id` and text `name`, binary format.
     fn columns() -> SharedColumns {

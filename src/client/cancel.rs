@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::client::connection::{open_socket, CancelTarget, Connection};
 use crate::config::Host;
-use crate::connection::{open_socket, CancelTarget, Connection};
 use crate::error::Error;
 use crate::proto::frontend;
 

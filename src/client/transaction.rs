@@ -3,7 +3,7 @@
 
 use std::ops::{Deref, DerefMut};
 
-use crate::connection::Connection;
+use crate::client::connection::Connection;
 use crate::error::Error;
 use crate::TransactionStatus;
 

@@ -3,11 +3,11 @@
 
 use std::collections::VecDeque;
 
-use crate::connection::Connection;
+use crate::client::connection::Connection;
+use crate::client::query::{Params, ToStatement};
+use crate::client::row::Row;
+use crate::client::statement::{Column, SharedColumns};
 use crate::error::Error;
-use crate::query::{Params, ToStatement};
-use crate::row::Row;
-use crate::statement::{Column, SharedColumns};
 use crate::types::ToSql;
 
 /// A buffered cursor: [`execute`](Cursor::execute) runs a statement and keeps its whole
@@ -82,8 +82,8 @@ impl<'c> Cursor<'c> {
         sql: &str,
         params: &[(&str, &(dyn ToSql + Sync))],
     ) -> Result<(), Error> {
-        let named = crate::named::rewrite(sql)?;
-        let ordered = crate::named::order_args(&named.names, params)?;
+        let named = crate::client::named::rewrite(sql)?;
+        let ordered = crate::client::named::order_args(&named.names, params)?;
         self.execute(named.sql.as_str(), &ordered).await
     }
 

@@ -8,14 +8,14 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::connection::{db_error, Connection};
+use crate::client::connection::{db_error, Connection};
+use crate::client::query::{Params, ToStatement};
+use crate::client::row::Row;
+use crate::client::statement::{CloseQueue, Column, SharedColumns};
+use crate::client::transaction::Transaction;
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::proto::frontend;
-use crate::query::{Params, ToStatement};
-use crate::row::Row;
-use crate::statement::{CloseQueue, Column, SharedColumns};
-use crate::transaction::Transaction;
 use crate::TransactionStatus;
 
 /// The prefix of every portal name; statement names use `tusk_s`.

@@ -10,13 +10,13 @@
 
 use std::collections::HashMap;
 
-use crate::connection::{db_error, Connection};
+use crate::client::connection::{db_error, Connection};
+use crate::client::query::{check_param_count, encode_bind, QueryRef, ToStatement};
+use crate::client::row::Row;
+use crate::client::statement::{columns_from, Column, SharedColumns, Statement};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::proto::frontend;
-use crate::query::{check_param_count, encode_bind, QueryRef, ToStatement};
-use crate::row::Row;
-use crate::statement::{columns_from, Column, SharedColumns, Statement};
 use crate::types::{ToSql, Type};
 
 /// The result of one pipelined statement.

@@ -29,7 +29,7 @@ use std::task::{ready, Context, Poll};
 use bytes::Bytes;
 use futures_util::FutureExt;
 
-use crate::connection::{db_error, Connection};
+use crate::client::connection::{db_error, Connection};
 use crate::error::{DbError, Error};
 use crate::proto::backend::{CopyResponse, Message};
 use crate::proto::frontend;
