@@ -99,7 +99,9 @@ impl Error {
 
     pub(crate) fn protocol(err: ProtoError) -> Error {
         let kind = match err {
-            ProtoError::UnsupportedAuth(_) | ProtoError::Auth(_) => Kind::Auth,
+            ProtoError::UnsupportedAuth(_) | ProtoError::Auth(_) | ProtoError::Scram(_) => {
+                Kind::Auth
+            }
             _ => Kind::Protocol,
         };
         Error::new(kind).with_source(err)

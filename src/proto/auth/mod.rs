@@ -8,7 +8,8 @@
 //!   and the server's 4-byte salt;
 //! - SCRAM-SHA-256 (`AuthenticationSASL`): [`scram::ScramSha256`] is the state machine of the
 //!   three-message exchange (RFC 5802 / RFC 7677), including SASLprep of the password (RFC 4013)
-//!   applied the way PostgreSQL applies it.
+//!   applied the way PostgreSQL applies it. Its failures are a [`ScramError`] a caller can
+//!   match on.
 //!
 //! Nothing here reads a clock, draws random numbers or touches a socket: the SCRAM client nonce
 //! is passed in (the IO layer draws 18 random bytes and turns them into a nonce with
@@ -19,3 +20,4 @@ mod saslprep;
 pub mod scram;
 
 pub use self::md5::md5_password;
+pub use self::scram::ScramError;

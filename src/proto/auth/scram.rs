@@ -22,6 +22,10 @@
 //!
 //! Limits checked on the server-first-message: the nonce must extend ours, the salt must be
 //! non-empty base64, and the iteration count must lie in `1..=`[`MAX_ITERATIONS`].
+//!
+//! Every failure is a [`ScramError`], an enum a caller can match on. It converts into
+//! [`ProtoError::Scram`](crate::proto::ProtoError::Scram) (with `?`), and from there into a
+//! [`tusk::Error`](crate::Error) of [`Kind::Auth`](crate::Kind::Auth).
 
 use std::fmt;
 
@@ -31,7 +35,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use super::saslprep::prepare_password;
-use crate::proto::ProtoError;
 
 /// The SASL mechanism name of SCRAM-SHA-256, as offered by the server and named by the client in
 /// its SASLInitialResponse.
@@ -63,14 +66,171 @@ const KEY_LEN: usize = 32;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The client side of one SCRAM-SHA-256 exchange.
+/// Why a SCRAM-SHA-256 exchange (or [`scram_verifier`]) failed.
 ///
-/// Every error is a [`ProtoError::Auth`] naming what was wrong, and ends the exchange: later
-/// calls fail too. Calls out of order (`finish` before `update`, `update` twice) are errors,
-/// never panics. Error texts never contain the password.
+/// Converts into [`ProtoError::Scram`](crate::proto::ProtoError::Scram), and from there into a
+/// [`tusk::Error`](crate::Error) of [`Kind::Auth`](crate::Kind::Auth), whose
+/// [`source`](std::error::Error::source) is that `ProtoError`:
 ///
 /// ```
-/// use tusk::proto::auth::scram::ScramSha256;
+/// use std::error::Error as _;
+/// use tusk::proto::{auth::ScramError, ProtoError};
+///
+/// # fn check(err: &tusk::Error) {
+/// let scram = err
+///     .source()
+///     .and_then(|s| s.downcast_ref::<ProtoError>())
+///     .and_then(|p| match p {
+///         ProtoError::Scram(e) => Some(e),
+///         _ => None,
+///     });
+/// if scram == Some(&ScramError::BadServerSignature) {
+///     // the server does not know the password: possibly an impostor
+/// }
+/// # }
+/// ```
+///
+/// No variant carries the password, and the texts never show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ScramError {
+    /// The nonce of the server-first-message does not extend the client's nonce (a replayed or
+    /// tampered exchange).
+    NonceMismatch,
+    /// The signature of the server-final-message does not verify: the server does not know the
+    /// password (or the exchange was tampered with).
+    BadServerSignature,
+    /// The iteration count of the server-first-message is not a decimal number in
+    /// `1..=`[`MAX_ITERATIONS`]: zero, above the limit, or not a number at all.
+    IterationCount {
+        /// The count as the server sent it (the `i=` value), e.g. `"0"`, `"4294967295"`, `"4k"`.
+        count: String,
+    },
+    /// A server message does not have the form RFC 5802 gives it: an attribute missing, out of
+    /// order or garbled, bad base64, an empty salt, a signature of the wrong length, text that
+    /// is not UTF-8, ...
+    Malformed {
+        /// The SCRAM message at fault: `"server-first-message"` or `"server-final-message"`.
+        message: &'static str,
+        /// What was wrong with it, e.g. `"the salt is not valid base64"`.
+        reason: String,
+    },
+    /// The server-first-message starts with the mandatory-extension attribute `m=`, which this
+    /// client does not support (RFC 5802 requires refusing it).
+    MandatoryExtension,
+    /// The server-final-message carries `e=<error>`: the server's own verdict, e.g.
+    /// `"invalid-proof"` (decoded lossily if not UTF-8).
+    ServerError(String),
+    /// The client nonce passed to [`ScramSha256::new`] is empty, or not printable ASCII without
+    /// `,`.
+    InvalidClientNonce,
+    /// The user name passed to [`ScramSha256::with_username`] contains a NUL character.
+    NulInUsername,
+    /// [`scram_verifier`] was given an empty salt or zero iterations.
+    InvalidVerifierInput {
+        /// What was wrong, e.g. `"a SCRAM verifier needs a non-empty salt"`.
+        reason: &'static str,
+    },
+    /// [`ScramSha256::update`] or [`ScramSha256::finish`] was called when the exchange was not
+    /// waiting for it: `finish` before `update`, either one twice or after completion.
+    OutOfOrder {
+        /// The method called: `"update"` or `"finish"`.
+        call: &'static str,
+        /// The state the exchange was in: `"AwaitingServerFirst"`, `"AwaitingServerFinal"` or
+        /// `"Done"` (the names `Debug` shows for [`ScramSha256`]).
+        state: &'static str,
+    },
+    /// A method was called after an earlier error had ended the exchange; start a new one.
+    AlreadyFailed,
+}
+
+impl fmt::Display for ScramError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScramError::NonceMismatch => f.write_str(
+                "server-first-message: the server nonce does not extend the client nonce \
+                 (a replayed or tampered exchange)",
+            ),
+            ScramError::BadServerSignature => f.write_str(
+                "the server's SCRAM signature is wrong: the server does not know the password \
+                 (or the exchange was tampered with)",
+            ),
+            ScramError::IterationCount { count } => {
+                let digits = !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit());
+                if !digits {
+                    write!(
+                        f,
+                        "server-first-message: the iteration count {} is not a positive integer",
+                        shown(count)
+                    )
+                } else if count.bytes().all(|b| b == b'0') {
+                    f.write_str(
+                        "server-first-message: the iteration count is 0; it must be at least 1",
+                    )
+                } else {
+                    write!(
+                        f,
+                        "server-first-message: the iteration count {} exceeds this client's \
+                         limit of {MAX_ITERATIONS}",
+                        shown(count)
+                    )
+                }
+            }
+            ScramError::Malformed { message, reason } => write!(f, "{message}: {reason}"),
+            ScramError::MandatoryExtension => f.write_str(
+                "server-first-message carries a mandatory extension (m=), which this client \
+                 does not support",
+            ),
+            ScramError::ServerError(error) => {
+                write!(f, "the server reported a SCRAM error: {error}")
+            }
+            ScramError::InvalidClientNonce => {
+                f.write_str("the SCRAM client nonce must be non-empty printable ASCII without ','")
+            }
+            ScramError::NulInUsername => {
+                f.write_str("the SCRAM user name contains a NUL character")
+            }
+            ScramError::InvalidVerifierInput { reason } => f.write_str(reason),
+            ScramError::OutOfOrder { call, state } => match (*call, *state) {
+                ("update", "AwaitingServerFinal") => f.write_str(
+                    "update() called twice: the server-first-message was already processed",
+                ),
+                ("update", "Done") => {
+                    f.write_str("update() called after the SCRAM exchange completed")
+                }
+                ("finish", "AwaitingServerFirst") => f.write_str(
+                    "finish() called before update(): the server-final-message arrived before \
+                     the server-first-message",
+                ),
+                ("finish", "Done") => {
+                    f.write_str("finish() called twice: the SCRAM exchange already completed")
+                }
+                _ => write!(f, "{call}() called in SCRAM state {state}"),
+            },
+            ScramError::AlreadyFailed => {
+                f.write_str("the SCRAM exchange already failed; start a new one")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ScramError {}
+
+impl From<ScramError> for crate::proto::ProtoError {
+    fn from(err: ScramError) -> Self {
+        crate::proto::ProtoError::Scram(err)
+    }
+}
+
+/// The client side of one SCRAM-SHA-256 exchange.
+///
+/// Every error is a [`ScramError`] naming what was wrong, and ends the exchange: later calls
+/// fail too ([`ScramError::AlreadyFailed`]). Calls out of order (`finish` before `update`,
+/// `update` twice) are errors ([`ScramError::OutOfOrder`]), never panics. Error texts never
+/// contain the password.
+///
+/// ```
+/// use tusk::proto::auth::scram::{ScramError, ScramSha256};
 ///
 /// // The IO layer draws the nonce from a secure random source; see `client_nonce_from_bytes`.
 /// let mut scram = ScramSha256::new(b"pencil", "rOprNGfwEbeRWgbNEkqO")?;
@@ -84,8 +244,8 @@ type HmacSha256 = Hmac<Sha256>;
 ///
 /// // A server-final-message with the wrong signature is refused:
 /// let forged = b"v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-/// assert!(scram.finish(forged).is_err());
-/// # Ok::<(), tusk::proto::ProtoError>(())
+/// assert_eq!(scram.finish(forged), Err(ScramError::BadServerSignature));
+/// # Ok::<(), ScramError>(())
 /// ```
 pub struct ScramSha256 {
     state: State,
@@ -143,7 +303,7 @@ impl ScramSha256 {
     /// build it from secure random bytes with [`client_nonce_from_bytes`]. `password` may be any
     /// bytes: SASLprep is applied when the password is valid UTF-8 and SASLprep succeeds, as
     /// the server does when it stores the verifier.
-    pub fn new(password: &[u8], client_nonce: &str) -> Result<ScramSha256, ProtoError> {
+    pub fn new(password: &[u8], client_nonce: &str) -> Result<ScramSha256, ScramError> {
         ScramSha256::with_username(password, client_nonce, "")
     }
 
@@ -157,10 +317,10 @@ impl ScramSha256 {
         password: &[u8],
         client_nonce: &str,
         username: &str,
-    ) -> Result<ScramSha256, ProtoError> {
+    ) -> Result<ScramSha256, ScramError> {
         validate_client_nonce(client_nonce)?;
         if username.contains('\0') {
-            return Err(auth_error("the SCRAM user name contains a NUL character"));
+            return Err(ScramError::NulInUsername);
         }
         let mut client_first =
             String::with_capacity(GS2_HEADER.len() + 5 + username.len() + client_nonce.len());
@@ -202,7 +362,7 @@ impl ScramSha256 {
     /// iteration count outside `1..=`[`MAX_ITERATIONS`], attributes missing or out of order, and
     /// the mandatory-extension attribute `m=`. Extensions after `i=` are ignored, as RFC 5802
     /// requires.
-    pub fn update(&mut self, server_first: &[u8]) -> Result<(), ProtoError> {
+    pub fn update(&mut self, server_first: &[u8]) -> Result<(), ScramError> {
         match std::mem::replace(&mut self.state, State::Failed) {
             State::AwaitingServerFirst {
                 password,
@@ -214,13 +374,10 @@ impl ScramSha256 {
                 self.state = client_final_state(&client_first, server_first, &parsed, &salted);
                 Ok(())
             }
-            State::AwaitingServerFinal { .. } => Err(auth_error(
-                "update() called twice: the server-first-message was already processed",
-            )),
-            State::Done => Err(auth_error(
-                "update() called after the SCRAM exchange completed",
-            )),
-            State::Failed => Err(failed_already()),
+            state @ (State::AwaitingServerFinal { .. } | State::Done) => {
+                Err(out_of_order("update", &state))
+            }
+            State::Failed => Err(ScramError::AlreadyFailed),
         }
     }
 
@@ -228,7 +385,7 @@ impl ScramSha256 {
     /// constant time, the server signature in it.
     ///
     /// A server-final-message carrying `e=<error>` is an error quoting the server's text.
-    pub fn finish(&mut self, server_final: &[u8]) -> Result<(), ProtoError> {
+    pub fn finish(&mut self, server_final: &[u8]) -> Result<(), ScramError> {
         match std::mem::replace(&mut self.state, State::Failed) {
             State::AwaitingServerFinal {
                 server_key,
@@ -242,23 +399,14 @@ impl ScramSha256 {
                 // `verify_slice` compares in constant time.
                 mac.chain_update(&auth_message)
                     .verify_slice(&signature)
-                    .map_err(|_| {
-                        auth_error(
-                            "the server's SCRAM signature is wrong: the server does not know \
-                             the password (or the exchange was tampered with)",
-                        )
-                    })?;
+                    .map_err(|_| ScramError::BadServerSignature)?;
                 self.state = State::Done;
                 Ok(())
             }
-            State::AwaitingServerFirst { .. } => Err(auth_error(
-                "finish() called before update(): the server-final-message arrived before \
-                 the server-first-message",
-            )),
-            State::Done => Err(auth_error(
-                "finish() called twice: the SCRAM exchange already completed",
-            )),
-            State::Failed => Err(failed_already()),
+            state @ (State::AwaitingServerFirst { .. } | State::Done) => {
+                Err(out_of_order("finish", &state))
+            }
+            State::Failed => Err(ScramError::AlreadyFailed),
         }
     }
 }
@@ -292,14 +440,18 @@ pub fn client_nonce_from_bytes(random: &[u8; 18]) -> String {
 ///
 /// let verifier = scram_verifier(b"pencil", &[7; 16], 4096)?;
 /// assert!(verifier.starts_with("SCRAM-SHA-256$4096:BwcHBwcHBwcHBwcHBwcHBw==$"));
-/// # Ok::<(), tusk::proto::ProtoError>(())
+/// # Ok::<(), tusk::proto::auth::ScramError>(())
 /// ```
-pub fn scram_verifier(password: &[u8], salt: &[u8], iterations: u32) -> Result<String, ProtoError> {
+pub fn scram_verifier(password: &[u8], salt: &[u8], iterations: u32) -> Result<String, ScramError> {
     if salt.is_empty() {
-        return Err(auth_error("a SCRAM verifier needs a non-empty salt"));
+        return Err(ScramError::InvalidVerifierInput {
+            reason: "a SCRAM verifier needs a non-empty salt",
+        });
     }
     if iterations == 0 {
-        return Err(auth_error("a SCRAM verifier needs at least one iteration"));
+        return Err(ScramError::InvalidVerifierInput {
+            reason: "a SCRAM verifier needs at least one iteration",
+        });
     }
     let salted = salted_password(password, salt, iterations);
     let keys = Keys::derive(&salted);
@@ -462,39 +614,35 @@ struct ServerFirst<'a> {
 
 impl<'a> ServerFirst<'a> {
     /// Parses and checks `r=<nonce>,s=<salt>,i=<count>[,<extensions>]`.
-    fn parse(message: &'a [u8], client_nonce: &str) -> Result<ServerFirst<'a>, ProtoError> {
+    fn parse(message: &'a [u8], client_nonce: &str) -> Result<ServerFirst<'a>, ScramError> {
         const WHAT: &str = "server-first-message";
         let text = std::str::from_utf8(message)
-            .map_err(|_| auth_error(format!("{WHAT} is not valid UTF-8")))?;
+            .map_err(|_| malformed(WHAT, "the message is not valid UTF-8"))?;
         let mut attributes = text.split(',');
 
         let (name, nonce) = next_attribute(&mut attributes, WHAT, "r")?;
         if name == 'm' {
-            return Err(auth_error(format!(
-                "{WHAT} carries a mandatory extension (m=), which this client does not support"
-            )));
+            return Err(ScramError::MandatoryExtension);
         }
         expect_name(name, 'r', "the nonce", WHAT)?;
         if !nonce.bytes().all(is_printable) {
-            return Err(auth_error(format!(
-                "{WHAT}: the nonce holds characters outside printable ASCII"
-            )));
+            return Err(malformed(
+                WHAT,
+                "the nonce holds characters outside printable ASCII",
+            ));
         }
         if !nonce.starts_with(client_nonce) || nonce.len() <= client_nonce.len() {
-            return Err(auth_error(format!(
-                "{WHAT}: the server nonce does not extend the client nonce \
-                 (a replayed or tampered exchange)"
-            )));
+            return Err(ScramError::NonceMismatch);
         }
 
         let (name, salt) = next_attribute(&mut attributes, WHAT, "s")?;
         expect_name(name, 's', "the salt", WHAT)?;
         if salt.is_empty() {
-            return Err(auth_error(format!("{WHAT}: the salt is empty")));
+            return Err(malformed(WHAT, "the salt is empty"));
         }
         let salt = STANDARD
             .decode(salt)
-            .map_err(|_| auth_error(format!("{WHAT}: the salt is not valid base64")))?;
+            .map_err(|_| malformed(WHAT, "the salt is not valid base64"))?;
 
         let (name, count) = next_attribute(&mut attributes, WHAT, "i")?;
         expect_name(name, 'i', "the iteration count", WHAT)?;
@@ -510,54 +658,49 @@ impl<'a> ServerFirst<'a> {
 }
 
 /// Parses the iteration count: decimal digits only, in `1..=MAX_ITERATIONS`.
-fn parse_iterations(count: &str) -> Result<u32, ProtoError> {
+/// Anything else is [`ScramError::IterationCount`], whose `Display` tells the three cases apart
+/// (not a number, zero, above the limit) from the text kept in it.
+fn parse_iterations(count: &str) -> Result<u32, ScramError> {
+    let refused = || ScramError::IterationCount {
+        count: count.to_owned(),
+    };
     if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(auth_error(format!(
-            "server-first-message: the iteration count {} is not a positive integer",
-            shown(count)
-        )));
-    }
-    let significant = count.trim_start_matches('0');
-    if significant.is_empty() {
-        return Err(auth_error(
-            "server-first-message: the iteration count is 0; it must be at least 1",
-        ));
+        return Err(refused());
     }
     // On digits only, `parse` fails only above u32::MAX, which is above the limit too.
-    match significant.parse::<u32>() {
-        Ok(n) if n <= MAX_ITERATIONS => Ok(n),
-        _ => Err(auth_error(format!(
-            "server-first-message: the iteration count {} exceeds this client's limit of \
-             {MAX_ITERATIONS}",
-            shown(count)
-        ))),
+    match count.trim_start_matches('0').parse::<u32>() {
+        Ok(n) if (1..=MAX_ITERATIONS).contains(&n) => Ok(n),
+        // All zeros leave an empty string, which does not parse either.
+        _ => Err(refused()),
     }
 }
 
 /// Parses a server-final-message, `v=<signature>[,<extensions>]` or `e=<error>[,...]`, into
 /// the 32 signature bytes.
-fn parse_server_final(message: &[u8]) -> Result<Vec<u8>, ProtoError> {
+fn parse_server_final(message: &[u8]) -> Result<Vec<u8>, ScramError> {
     const WHAT: &str = "server-final-message";
     if let Some(error) = message.strip_prefix(b"e=") {
         let error = error.split(|&b| b == b',').next().unwrap_or_default();
-        return Err(auth_error(format!(
-            "the server reported a SCRAM error: {}",
-            String::from_utf8_lossy(error)
-        )));
+        return Err(ScramError::ServerError(
+            String::from_utf8_lossy(error).into_owned(),
+        ));
     }
     let text = std::str::from_utf8(message)
-        .map_err(|_| auth_error(format!("{WHAT} is not valid UTF-8")))?;
+        .map_err(|_| malformed(WHAT, "the message is not valid UTF-8"))?;
     let mut attributes = text.split(',');
     let (name, signature) = next_attribute(&mut attributes, WHAT, "v")?;
     expect_name(name, 'v', "the server signature", WHAT)?;
     let signature = STANDARD
         .decode(signature)
-        .map_err(|_| auth_error(format!("{WHAT}: the server signature is not valid base64")))?;
+        .map_err(|_| malformed(WHAT, "the server signature is not valid base64"))?;
     if signature.len() != KEY_LEN {
-        return Err(auth_error(format!(
-            "{WHAT}: the server signature is {} bytes long, not {KEY_LEN}",
-            signature.len()
-        )));
+        return Err(malformed(
+            WHAT,
+            format!(
+                "the server signature is {} bytes long, not {KEY_LEN}",
+                signature.len()
+            ),
+        ));
     }
     check_extensions(attributes, WHAT)?;
     Ok(signature)
@@ -567,36 +710,49 @@ fn parse_server_final(message: &[u8]) -> Result<Vec<u8>, ProtoError> {
 /// for the error when the message ends early.
 fn next_attribute<'a>(
     attributes: &mut std::str::Split<'a, char>,
-    what: &str,
+    what: &'static str,
     expected: &str,
-) -> Result<(char, &'a str), ProtoError> {
+) -> Result<(char, &'a str), ScramError> {
     let Some(attribute) = attributes.next() else {
-        return Err(auth_error(format!(
-            "{what} ends before attribute {expected}="
-        )));
+        return Err(malformed(
+            what,
+            format!("the message ends before attribute {expected}="),
+        ));
     };
     split_attribute(attribute, what)
 }
 
 /// Splits `<letter>=<value>`; the value may be empty here (callers decide).
-fn split_attribute<'a>(attribute: &'a str, what: &str) -> Result<(char, &'a str), ProtoError> {
+fn split_attribute<'a>(
+    attribute: &'a str,
+    what: &'static str,
+) -> Result<(char, &'a str), ScramError> {
     let mut chars = attribute.chars();
     match (chars.next(), chars.next()) {
         (Some(name), Some('=')) if name.is_ascii_alphabetic() => Ok((name, chars.as_str())),
-        _ => Err(auth_error(format!(
-            "{what}: {} is not an attribute of the form <letter>=<value>",
-            shown(attribute)
-        ))),
+        _ => Err(malformed(
+            what,
+            format!(
+                "{} is not an attribute of the form <letter>=<value>",
+                shown(attribute)
+            ),
+        )),
     }
 }
 
-fn expect_name(found: char, expected: char, meaning: &str, what: &str) -> Result<(), ProtoError> {
+fn expect_name(
+    found: char,
+    expected: char,
+    meaning: &str,
+    what: &'static str,
+) -> Result<(), ScramError> {
     if found == expected {
         Ok(())
     } else {
-        Err(auth_error(format!(
-            "{what}: expected attribute {expected}= ({meaning}), found {found}="
-        )))
+        Err(malformed(
+            what,
+            format!("expected attribute {expected}= ({meaning}), found {found}="),
+        ))
     }
 }
 
@@ -604,15 +760,15 @@ fn expect_name(found: char, expected: char, meaning: &str, what: &str) -> Result
 /// Their meaning is ignored, as RFC 5802 requires of unknown extensions.
 fn check_extensions<'a>(
     attributes: impl Iterator<Item = &'a str>,
-    what: &str,
-) -> Result<(), ProtoError> {
+    what: &'static str,
+) -> Result<(), ScramError> {
     for attribute in attributes {
         let (_, value) = split_attribute(attribute, what)?;
         if value.is_empty() || value.contains('\0') {
-            return Err(auth_error(format!(
-                "{what}: malformed extension attribute {}",
-                shown(attribute)
-            )));
+            return Err(malformed(
+                what,
+                format!("malformed extension attribute {}", shown(attribute)),
+            ));
         }
     }
     Ok(())
@@ -623,14 +779,9 @@ fn is_printable(b: u8) -> bool {
     (0x21..=0x7e).contains(&b) && b != b','
 }
 
-fn validate_client_nonce(nonce: &str) -> Result<(), ProtoError> {
-    if nonce.is_empty() {
-        return Err(auth_error("the SCRAM client nonce is empty"));
-    }
-    if !nonce.bytes().all(is_printable) {
-        return Err(auth_error(
-            "the SCRAM client nonce must be printable ASCII without ','",
-        ));
+fn validate_client_nonce(nonce: &str) -> Result<(), ScramError> {
+    if nonce.is_empty() || !nonce.bytes().all(is_printable) {
+        return Err(ScramError::InvalidClientNonce);
     }
     Ok(())
 }
@@ -645,12 +796,18 @@ fn shown(value: &str) -> String {
     format!("{quoted:?}")
 }
 
-fn auth_error(reason: impl Into<String>) -> ProtoError {
-    ProtoError::Auth(reason.into())
+fn malformed(message: &'static str, reason: impl Into<String>) -> ScramError {
+    ScramError::Malformed {
+        message,
+        reason: reason.into(),
+    }
 }
 
-fn failed_already() -> ProtoError {
-    auth_error("the SCRAM exchange already failed; start a new one")
+fn out_of_order(call: &'static str, state: &State) -> ScramError {
+    ScramError::OutOfOrder {
+        call,
+        state: state.name(),
+    }
 }
 
 #[cfg(test)]
