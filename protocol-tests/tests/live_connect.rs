@@ -208,12 +208,34 @@ async fn copy_from_stdin_through_simple_query_fails_cleanly() {
         .await
         .unwrap();
     let err = conn.batch_execute("COPY c FROM STDIN").await.unwrap_err();
-    // The server's error for the CopyFail tusk sends, quoting tusk's reason.
-    expect_db(&err, &SqlState::QUERY_CANCELED);
-    assert_eq!(
-        err.as_db_error().unwrap().message,
-        "COPY from stdin failed: COPY FROM STDIN is not supported through \
-         simple_query/batch_execute"
+    // Refused the same way as through execute/query/streams, with the server's answer to
+    // tusk's CopyFail (57014, quoting the reason) as the source.
+    expect_message(
+        &err,
+        Kind::Usage,
+        "COPY cannot run through simple_query or batch_execute: use copy_in / copy_out",
+    );
+    let source = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<tusk::Error>())
+        .expect("the server's error is the source");
+    expect_db(source, &SqlState::QUERY_CANCELED);
+    assert!(
+        source
+            .as_db_error()
+            .unwrap()
+            .message
+            .starts_with("COPY from stdin failed: COPY FROM STDIN cannot run here"),
+        "{source}"
+    );
+    // COPY TO STDOUT is refused too (its data is drained), rather than silently dropped.
+    let err = conn
+        .simple_query("COPY (SELECT 1) TO STDOUT")
+        .await
+        .unwrap_err();
+    expect_message(
+        &err,
+        Kind::Usage,
+        "COPY cannot run through simple_query or batch_execute: use copy_in / copy_out",
     );
     conn.batch_execute("SELECT 1").await.unwrap();
 }

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::client::connection::{open_socket, CancelTarget, Connection};
+use crate::client::connection::{CancelTarget, Connection};
+use crate::client::transport::open_socket;
 use crate::config::Host;
 use crate::error::Error;
 use crate::proto::frontend;
@@ -231,7 +232,7 @@ impl Connection {
                  was cancelled on the server"
             ))
         };
-        if self.is_closed() || (self.session().owed() == 0 && self.write_buf().is_empty()) {
+        if self.is_closed() || (self.session().exchange().is_idle() && self.unwritten() == 0) {
             // Nothing is running on the server.
             return timed_out();
         }

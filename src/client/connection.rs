@@ -9,29 +9,20 @@
 //! would trip over.
 
 use std::collections::VecDeque;
-use std::io;
-
-use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 use std::sync::atomic::AtomicU64;
 
 use crate::client::query::StatementCache;
 use crate::client::simple::{SimpleColumns, SimpleQueryMessage, SimpleRow};
-use crate::client::socket::Socket;
 use crate::client::statement::CloseQueue;
+use crate::client::transport::Wire;
 use crate::config::{Host, NoticeHandler};
 use crate::error::{DbError, Error, Kind};
 use crate::proto::backend::{self, ErrorFields, Message, Notification, TransactionStatus};
+use crate::proto::exchange::{CopyPolicy, Requests};
+use crate::proto::framing;
 use crate::proto::session::{Incoming, Session};
-use crate::proto::{framing, frontend};
 
 mod connect;
-pub(crate) use connect::open_socket;
-
-/// How much the read buffer grows by when it runs out of room: large reads keep the number of
-/// system calls low when results stream in.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// A connection to a PostgreSQL server.
 ///
@@ -52,17 +43,12 @@ const READ_CHUNK: usize = 64 * 1024;
 /// # }
 /// ```
 pub struct Connection {
-    socket: Socket,
-    read_buf: BytesMut,
-    write_buf: BytesMut,
+    wire: Wire,
     session: Session,
     max_message_len: usize,
     notifications: VecDeque<Notification>,
     /// Set once the stream can no longer be trusted (IO error, protocol violation, EOF).
     broken: bool,
-    /// A Parse/Describe was sent ending in Flush, not Sync: the group still needs its Sync
-    /// (its ReadyForQuery is already counted as owed).
-    group_open: bool,
     /// Identifies this connection, so a statement prepared elsewhere is refused.
     pub(crate) id: u64,
     pub(crate) cache: StatementCache,
@@ -89,9 +75,9 @@ static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("socket", &self.socket)
+            .field("wire", &self.wire)
             .field("transaction_status", &self.session.transaction_status())
-            .field("owed", &self.session.owed())
+            .field("owed", &self.session.exchange())
             .field("broken", &self.broken)
             .finish_non_exhaustive()
     }
@@ -192,13 +178,19 @@ impl Connection {
         self.read_simple(keep_rows).await
     }
 
-    /// Writes a simple Query into the write buffer (refusing it in an aborted transaction)
-    /// and counts its ReadyForQuery as owed. Nothing is awaited, so a caller can set up a
-    /// guard between writing and reading.
+    /// Writes a simple Query into the write buffer (refusing it in an aborted transaction);
+    /// its replies are owed from now on. Nothing is awaited, so a caller can set up a guard
+    /// between writing and reading.
     pub(crate) fn write_simple(&mut self, sql: &str) -> Result<(), Error> {
         self.check_allowed(sql)?;
-        frontend::query(sql, &mut self.write_buf)?;
-        self.session.expect_ready(1);
+        self.requests().query(sql, CopyPolicy::Refuse)?;
+        Ok(())
+    }
+
+    /// Writes a simple Query that is to run a COPY (for `copy_in` / `copy_out`).
+    pub(crate) fn write_copy_query(&mut self, sql: &str) -> Result<(), Error> {
+        self.check_allowed(sql)?;
+        self.requests().query(sql, CopyPolicy::Allow)?;
         Ok(())
     }
 
@@ -210,6 +202,7 @@ impl Connection {
         self.flush().await?;
         let mut out = Vec::new();
         let mut first_error = None;
+        let mut copy_refused = false;
         let mut columns: Option<SimpleColumns> = None;
         loop {
             let msg = match self.next_response().await {
@@ -218,12 +211,11 @@ impl Connection {
                 // server's reason, not the EOF.
                 Err(e) => return Err(first_error.unwrap_or(e)),
             };
+            // The exchange let through only what may follow here; the rest is ignored.
             match msg {
                 Message::ReadyForQuery(_) => break,
-                Message::RowDescription(desc) => {
-                    if keep_rows {
-                        columns = Some(SimpleColumns::from_description(&desc)?);
-                    }
+                Message::RowDescription(desc) if keep_rows => {
+                    columns = Some(SimpleColumns::from_description(&desc)?);
                 }
                 Message::DataRow(row) => {
                     if let (true, Some(cols)) = (keep_rows, &columns) {
@@ -241,24 +233,17 @@ impl Connection {
                 }
                 Message::ErrorResponse(fields) => {
                     let err = db_error(&fields);
-                    let err = self.fail(err);
-                    first_error.get_or_insert(err);
+                    first_error.get_or_insert(self.fail(err));
                 }
-                Message::CopyInResponse(_) => {
-                    // The server now waits for data this call cannot provide: refuse cleanly so
-                    // the statement fails and the session carries on.
-                    frontend::copy_fail(
-                        "COPY FROM STDIN is not supported through simple_query/batch_execute",
-                        &mut self.write_buf,
-                    )?;
-                    self.flush().await?;
-                }
-                Message::EmptyQueryResponse
-                | Message::CopyOutResponse(_)
-                | Message::CopyData(_)
-                | Message::CopyDone => {}
-                other => return Err(self.unexpected(other.name(), "a simple query response")),
+                Message::CopyInResponse(_) | Message::CopyOutResponse(_) => copy_refused = true,
+                _ => {}
             }
+        }
+        if copy_refused {
+            return Err(copy_refused_error(
+                "simple_query or batch_execute",
+                first_error,
+            ));
         }
         match first_error {
             Some(e) => Err(e),
@@ -274,10 +259,10 @@ impl Connection {
         // Whatever an interrupted call left in the buffer is flushed first so that Terminate
         // arrives as a whole message; queued work is abandoned (the server rolls back an open
         // transaction when the session ends).
-        frontend::terminate(&mut self.write_buf);
+        crate::proto::frontend::terminate(&mut self.wire.write_buf);
         self.broken = true;
-        flush(&mut self.socket, &mut self.write_buf).await?;
-        self.socket.shutdown().await?;
+        self.wire.write_out().await?;
+        self.wire.shutdown().await?;
         Ok(())
     }
 
@@ -287,18 +272,13 @@ impl Connection {
     /// the connection broken. Returns whether it can still be used. A pool calls this before
     /// handing a connection out, so a dead one is replaced instead of failing a query.
     pub(crate) fn probe_idle(&mut self) -> bool {
-        if self.broken || !self.write_buf.is_empty() || self.session.owed() > 0 {
+        if self.broken || !self.wire.write_buf.is_empty() || !self.session.exchange().is_idle() {
             return !self.broken;
         }
         loop {
-            make_read_room(&mut self.read_buf);
-            match self.socket.try_read_buf(&mut self.read_buf) {
-                Ok(0) => {
-                    self.broken = true;
-                    return false;
-                }
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            match self.wire.try_fill() {
+                Ok(true) => {}
+                Ok(false) => break,
                 Err(_) => {
                     self.broken = true;
                     return false;
@@ -315,11 +295,11 @@ impl Connection {
                         self.broken = true;
                         return false;
                     }
-                    Ok(Some(other)) => {
-                        let _ = self.unexpected(other.name(), "nothing (the connection is idle)");
+                    // The exchange refuses every other message while nothing is owed.
+                    Ok(Some(_)) | Err(_) => {
+                        self.broken = true;
                         return false;
                     }
-                    Err(_) => return false,
                 },
                 Err(_) => return false,
             }
@@ -332,13 +312,15 @@ impl Connection {
         if self.broken {
             return Err(Error::closed());
         }
-        if self.write_buf.is_empty() && self.session.owed() == 0 {
+        if self.wire.write_buf.is_empty() && self.session.exchange().is_idle() {
             return Ok(());
         }
-        if self.group_open {
-            frontend::sync(&mut self.write_buf);
-            self.group_open = false;
+        let mut requests = self.requests();
+        if requests.in_copy_in() {
+            // A COPY FROM STDIN whose caller went away: abandon it.
+            requests.copy_fail("the COPY was abandoned by the client")?;
         }
+        requests.sync_if_open();
         self.flush().await?;
         while self.session.owed() > 0 {
             if let Message::ErrorResponse(fields) = self.next_response().await? {
@@ -352,6 +334,12 @@ impl Connection {
         Ok(())
     }
 
+    /// The writer for the next requests: each one is encoded into the write buffer and its
+    /// replies are owed from then on (see [`crate::proto::exchange`]).
+    pub(crate) fn requests(&mut self) -> Requests<'_> {
+        self.session.requests(&mut self.wire.write_buf)
+    }
+
     /// Refuses `sql` locally when the transaction is aborted and `sql` would not end it.
     pub(crate) fn check_allowed(&self, sql: &str) -> Result<(), Error> {
         if self.session.allows(sql) {
@@ -363,59 +351,110 @@ impl Connection {
 
     /// Writes the whole write buffer to the socket.
     pub(crate) async fn flush(&mut self) -> Result<(), Error> {
-        let result = flush(&mut self.socket, &mut self.write_buf).await;
+        let result = self.wire.write_out().await;
         result.map_err(|e| self.fail(e))
+    }
+
+    /// [`Connection::flush`] as a poll function, for the COPY `Sink`/`Stream` impls.
+    pub(crate) fn poll_flush(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Error>> {
+        self.wire.poll_write_out(cx).map_err(|e| self.fail(e))
     }
 
     /// The next response to a request, with asynchronous messages (notices, notifications,
     /// parameter changes) absorbed on the way. A ReadyForQuery is returned as such after the
     /// session has recorded it.
     pub(crate) async fn next_response(&mut self) -> Result<Message, Error> {
+        std::future::poll_fn(|cx| self.poll_response(cx)).await
+    }
+
+    /// [`Connection::next_response`] as a poll function. Anything in the write buffer (an
+    /// Execute for the next batch, a COPY refusal the exchange wrote) is written on the way.
+    pub(crate) fn poll_response(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Message, Error>> {
+        use std::task::Poll;
         loop {
-            // Messages already buffered are handled without touching the socket or an await:
-            // while a large result streams in, most calls end here.
+            // Messages already buffered are handled without touching the socket: while a
+            // large result streams in, most calls end here.
             while let Some(msg) = self.decode_buffered()? {
                 if let Some(msg) = self.absorb(msg)? {
-                    return Ok(msg);
+                    return Poll::Ready(Ok(msg));
                 }
             }
-            self.fill_read_buf().await?;
+            // Whatever is still unwritten goes out first, but a full socket does not stop the
+            // reading (the server may be waiting for us to read before it reads more).
+            if !self.wire.write_buf.is_empty() {
+                if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
+                    return Poll::Ready(Err(e));
+                }
+            }
+            std::task::ready!(self.wire.poll_fill(cx)).map_err(|e| self.fail(e))?;
         }
     }
 
     /// Reads one message. Asynchronous ones (notices, notifications, parameter changes) are
     /// absorbed and give `None`; responses and ReadyForQuery are returned. Cancel-safe.
     pub(crate) async fn read_one(&mut self) -> Result<Option<Message>, Error> {
+        std::future::poll_fn(|cx| self.poll_read_one(cx)).await
+    }
+
+    /// [`Connection::read_one`] as a poll function (unwritten requests go out on the way, as
+    /// in [`Connection::poll_response`]).
+    pub(crate) fn poll_read_one(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Option<Message>, Error>> {
+        use std::task::Poll;
         loop {
             if let Some(msg) = self.decode_buffered()? {
-                return self.absorb(msg);
+                return Poll::Ready(self.absorb(msg));
             }
-            self.fill_read_buf().await?;
+            if !self.wire.write_buf.is_empty() {
+                if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
+                    return Poll::Ready(Err(e));
+                }
+            }
+            std::task::ready!(self.wire.poll_fill(cx)).map_err(|e| self.fail(e))?;
+        }
+    }
+
+    /// [`Connection::read_one`] without waiting: `Ok(None)` when no whole message has arrived.
+    pub(crate) fn try_read_one(&mut self) -> Result<Option<Message>, Error> {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            match self.poll_read_one(&mut cx) {
+                std::task::Poll::Pending => return Ok(None),
+                std::task::Poll::Ready(Ok(None)) => continue,
+                std::task::Poll::Ready(other) => return other,
+            }
         }
     }
 
     /// Takes one complete message off the read buffer, if there is one.
     fn decode_buffered(&mut self) -> Result<Option<Message>, Error> {
-        backend::decode(&mut self.read_buf, self.max_message_len).map_err(|e| self.fail(e.into()))
+        backend::decode(&mut self.wire.read_buf, self.max_message_len)
+            .map_err(|e| self.fail(e.into()))
     }
 
     /// Splits every complete DataRow at the front of the read buffer off in one run (see
     /// [`framing::split_data_rows`]), for the row readers' fast path; `None` when the buffer
-    /// does not start with one. A DataRow needs nothing from the session, so skipping
-    /// [`Connection::next_response`] for it loses nothing.
+    /// does not start with one or the exchange does not expect rows now. A DataRow changes
+    /// nothing in the session, so skipping [`Connection::next_response`] for it loses nothing.
     pub(crate) fn buffered_data_rows(&mut self) -> Option<bytes::Bytes> {
-        framing::split_data_rows(&mut self.read_buf, self.max_message_len)
+        if !self.session.exchange().accepts_rows() {
+            return None;
+        }
+        framing::split_data_rows(&mut self.wire.read_buf, self.max_message_len)
     }
 
-    /// Reads more bytes into the read buffer. Cancel-safe: bytes read stay in the buffer.
-    async fn fill_read_buf(&mut self) -> Result<(), Error> {
-        let result = fill(&mut self.socket, &mut self.read_buf).await;
-        result.map_err(|e| self.fail(e))
-    }
-
-    /// Lets the session record what it tracks; `None` for an absorbed asynchronous message.
+    /// Lets the session check and record the message; `None` for an absorbed asynchronous
+    /// message.
     fn absorb(&mut self, msg: Message) -> Result<Option<Message>, Error> {
-        match self.session.handle(msg) {
+        match self.session.handle(msg, &mut self.wire.write_buf) {
             Ok(Incoming::Response(msg)) => Ok(Some(msg)),
             Ok(Incoming::Ready(status)) => Ok(Some(Message::ReadyForQuery(status))),
             Ok(Incoming::Notice(fields)) => {
@@ -456,16 +495,11 @@ impl Connection {
             }
             self.ready().await?;
             // Nothing is owed, so only asynchronous messages may arrive, or the FATAL error a
-            // server sends before it ends the session (e.g. pg_terminate_backend).
-            match self.read_one().await? {
-                None => {}
-                Some(Message::ErrorResponse(fields)) => {
-                    let err = db_error(&fields);
-                    return Err(self.fail(err));
-                }
-                Some(msg) => {
-                    return Err(self.unexpected(msg.name(), "an asynchronous message while idle"))
-                }
+            // server sends before it ends the session (e.g. pg_terminate_backend); the
+            // exchange refuses anything else.
+            if let Some(Message::ErrorResponse(fields)) = self.read_one().await? {
+                let err = db_error(&fields);
+                return Err(self.fail(err));
             }
         }
     }
@@ -483,36 +517,10 @@ impl Connection {
         err
     }
 
-    /// A protocol error for a message that has no place in the current exchange; the stream is
-    /// out of step, so the connection is marked broken.
-    pub(crate) fn unexpected(&mut self, message: &'static str, expected: &'static str) -> Error {
-        self.fail(crate::proto::ProtoError::Unexpected { message, expected }.into())
-    }
-
-    /// Records that a Sync group was opened (Parse/Describe ending in Flush): its
-    /// ReadyForQuery is owed from now on, so an interruption is resolved by `ready`.
-    pub(crate) fn open_group(&mut self) {
-        if !self.group_open {
-            self.session.expect_ready(1);
-            self.group_open = true;
-        }
-    }
-
-    /// Records that a Sync was just written: it closes the open group, or is a group of its
-    /// own.
-    pub(crate) fn commit_group(&mut self) {
-        if self.group_open {
-            self.group_open = false;
-        } else {
-            self.session.expect_ready(1);
-        }
-    }
-
     /// Closes the open group with Sync and reads up to its ReadyForQuery, returning the first
     /// error the server reported in it.
     pub(crate) async fn finish_group(&mut self) -> Result<(), Error> {
-        frontend::sync(&mut self.write_buf);
-        self.commit_group();
+        self.requests().sync();
         self.flush().await?;
         let mut first_error = None;
         loop {
@@ -533,18 +541,18 @@ impl Connection {
         if self.broken {
             return;
         }
-        match frontend::query(sql, &mut self.write_buf) {
-            Ok(()) => self.session.expect_ready(1),
-            Err(e) => log::warn!("could not queue {sql:?}: {e}"),
+        if let Err(e) = self.requests().query(sql, CopyPolicy::Refuse) {
+            log::warn!("could not queue {sql:?}: {e}");
         }
+    }
+
+    /// How many bytes of requests are encoded and not yet written.
+    pub(crate) fn unwritten(&self) -> usize {
+        self.wire.write_buf.len()
     }
 
     pub(crate) fn session(&self) -> &Session {
         &self.session
-    }
-
-    pub(crate) fn write_buf(&mut self) -> &mut BytesMut {
-        &mut self.write_buf
     }
 }
 
@@ -552,57 +560,22 @@ impl Drop for Connection {
     fn drop(&mut self) {
         // Say goodbye so the server does not log an unexpected EOF, when that can be done
         // without waiting and without splitting a half-written message.
-        if !self.broken && self.write_buf.is_empty() {
-            let mut bye = BytesMut::with_capacity(5);
-            frontend::terminate(&mut bye);
-            let _ = self.socket.try_write(&bye);
+        if !self.broken && self.wire.write_buf.is_empty() {
+            crate::proto::frontend::terminate(&mut self.wire.write_buf);
+            self.wire.try_write_out();
         }
     }
 }
 
-/// Writes all of `buf`, advancing it as bytes go out so an interrupted flush resumes where it
-/// stopped.
-async fn flush(socket: &mut Socket, buf: &mut BytesMut) -> Result<(), Error> {
-    while !buf.is_empty() {
-        let n = socket.write(buf).await?;
-        if n == 0 {
-            return Err(Error::io(io::ErrorKind::WriteZero.into()));
-        }
-        buf.advance(n);
-    }
-    Ok(())
-}
-
-/// Reads until one whole message is buffered and decodes it. Cancel-safe: bytes read stay in
-/// `buf`, and a message is only taken off once it is complete.
-async fn read_message(
-    socket: &mut Socket,
-    buf: &mut BytesMut,
-    max_message_len: usize,
-) -> Result<Message, Error> {
-    loop {
-        if let Some(msg) = backend::decode(buf, max_message_len)? {
-            return Ok(msg);
-        }
-        fill(socket, buf).await?;
-    }
-}
-
-/// Reads whatever the socket has into `buf`, growing it by a large chunk when it runs low.
-/// Cancel-safe.
-async fn fill(socket: &mut Socket, buf: &mut BytesMut) -> Result<(), Error> {
-    make_read_room(buf);
-    if socket.read_buf(buf).await? == 0 {
-        return Err(Error::closed().with_message("the server closed the connection"));
-    }
-    Ok(())
-}
-
-/// Grows the read buffer by a whole chunk when little room is left, so each read can take
-/// up to a chunk in one system call.
-pub(crate) fn make_read_room(buf: &mut BytesMut) {
-    if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-        buf.reserve(READ_CHUNK);
+/// The error for a COPY started through a call that cannot run one (the exchange already
+/// refused it on the wire); the server's own error, if it sent one, is the source.
+pub(crate) fn copy_refused_error(call: &str, server: Option<Error>) -> Error {
+    let err = Error::usage(format!(
+        "COPY cannot run through {call}: use copy_in / copy_out"
+    ));
+    match server {
+        Some(server) => err.with_source(server),
+        None => err,
     }
 }
 
@@ -615,7 +588,7 @@ pub(crate) fn db_error(fields: &ErrorFields) -> Error {
 }
 
 /// Passes a notice to the configured handler, or to the `log` facade without one.
-fn deliver_notice(handler: Option<&NoticeHandler>, fields: &ErrorFields) {
+pub(crate) fn deliver_notice(handler: Option<&NoticeHandler>, fields: &ErrorFields) {
     match DbError::from_fields(fields) {
         Ok(notice) => match handler {
             Some(handler) => handler.call(&notice),

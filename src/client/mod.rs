@@ -18,7 +18,7 @@ pub(crate) mod row;
 pub(crate) mod row_ranges;
 pub(crate) mod server_cursor;
 pub(crate) mod simple;
-pub(crate) mod socket;
 pub(crate) mod statement;
 pub(crate) mod stream;
 pub(crate) mod transaction;
+pub(crate) mod transport;

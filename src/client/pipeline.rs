@@ -10,13 +10,12 @@
 
 use std::collections::HashMap;
 
-use crate::client::connection::{db_error, Connection};
+use crate::client::connection::{copy_refused_error, db_error, Connection};
 use crate::client::query::{check_param_count, encode_bind, QueryRef, ToStatement};
 use crate::client::row::Row;
 use crate::client::statement::{columns_from, Column, SharedColumns, Statement};
 use crate::error::Error;
 use crate::proto::backend::Message;
-use crate::proto::frontend;
 use crate::types::{ToSql, Type};
 
 /// The result of one pipelined statement.
@@ -218,27 +217,26 @@ impl<'c, 'p> Pipeline<'c, 'p> {
                     }
                 },
             };
+            let mut requests = conn.requests();
             let queued = check_param_count(&stmt, &entry.params)
-                .and_then(|()| encode_bind("", &stmt, &entry.params, conn.write_buf()))
-                .and_then(|()| Ok(frontend::execute("", 0, conn.write_buf())?));
+                .and_then(|()| encode_bind("", &stmt, &entry.params, &mut requests))
+                .and_then(|()| Ok(requests.execute("", 0)?));
             if let Err(e) = queued {
                 outcomes[i] = Some(Err(e));
                 continue;
             }
             if sync_each {
-                frontend::sync(conn.write_buf());
-                conn.commit_group();
+                requests.sync();
             }
             sent.push((i, stmt));
         }
         drop(prepared);
-        // Nothing to run but queued Closes: they still need a Sync, or their CloseComplete
-        // would turn up among the answers to the next request.
-        let closes_only = sent.is_empty() && !conn.write_buf().is_empty();
+        // One Sync for the whole group, or for queued Closes alone (whose CloseComplete would
+        // otherwise turn up among the answers to the next request).
+        let closes_only = sent.is_empty() && conn.session().exchange().group_open();
         let one_group = !sync_each && !sent.is_empty();
         if one_group || closes_only {
-            frontend::sync(conn.write_buf());
-            conn.commit_group();
+            conn.requests().sync();
         }
         conn.flush().await?;
 
@@ -272,12 +270,10 @@ impl<'c, 'p> Pipeline<'c, 'p> {
     }
 }
 
-/// Errors are not `Clone`; a statement shared by several entries reports its error to each.
+/// Errors are not `Clone`; a statement shared by several entries reports its error to each,
+/// with the same kind, SQLSTATE and server fields.
 fn share(e: &Error) -> Error {
-    match e.as_db_error() {
-        Some(db) => Error::db(db.clone()),
-        None => Error::usage(e.to_string()),
-    }
+    e.duplicate()
 }
 
 /// Parse/Describe/Sync for each SQL text, all sent together; the statements are cached (or,
@@ -290,12 +286,11 @@ pub(crate) async fn prepare_all(
         return Ok(Vec::new());
     }
     conn.write_pending_closes()?;
+    let mut requests = conn.requests();
     for (sql, name) in to_prepare {
-        let buf = conn.write_buf();
-        frontend::parse(name, sql, std::iter::empty(), buf)?;
-        frontend::describe_statement(name, buf)?;
-        frontend::sync(buf);
-        conn.commit_group();
+        requests.parse(name, sql, &[])?;
+        requests.describe_statement(name)?;
+        requests.sync();
     }
     conn.flush().await?;
     let mut out = Vec::with_capacity(to_prepare.len());
@@ -304,7 +299,6 @@ pub(crate) async fn prepare_all(
         let mut result = None;
         loop {
             match conn.next_response().await? {
-                Message::ParseComplete | Message::CloseComplete => {}
                 Message::ParameterDescription(desc) => {
                     params = Some(desc.types.iter().map(|&oid| Type::from_oid(oid)).collect())
                 }
@@ -315,7 +309,8 @@ pub(crate) async fn prepare_all(
                 Message::NoData => result = Some(Ok(Vec::new())),
                 Message::ErrorResponse(fields) => result = Some(Err(db_error(&fields))),
                 Message::ReadyForQuery(_) => break,
-                other => return Err(conn.unexpected(other.name(), "a response to Parse/Describe")),
+                // ParseComplete, CloseComplete: checked by the exchange.
+                _ => {}
             }
         }
         out.push(match (result, params) {
@@ -332,7 +327,12 @@ pub(crate) async fn prepare_all(
                 Ok(stmt)
             }
             (Some(Err(e)), _) => Err(e),
-            _ => return Err(conn.unexpected("ReadyForQuery", "a statement description")),
+            // The exchange takes ReadyForQuery only after the RowDescription or NoData that
+            // follows a ParameterDescription, or after an error.
+            _ => Err(Error::protocol(crate::proto::ProtoError::Unexpected {
+                expected: "a statement description",
+                got: "ReadyForQuery",
+            })),
         });
     }
     Ok(out)
@@ -348,32 +348,39 @@ async fn read_result(
         rows: Vec::new(),
         rows_affected: None,
     };
+    let mut copy_refused = false;
     loop {
         // The rows already buffered, taken in one go, as the other row readers do.
         if let Some(run) = conn.buffered_data_rows() {
             conn.push_rows(run, stmt.shared_columns(), &mut result.rows)?;
         }
         match conn.next_response().await? {
-            Message::BindComplete | Message::CloseComplete => {}
             Message::DataRow(data) => {
                 let row = Row::new(stmt.shared_columns().clone(), data)
                     .map_err(|e| conn.fail(e.into()))?;
                 result.rows.push(row);
+            }
+            Message::CommandComplete(_) | Message::EmptyQueryResponse if copy_refused => {
+                return Ok(Err(copy_refused_error("a pipeline", None)));
             }
             Message::CommandComplete(done) => {
                 result.rows_affected = done.rows();
                 return Ok(Ok(result));
             }
             Message::EmptyQueryResponse => return Ok(Ok(result)),
-            Message::ErrorResponse(fields) => return Ok(Err(db_error(&fields))),
-            Message::CopyInResponse(_) | Message::CopyOutResponse(_) => {
-                // The Syncs already sent are ignored in COPY mode, so the stream cannot be put
-                // back in step from here.
-                return Err(conn.fail(Error::usage(
-                    "COPY cannot run inside a pipeline; the connection was closed",
+            Message::ErrorResponse(fields) if copy_refused => {
+                return Ok(Err(copy_refused_error(
+                    "a pipeline",
+                    Some(db_error(&fields)),
                 )));
             }
-            other => return Err(conn.unexpected(other.name(), "a response to Bind/Execute")),
+            Message::ErrorResponse(fields) => return Ok(Err(db_error(&fields))),
+            // The exchange failed a COPY FROM STDIN on the wire (or, with more Sync groups
+            // queued behind it, refused to go on); COPY TO STDOUT data is skipped until the
+            // COPY's CommandComplete.
+            Message::CopyInResponse(_) | Message::CopyOutResponse(_) => copy_refused = true,
+            // BindComplete, CloseComplete, COPY data: checked by the exchange.
+            _ => {}
         }
     }
 }
@@ -381,10 +388,9 @@ async fn read_result(
 /// Reads up to and including the next ReadyForQuery.
 async fn expect_ready(conn: &mut Connection) -> Result<(), Error> {
     loop {
-        match conn.next_response().await? {
-            Message::ReadyForQuery(_) => return Ok(()),
-            Message::ErrorResponse(_) | Message::CloseComplete => {}
-            other => return Err(conn.unexpected(other.name(), "ReadyForQuery")),
+        // An ErrorResponse or CloseComplete may come first; the exchange refuses the rest.
+        if let Message::ReadyForQuery(_) = conn.next_response().await? {
+            return Ok(());
         }
     }
 }

@@ -11,11 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::client::connection::{db_error, Connection};
 use crate::client::query::{Params, ToStatement};
 use crate::client::row::Row;
-use crate::client::statement::{CloseQueue, Column, SharedColumns};
+use crate::client::statement::{CloseQueue, Column, ServerObject, SharedColumns};
 use crate::client::transaction::Transaction;
 use crate::error::Error;
 use crate::proto::backend::Message;
-use crate::proto::frontend;
 use crate::TransactionStatus;
 
 /// The prefix of every portal name; statement names use `tusk_s`.
@@ -80,7 +79,7 @@ impl Drop for Portal {
         // A poisoned lock only means another thread panicked while pushing a name; the list
         // itself is still a valid Vec.
         let mut names = self.close_queue.lock().unwrap_or_else(|e| e.into_inner());
-        names.push(std::mem::take(&mut self.name));
+        names.push(ServerObject::Portal(std::mem::take(&mut self.name)));
     }
 }
 
@@ -109,8 +108,7 @@ impl Transaction<'_> {
             NEXT_PORTAL.fetch_add(1, Ordering::Relaxed)
         );
         conn.write_bind(&name, &stmt, params)?;
-        frontend::sync(conn.write_buf());
-        conn.commit_group();
+        conn.requests().sync();
         // The handle exists from the moment Bind is in the buffer: if this future is dropped,
         // dropping the handle queues the portal's close.
         let portal = Portal {
@@ -125,13 +123,13 @@ impl Transaction<'_> {
         loop {
             match conn.next_response().await {
                 Ok(Message::ReadyForQuery(_)) => break,
-                Ok(Message::BindComplete | Message::CloseComplete) => {}
                 Ok(Message::ErrorResponse(fields)) => {
                     let err = conn.fail(db_error(&fields));
                     conn.cache.forget_if_stale(&stmt, &err);
                     first_error.get_or_insert(err);
                 }
-                Ok(other) => return Err(conn.unexpected(other.name(), "a response to Bind")),
+                // BindComplete, CloseComplete: checked by the exchange.
+                Ok(_) => {}
                 Err(e) => return Err(first_error.unwrap_or(e)),
             }
         }
@@ -166,13 +164,13 @@ impl Transaction<'_> {
         // In an aborted transaction the server would refuse the Execute: refuse it locally.
         conn.check_allowed("EXECUTE")?;
         conn.write_pending_closes()?;
-        frontend::execute(&portal.name, max_rows, conn.write_buf())?;
-        frontend::sync(conn.write_buf());
-        conn.commit_group();
+        let mut requests = conn.requests();
+        requests.execute(&portal.name, max_rows)?;
+        requests.sync();
         conn.flush().await?;
 
         let done = conn
-            .read_rows_to_ready(&portal.columns, "a response to Execute")
+            .read_rows_to_ready(&portal.columns, "execute or query")
             .await?;
         if done.completed {
             portal.exhausted.store(true, Ordering::Relaxed);

@@ -8,12 +8,13 @@
 
 use std::collections::HashMap;
 
-use crate::client::connection::{db_error, Connection};
+use crate::client::connection::{copy_refused_error, db_error, Connection};
 use crate::client::row::Row;
-use crate::client::statement::{columns_from, Column, SharedColumns, Statement};
+use crate::client::statement::{columns_from, Column, ServerObject, SharedColumns, Statement};
 use crate::error::Error;
 use crate::proto::backend::Message;
-use crate::proto::frontend::{self, BindError};
+use crate::proto::exchange::Requests;
+use crate::proto::frontend::BindError;
 use crate::types::{Format, ToSql, Type};
 use crate::SqlState;
 
@@ -294,13 +295,13 @@ impl Connection {
     ) -> Result<Outcome, Error> {
         let stmt = self.statement_for(query, params).await?;
         self.write_bind("", &stmt, params)?;
-        frontend::execute("", 0, self.write_buf())?;
-        frontend::sync(self.write_buf());
-        self.commit_group();
+        let mut requests = self.requests();
+        requests.execute("", 0)?;
+        requests.sync();
         self.flush().await?;
 
         let done = self
-            .read_rows_to_ready(stmt.shared_columns(), "a response to Bind/Execute")
+            .read_rows_to_ready(stmt.shared_columns(), "execute or query")
             .await?;
         Ok(Outcome {
             columns: (!stmt.columns().is_empty()).then(|| stmt.shared_columns().clone()),
@@ -316,7 +317,7 @@ impl Connection {
     pub(crate) async fn read_rows_to_ready(
         &mut self,
         columns: &SharedColumns,
-        expected: &'static str,
+        call: &'static str,
     ) -> Result<RowsRead, Error> {
         let mut done = RowsRead {
             rows: Vec::new(),
@@ -324,6 +325,7 @@ impl Connection {
             completed: false,
         };
         let mut first_error = None;
+        let mut copy_refused = false;
         loop {
             // The rows already buffered, taken in one go: most of a large result.
             if let Some(run) = self.buffered_data_rows() {
@@ -333,15 +335,14 @@ impl Connection {
                 Ok(msg) => msg,
                 Err(e) => return Err(first_error.unwrap_or(e)),
             };
+            // The exchange let through only what may follow; the acknowledgements
+            // (ParseComplete, BindComplete, CloseComplete, PortalSuspended) and refused COPY
+            // data need nothing here.
             match msg {
                 Message::DataRow(data) => {
                     let row = Row::new(columns.clone(), data).map_err(|e| self.fail(e.into()))?;
                     done.rows.push(row);
                 }
-                Message::ParseComplete
-                | Message::BindComplete
-                | Message::CloseComplete
-                | Message::PortalSuspended => {}
                 Message::CommandComplete(tag) => {
                     done.rows_affected = tag.rows();
                     done.completed = true;
@@ -352,10 +353,12 @@ impl Connection {
                     first_error.get_or_insert(self.fail(err));
                 }
                 Message::ReadyForQuery(_) => break,
-                Message::CopyInResponse(_) => return Err(self.copy_refused(true).await),
-                Message::CopyOutResponse(_) => return Err(self.copy_refused(false).await),
-                other => return Err(self.unexpected(other.name(), expected)),
+                Message::CopyInResponse(_) | Message::CopyOutResponse(_) => copy_refused = true,
+                _ => {}
             }
+        }
+        if copy_refused {
+            return Err(copy_refused_error(call, first_error));
         }
         match first_error {
             Some(e) => Err(e),
@@ -363,8 +366,6 @@ impl Connection {
         }
     }
 
-    /// Appends the rows of a run of DataRows (from [`Connection::buffered_data_rows`]) to
-    /// `rows`; a malformed one breaks the connection, as in [`Connection::next_response`].
     pub(crate) fn push_rows(
         &mut self,
         run: bytes::Bytes,
@@ -431,10 +432,10 @@ impl Connection {
     ) -> Result<(), Error> {
         let result = self
             .write_pending_closes()
-            .and_then(|()| encode_bind(portal, stmt, params, self.write_buf()));
-        if result.is_err() && !self.write_buf().is_empty() {
-            frontend::sync(self.write_buf());
-            self.commit_group();
+            .and_then(|()| encode_bind(portal, stmt, params, &mut self.requests()));
+        if result.is_err() {
+            // Closes (or a Parse) may be written already: end their group.
+            self.requests().sync_if_open();
         }
         result
     }
@@ -444,17 +445,15 @@ impl Connection {
     /// [`Connection::finish_group`]). On an error the group is closed before returning.
     async fn parse_describe(&mut self, name: &str, sql: &str) -> Result<Statement, Error> {
         self.write_pending_closes()?;
-        let buf = self.write_buf();
-        frontend::parse(name, sql, std::iter::empty(), buf)?;
-        frontend::describe_statement(name, buf)?;
-        frontend::flush(buf);
-        self.open_group();
+        let mut requests = self.requests();
+        requests.parse(name, sql, &[])?;
+        requests.describe_statement(name)?;
+        requests.flush();
         self.flush().await?;
 
         let mut params = None;
         loop {
             match self.next_response().await? {
-                Message::ParseComplete | Message::CloseComplete => {}
                 Message::ParameterDescription(desc) => {
                     params = Some(desc.types.iter().map(|&oid| Type::from_oid(oid)).collect())
                 }
@@ -471,7 +470,8 @@ impl Connection {
                     }
                     return Err(err);
                 }
-                other => return Err(self.unexpected(other.name(), "a response to Parse/Describe")),
+                // ParseComplete, CloseComplete.
+                _ => {}
             }
         }
     }
@@ -483,12 +483,8 @@ impl Connection {
         params: Option<Vec<Type>>,
         columns: Vec<Column>,
     ) -> Result<Statement, Error> {
-        let params = params.ok_or_else(|| {
-            self.unexpected(
-                "RowDescription",
-                "ParameterDescription before the row description",
-            )
-        })?;
+        // The exchange takes a statement's RowDescription only after its ParameterDescription.
+        let params = params.unwrap_or_default();
         let close_queue = (!name.is_empty()).then(|| self.close_queue.clone());
         Ok(Statement::new(
             self.id,
@@ -500,41 +496,30 @@ impl Connection {
         ))
     }
 
-    /// Ends a COPY started through `execute`/`query`: a COPY FROM STDIN is answered with
-    /// CopyFail, a COPY TO STDOUT's data is discarded; either way the responses are read to
-    /// the end so the connection stays usable.
-    async fn copy_refused(&mut self, copy_in: bool) -> Error {
-        let result = async {
-            if copy_in {
-                frontend::copy_fail(
-                    "COPY FROM STDIN cannot run through execute or query",
-                    self.write_buf(),
-                )?;
-                // The server ignored the Sync sent after Execute while in copy-in mode; after
-                // the CopyFail error it skips to the next Sync, so send one more. Its
-                // ReadyForQuery is the one already counted as owed.
-                frontend::sync(self.write_buf());
-                self.flush().await?;
-            }
-            let mut err = None;
-            loop {
-                match self.next_response().await? {
-                    Message::ReadyForQuery(_) => break,
-                    Message::ErrorResponse(f) => {
-                        err.get_or_insert(db_error(&f));
-                    }
-                    _ => {}
-                }
-            }
-            Ok::<_, Error>(err)
-        }
-        .await;
-        let detail = "COPY cannot run through execute or query: use copy_in / copy_out";
-        match result {
-            Ok(Some(e)) => Error::usage(detail).with_source(e),
-            Ok(None) => Error::usage(detail),
-            Err(e) => e,
-        }
+    /// The cached statement for `sql`, if this connection has one (for the pool's shared
+    /// path, which prepares what is missing itself).
+    pub(crate) fn cached_statement(&mut self, sql: &str) -> Option<Statement> {
+        self.cache.get(sql)
+    }
+
+    /// Drops the cached statement for `sql` (its plan went stale).
+    pub(crate) fn forget_statement(&mut self, sql: &str) {
+        self.cache.remove(sql);
+    }
+
+    /// Writes one of the pool's shared jobs: Bind of `stmt` with the parameter section the
+    /// caller's task encoded, Execute, Sync. On error nothing is written.
+    pub(crate) fn write_shared_job(
+        &mut self,
+        stmt: &Statement,
+        section: &[u8],
+    ) -> Result<(), Error> {
+        let mut requests = self.requests();
+        requests.bind_with_parameter_section("", stmt.name(), section, stmt.result_formats())?;
+        // An unnamed portal's Execute cannot fail to encode after its Bind did not.
+        requests.execute("", 0)?;
+        requests.sync();
+        Ok(())
     }
 
     pub(crate) fn next_statement_name(&mut self) -> String {
@@ -551,11 +536,11 @@ impl Connection {
             }
             std::mem::take(&mut *queue)
         };
-        for name in names {
-            if name.starts_with(crate::client::portal::PORTAL_PREFIX) {
-                frontend::close_portal(&name, self.write_buf())?;
-            } else {
-                frontend::close_statement(&name, self.write_buf())?;
+        let mut requests = self.requests();
+        for object in names {
+            match object {
+                ServerObject::Portal(name) => requests.close_portal(&name)?,
+                ServerObject::Statement(name) => requests.close_statement(&name)?,
             }
         }
         Ok(())
@@ -597,61 +582,72 @@ pub(crate) fn check_param_count(stmt: &Statement, params: Params<'_>) -> Result<
     }
 }
 
-/// Encodes Bind for `stmt` with `params`; a value that does not fit its parameter's SQL type
-/// is an error naming the parameter, the SQL type and the Rust type.
+/// Writes Bind of `stmt` with `params` through `requests` (the unnamed or a named portal).
 pub(crate) fn encode_bind(
     portal: &str,
     stmt: &Statement,
     params: Params<'_>,
-    buf: &mut bytes::BytesMut,
+    requests: &mut Requests<'_>,
 ) -> Result<(), Error> {
-    encode_bind_with(
-        portal,
-        stmt.name(),
-        stmt.params(),
-        stmt.result_formats(),
-        params,
-        buf,
-    )
+    let types = stmt.params();
+    let formats = param_formats(params, types);
+    requests
+        .bind(
+            portal,
+            stmt.name(),
+            &formats,
+            params.iter().zip(types),
+            |(value, ty), out| value.to_sql_checked(ty, out),
+            stmt.result_formats(),
+        )
+        .map_err(|e| bind_error(e, params, types))
 }
 
-/// [`encode_bind`] from the parts of a statement: its name, parameter types and result formats
-/// (a pool encodes parameters before it knows the statement's name on the connection).
-pub(crate) fn encode_bind_with(
-    portal: &str,
-    statement: &str,
+/// Encodes a whole Bind of the unnamed statement into `buf`, outside any session: the pool's
+/// callers encode their parameters this way, and its runner re-frames the parameter section
+/// under its own statement name.
+pub(crate) fn encode_detached_bind(
     types: &[Type],
-    result_formats: &[i16],
     params: Params<'_>,
     buf: &mut bytes::BytesMut,
 ) -> Result<(), Error> {
+    let formats = param_formats(params, types);
+    crate::proto::frontend::bind(
+        "",
+        "",
+        &formats,
+        params.iter().zip(types),
+        |(value, ty), out| value.to_sql_checked(ty, out),
+        &[],
+        buf,
+    )
+    .map_err(|e| bind_error(e, params, types))
+}
+
+/// The parameter format codes: one `1` when every value is sent in binary (the common case),
+/// none without parameters, else one per parameter.
+fn param_formats(params: Params<'_>, types: &[Type]) -> std::borrow::Cow<'static, [i16]> {
     let all_binary = params
         .iter()
         .zip(types)
         .all(|(p, ty)| p.encode_format(ty) == Format::Binary);
-    let formats: Vec<i16>;
-    let param_formats: &[i16] = if params.is_empty() {
-        &[]
+    if params.is_empty() {
+        std::borrow::Cow::Borrowed(&[])
     } else if all_binary {
-        &[1]
+        std::borrow::Cow::Borrowed(&[1])
     } else {
-        formats = params
+        params
             .iter()
             .zip(types)
             .map(|(p, ty)| p.encode_format(ty) as i16)
-            .collect();
-        &formats
-    };
-    frontend::bind(
-        portal,
-        statement,
-        param_formats,
-        params.iter().zip(types),
-        |(value, ty), out| value.to_sql_checked(ty, out),
-        result_formats,
-        buf,
-    )
-    .map_err(|e| match e {
+            .collect()
+    }
+}
+
+/// The public error for a Bind that could not be encoded: which parameter, its SQL type and
+/// the Rust type it came from.
+fn bind_error(e: BindError<crate::error::BoxError>, params: Params<'_>, types: &[Type]) -> Error {
+    match e {
         BindError::Proto(e) => Error::from(e),
         BindError::Param { index, error } => {
             let value = params[index];
@@ -663,7 +659,7 @@ pub(crate) fn encode_bind_with(
             ))
             .with_source(error)
         }
-    })
+    }
 }
 
 /// Whether `err` is the server's "cached plan must not change result type".

@@ -34,7 +34,8 @@ use crate::client::row::Row;
 use crate::client::statement::{columns_from, Column, SharedColumns};
 use crate::error::Error;
 use crate::proto::backend::Message;
-use crate::proto::frontend::{self, BindError};
+use crate::proto::frontend::BindError;
+use crate::proto::ProtoError;
 use crate::TransactionStatus;
 
 /// The default number of rows per FETCH, as in psycopg.
@@ -206,10 +207,10 @@ impl<'c> ServerCursor<'c> {
         let conn = &mut *self.conn;
         let stmt = conn.statement_for(QueryRef::Sql(&declare), params).await?;
         conn.write_bind("", &stmt, params)?;
-        frontend::execute("", 0, conn.write_buf())?;
-        frontend::describe_portal(&self.name, conn.write_buf())?;
-        frontend::sync(conn.write_buf());
-        conn.commit_group();
+        let mut requests = conn.requests();
+        requests.execute("", 0)?;
+        requests.describe_portal(&self.name)?;
+        requests.sync();
         self.declared = true;
         conn.flush().await?;
 
@@ -222,7 +223,6 @@ impl<'c> ServerCursor<'c> {
             };
             match msg {
                 Message::ReadyForQuery(_) => break,
-                Message::BindComplete | Message::CloseComplete | Message::CommandComplete(_) => {}
                 Message::RowDescription(desc) => {
                     let described = columns_from(&desc).map_err(|e| conn.fail(e.into()))?;
                     columns = Some(Arc::from(described));
@@ -231,16 +231,21 @@ impl<'c> ServerCursor<'c> {
                     let err = db_error(&fields);
                     first_error.get_or_insert(conn.fail(err));
                 }
-                other => return Err(conn.unexpected(other.name(), "a response to DECLARE CURSOR")),
+                // BindComplete, CloseComplete, CommandComplete, NoData: checked by the
+                // exchange. (A cursor always has columns: NoData leaves `columns` empty.)
+                _ => {}
             }
         }
         if let Some(e) = first_error {
             return Err(e);
         }
         columns.ok_or_else(|| {
-            conn.unexpected(
-                "ReadyForQuery",
-                "the row description of the declared cursor",
+            conn.fail(
+                ProtoError::Unexpected {
+                    expected: "the row description of the declared cursor",
+                    got: "NoData",
+                }
+                .into(),
             )
         })
     }
@@ -260,13 +265,13 @@ impl<'c> ServerCursor<'c> {
             None => format!("FETCH FORWARD ALL FROM {}", self.quoted_name),
         };
         write_fetch(conn, &sql, &columns)?;
-        frontend::execute("", 0, conn.write_buf())?;
-        frontend::sync(conn.write_buf());
-        conn.commit_group();
+        let mut requests = conn.requests();
+        requests.execute("", 0)?;
+        requests.sync();
         conn.flush().await?;
 
         let rows = conn
-            .read_rows_to_ready(&columns, "a response to FETCH")
+            .read_rows_to_ready(&columns, "a server cursor")
             .await?
             .rows;
         let result = self.result.as_mut().ok_or_else(no_result)?;
@@ -444,20 +449,23 @@ fn no_result() -> Error {
 /// the format its [`Column`] names.
 fn write_fetch(conn: &mut Connection, sql: &str, columns: &[Column]) -> Result<(), Error> {
     conn.write_pending_closes()?;
-    let buf = conn.write_buf();
-    frontend::parse("", sql, std::iter::empty(), buf)?;
+    let mut requests = conn.requests();
+    requests.parse("", sql, &[])?;
     let formats: Vec<i16> = columns.iter().map(|c| c.format() as i16).collect();
     let no_params: [(); 0] = [];
-    frontend::bind(
+    let bound = requests.bind(
         "",
         "",
         &[],
         no_params,
         |(), _| Ok::<_, std::convert::Infallible>(crate::proto::IsNull::Yes),
         &formats,
-        buf,
-    )
-    .map_err(|e| match e {
+    );
+    if bound.is_err() {
+        // The Parse is written: end its group.
+        requests.sync();
+    }
+    bound.map_err(|e| match e {
         BindError::Proto(e) => Error::from(e),
         BindError::Param { error, .. } => match error {},
     })

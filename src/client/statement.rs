@@ -70,7 +70,17 @@ pub(crate) fn columns_from(desc: &RowDescription) -> Result<Vec<Column>, ProtoEr
 
 /// Names of server-side statements whose last [`Statement`] handle was dropped, waiting to be
 /// closed with the connection's next request.
-pub(crate) type CloseQueue = Arc<Mutex<Vec<String>>>;
+pub(crate) type CloseQueue = Arc<Mutex<Vec<ServerObject>>>;
+
+/// A named object on the server that is closed (with a Close message) once its last handle is
+/// dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ServerObject {
+    /// A prepared statement.
+    Statement(String),
+    /// A portal (a bound statement).
+    Portal(String),
+}
 
 /// A prepared statement: its parameter types and result columns, as the server described
 /// them.
@@ -121,7 +131,7 @@ impl Drop for StatementInner {
             // A poisoned lock only means another thread panicked while pushing a name; the
             // list itself is still a valid Vec.
             let mut names = queue.lock().unwrap_or_else(|e| e.into_inner());
-            names.push(std::mem::take(&mut self.name));
+            names.push(ServerObject::Statement(std::mem::take(&mut self.name)));
         }
     }
 }

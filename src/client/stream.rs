@@ -38,19 +38,17 @@
 //! it with Sync and reads the remaining responses before the next request.
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};
 
-use crate::client::connection::{db_error, Connection};
+use crate::client::connection::{copy_refused_error, db_error, Connection};
 use crate::client::query::{Params, ToStatement};
 use crate::client::row::Row;
 use crate::client::statement::{Column, SharedColumns};
 use crate::error::Error;
 use crate::proto::backend::Message;
-use crate::proto::frontend;
 
 /// Rows per Execute of [`Connection::query_stream`].
 ///
@@ -176,21 +174,19 @@ impl Connection {
         })?;
         let stmt = self.statement_for(query.query_ref(), params).await?;
         self.write_bind("", &stmt, params)?;
-        frontend::execute("", batch_rows, self.write_buf())?;
+        let mut requests = self.requests();
+        requests.execute("", batch_rows)?;
         if batch_rows == 0 {
-            frontend::sync(self.write_buf());
-            self.commit_group();
+            requests.sync();
         } else {
-            // The group stays open: its ReadyForQuery is owed from now on, and `ready`
-            // closes it with Sync if this stream goes away early.
-            frontend::flush(self.write_buf());
-            self.open_group();
+            // The group stays open; `ready` closes it with Sync if this stream goes away
+            // early.
+            requests.flush();
         }
         self.flush().await?;
         loop {
             match self.next_response().await? {
                 Message::BindComplete => break,
-                Message::CloseComplete => {}
                 Message::ErrorResponse(fields) => {
                     let err = db_error(&fields);
                     let err = self.fail(err);
@@ -202,9 +198,8 @@ impl Connection {
                     }
                     return Err(err);
                 }
-                other => {
-                    return Err(self.unexpected(other.name(), "BindComplete of a stream"));
-                }
+                // CloseComplete of queued closes.
+                _ => {}
             }
         }
         Ok(RowStream {
@@ -249,11 +244,12 @@ impl RowStream<'_> {
         if self.in_flight >= target {
             return Ok(());
         }
+        let mut requests = self.conn.requests();
         while self.in_flight < target {
-            frontend::execute("", self.batch_rows, self.conn.write_buf())?;
+            requests.execute("", self.batch_rows)?;
             self.in_flight += 1;
         }
-        frontend::flush(self.conn.write_buf());
+        requests.flush();
         Ok(())
     }
 
@@ -261,8 +257,8 @@ impl RowStream<'_> {
     /// ReadyForQuery, which yields `error` if there is one.
     fn close(&mut self, error: Option<Error>) {
         if self.batch_rows != 0 {
-            frontend::sync(self.conn.write_buf());
-            self.conn.commit_group();
+            // The group is open unless a refused COPY already ended it.
+            self.conn.requests().sync_if_open();
         }
         self.phase = Phase::Closing { error };
     }
@@ -306,51 +302,17 @@ impl RowStream<'_> {
                 let err = self.conn.fail(err);
                 self.close(Some(err));
             }
-            Message::CopyInResponse(_) => {
-                let refused = copy_refused();
-                // The server waits for data: fail the COPY, then Sync. In copy-in mode the
-                // server ignored any Sync sent before, so this one answers the ReadyForQuery
-                // already owed.
-                if let Err(e) = frontend::copy_fail(
-                    "COPY FROM STDIN cannot run through query_stream",
-                    self.conn.write_buf(),
-                ) {
-                    let err = self.conn.fail(e.into());
-                    self.phase = Phase::Done;
-                    return Some(Err(err));
-                }
-                if self.batch_rows == 0 {
-                    frontend::sync(self.conn.write_buf());
-                    self.phase = Phase::Closing {
-                        error: Some(refused),
-                    };
-                } else {
-                    self.close(Some(refused));
-                }
+            // The exchange already failed a COPY FROM STDIN on the wire; COPY TO STDOUT data
+            // is discarded on the way to ReadyForQuery.
+            Message::CopyInResponse(_) | Message::CopyOutResponse(_) => {
+                self.close(Some(copy_refused_error("query_stream", None)))
             }
-            // The data that follows is discarded on the way to ReadyForQuery.
-            Message::CopyOutResponse(_) => self.close(Some(copy_refused())),
-            Message::CloseComplete => {}
-            other => {
-                let err = self.conn.unexpected(other.name(), "a row of a stream");
-                self.phase = Phase::Done;
-                return Some(Err(err));
-            }
+            // CloseComplete, PortalSuspended of a whole-result stream, COPY data: checked by
+            // the exchange, nothing to do.
+            _ => {}
         }
         None
     }
-}
-
-fn copy_refused() -> Error {
-    Error::usage("COPY cannot run through query_stream: use copy_in / copy_out")
-}
-
-/// Polls a freshly made future once. The connection's IO futures are cancel-safe (bytes read
-/// stay buffered, bytes written are taken off the buffer as they go), and the socket keeps the
-/// waker registered, so dropping the future when it is pending loses nothing.
-fn poll_once<F: Future>(cx: &mut Context<'_>, fut: F) -> Poll<F::Output> {
-    let fut = std::pin::pin!(fut);
-    fut.poll(cx)
 }
 
 impl Stream for RowStream<'_> {
@@ -361,14 +323,6 @@ impl Stream for RowStream<'_> {
         loop {
             if matches!(this.phase, Phase::Done) {
                 return Poll::Ready(None);
-            }
-            // Executes for the next batches go out as soon as the socket takes them; a full
-            // socket does not stop the reading below (the server may be waiting for it).
-            if !this.conn.write_buf().is_empty() {
-                if let Poll::Ready(Err(e)) = poll_once(cx, this.conn.flush()) {
-                    this.phase = Phase::Done;
-                    return Poll::Ready(Some(Err(e)));
-                }
             }
             if let Phase::Rows = this.phase {
                 if let Some(row) = this.buffered.pop_front() {
@@ -390,7 +344,8 @@ impl Stream for RowStream<'_> {
                     continue;
                 }
             }
-            let msg = match poll_once(cx, this.conn.next_response()) {
+            // Executes for the next batches go out on the way, without blocking the read.
+            let msg = match this.conn.poll_response(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(msg)) => msg,
                 Poll::Ready(Err(e)) => {

@@ -4,7 +4,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::client::connection::make_read_room;
+use crate::client::transport::make_read_room;
 
 /// The documented policy: reserve a 64 KiB chunk when less than a quarter of one is free.
 const READ_CHUNK: usize = 64 * 1024;

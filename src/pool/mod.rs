@@ -38,7 +38,7 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::client::connection::Connection;
 use crate::client::query::{
-    at_most_one, check_param_count, encode_bind_with, exactly_one, Outcome, Params,
+    at_most_one, check_param_count, encode_detached_bind, exactly_one, Outcome, Params,
 };
 use crate::client::row::Row;
 use crate::client::statement::Statement;
@@ -262,7 +262,7 @@ impl Pool {
         let described = self.describe(sql).await?;
         check_param_count(&described, params)?;
         let mut bind = BytesMut::new();
-        encode_bind_with("", "", described.params(), &[], params, &mut bind)?;
+        encode_detached_bind(described.params(), params, &mut bind)?;
         let section = frontend::bind_parameter_section(&bind)?;
         let section = bind.freeze().slice(section);
         let (reply, outcome) = oneshot::channel();

@@ -17,7 +17,6 @@ use crate::client::pipeline::prepare_all;
 use crate::client::query::{is_stale_plan, Outcome};
 use crate::client::statement::Statement;
 use crate::error::Error;
-use crate::proto::frontend;
 
 /// Runs batches until the queue is empty (or the pool closed), then gives the connection and
 /// the permit back.
@@ -118,23 +117,11 @@ async fn run_batch(conn: &mut Connection, jobs: Vec<Job>) -> Vec<Job> {
                 continue;
             }
         };
-        let buf = conn.write_buf();
-        let written = frontend::bind_with_parameter_section(
-            "",
-            statement.name(),
-            &job.section,
-            statement.result_formats(),
-            buf,
-        )
-        .and_then(|()| frontend::execute("", 0, buf));
+        let written = conn.write_shared_job(&statement, &job.section);
         if let Err(e) = written {
-            // Nothing of this job is in the buffer: `bind_with_parameter_section` rolls back,
-            // and an unnamed portal's Execute cannot fail after its Bind succeeded.
-            let _ = job.reply.send(Err(e.into()));
+            let _ = job.reply.send(Err(e));
             continue;
         }
-        frontend::sync(buf);
-        conn.commit_group();
         sent.push((job, statement));
     }
     if sent.is_empty() {
@@ -148,7 +135,7 @@ async fn run_batch(conn: &mut Connection, jobs: Vec<Job>) -> Vec<Job> {
     let mut sent = sent.into_iter();
     while let Some((mut job, statement)) = sent.next() {
         let read = conn
-            .read_rows_to_ready(statement.shared_columns(), "a response to Bind/Execute")
+            .read_rows_to_ready(statement.shared_columns(), "execute or query")
             .await;
         match read {
             Ok(done) => {
@@ -168,7 +155,7 @@ async fn run_batch(conn: &mut Connection, jobs: Vec<Job>) -> Vec<Job> {
             Err(e) if is_stale_plan(&e) && !job.retried => {
                 // The table under the cached statement changed shape; nothing ran (its own
                 // Sync group failed). Prepare afresh and run it once more.
-                conn.cache.remove(statement.sql());
+                conn.forget_statement(statement.sql());
                 job.retried = true;
                 retries.push(job);
             }
@@ -191,7 +178,7 @@ async fn statements_for(
     let mut to_prepare: Vec<(&str, String)> = Vec::new();
     for job in jobs {
         let sql = job.described.sql();
-        found.push(match conn.cache.get(sql) {
+        found.push(match conn.cached_statement(sql) {
             Some(statement) => Ok(statement),
             None => Err(match to_prepare.iter().position(|(s, _)| *s == sql) {
                 Some(i) => i,

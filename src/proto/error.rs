@@ -49,15 +49,19 @@ pub enum ProtoError {
     },
     /// The server asked for an authentication method this crate does not implement.
     UnsupportedAuth(String),
-    /// An authentication exchange failed on the client side (bad server nonce, wrong server
-    /// signature, malformed SCRAM message, ...).
+    /// An authentication step failed on the client side outside SCRAM itself (no password
+    /// for a method that needs one, a server that skipped SCRAM's proof, ...).
     Auth(String),
+    /// A SCRAM-SHA-256 exchange failed on the client side: match the [`ScramError`] for why.
+    ///
+    /// [`ScramError`]: crate::proto::auth::ScramError
+    Scram(crate::proto::auth::ScramError),
     /// A well-formed message arrived where the protocol does not allow it.
     Unexpected {
-        /// The message's name, e.g. `"BindComplete"`.
-        message: &'static str,
-        /// What the state machine was waiting for.
+        /// What the exchange was waiting for, e.g. `"BindComplete"`.
         expected: &'static str,
+        /// The name of the message that came instead, e.g. `"RowDescription"`.
+        got: &'static str,
     },
 }
 
@@ -106,17 +110,22 @@ impl fmt::Display for ProtoError {
                 )
             }
             ProtoError::Auth(reason) => write!(f, "authentication failed: {reason}"),
-            ProtoError::Unexpected { message, expected } => {
-                write!(
-                    f,
-                    "unexpected {message} message while waiting for {expected}"
-                )
+            ProtoError::Scram(err) => write!(f, "authentication failed: {err}"),
+            ProtoError::Unexpected { got, expected } => {
+                write!(f, "unexpected {got} message while waiting for {expected}")
             }
         }
     }
 }
 
-impl std::error::Error for ProtoError {}
+impl std::error::Error for ProtoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProtoError::Scram(err) => Some(err),
+            _ => None,
+        }
+    }
+}
 
 /// Renders a tag byte readably: `'D'` for printable ASCII, `0x00` otherwise.
 fn tag_name(tag: u8) -> String {

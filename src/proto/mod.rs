@@ -15,6 +15,7 @@
 pub mod auth;
 pub mod backend;
 mod error;
+pub mod exchange;
 pub mod framing;
 pub mod frontend;
 pub mod session;

@@ -12,6 +12,7 @@ use crate::proto::auth::{md5_password, scram};
 use crate::proto::backend::{
     Authentication, BackendKeyData, ErrorFields, Message, Notification, TransactionStatus,
 };
+use crate::proto::exchange::{Exchange, Requests};
 use crate::proto::{frontend, ProtoError};
 
 /// The server parameters reported by ParameterStatus, in arrival order, updated in place.
@@ -156,7 +157,7 @@ impl Startup {
             Message::ReadyForQuery(status) => {
                 if !matches!(self.auth, AuthState::Done) {
                     return Err(ProtoError::Unexpected {
-                        message: "ReadyForQuery",
+                        got: "ReadyForQuery",
                         expected: "AuthenticationOk",
                     });
                 }
@@ -165,7 +166,7 @@ impl Startup {
             }
             other => {
                 return Err(ProtoError::Unexpected {
-                    message: other.name(),
+                    got: other.name(),
                     expected: "an authentication or startup message",
                 })
             }
@@ -249,14 +250,14 @@ impl Startup {
             params: self.params,
             backend_key: self.backend_key,
             status: self.status.unwrap_or(TransactionStatus::Idle),
-            owed: 0,
+            exchange: Exchange::default(),
         }
     }
 }
 
 fn unexpected_auth(message: &'static str) -> ProtoError {
     ProtoError::Unexpected {
-        message,
+        got: message,
         expected: "the next step of the authentication exchange",
     }
 }
@@ -283,30 +284,35 @@ pub enum Incoming {
     ParameterChanged,
 }
 
-/// A live session: what the server told us at startup and since, and how many responses it
-/// still owes.
+/// A live session: what the server told us at startup and since, and the [`Exchange`] of
+/// replies it still owes.
 ///
-/// The owed count is incremented the moment a request's bytes enter the write buffer
-/// ([`Session::expect_ready`]) and decremented by each ReadyForQuery, so a caller that was
-/// interrupted half-way knows exactly how much to drain before the next request.
+/// Requests are written through [`Session::requests`], which records what each is owed the
+/// moment its bytes enter the write buffer; every reply is checked by [`Session::handle`]. So a
+/// caller that was interrupted half-way knows exactly how much to drain before the next request,
+/// and a reply that has no place is refused in one place.
 #[derive(Debug)]
 pub struct Session {
     params: Parameters,
     backend_key: Option<BackendKeyData>,
     status: TransactionStatus,
-    owed: usize,
+    exchange: Exchange,
 }
 
 impl Session {
-    /// Records that `count` more ReadyForQuery messages are owed (one per Sync or simple Query
-    /// just written).
-    pub fn expect_ready(&mut self, count: usize) {
-        self.owed += count;
+    /// The writer for the next requests, into `out`.
+    pub fn requests<'a>(&'a mut self, out: &'a mut BytesMut) -> Requests<'a> {
+        Requests::new(&mut self.exchange, out)
+    }
+
+    /// What the server still owes.
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
     }
 
     /// How many ReadyForQuery messages are still owed.
     pub fn owed(&self) -> usize {
-        self.owed
+        self.exchange.owed()
     }
 
     /// The transaction status from the most recent ReadyForQuery.
@@ -324,33 +330,25 @@ impl Session {
         self.backend_key.as_ref()
     }
 
-    /// Feeds one message from the server.
-    pub fn handle(&mut self, msg: Message) -> Result<Incoming, ProtoError> {
+    /// Feeds one message from the server. Asynchronous messages are absorbed here; every other
+    /// one is checked against what is owed ([`Exchange::handle`]), which may write into `out`
+    /// (the refusal of a COPY nobody asked for): the caller flushes `out` before it waits for
+    /// more input.
+    pub fn handle(&mut self, msg: Message, out: &mut BytesMut) -> Result<Incoming, ProtoError> {
         Ok(match msg {
-            Message::ReadyForQuery(status) => {
-                if self.owed == 0 {
-                    return Err(ProtoError::Unexpected {
-                        message: "ReadyForQuery",
-                        expected: "a request to answer (none is outstanding)",
-                    });
-                }
-                self.owed -= 1;
-                self.status = status;
-                Incoming::Ready(status)
-            }
             Message::NoticeResponse(fields) => Incoming::Notice(fields),
             Message::NotificationResponse(n) => Incoming::Notification(n),
             Message::ParameterStatus(p) => {
                 self.params.set(p.name, p.value);
                 Incoming::ParameterChanged
             }
-            Message::Authentication(_) | Message::BackendKeyData(_) => {
-                return Err(ProtoError::Unexpected {
-                    message: msg.name(),
-                    expected: "a response in a running session",
-                })
-            }
-            other => Incoming::Response(other),
+            msg => match self.exchange.handle(msg, out)? {
+                Message::ReadyForQuery(status) => {
+                    self.status = status;
+                    Incoming::Ready(status)
+                }
+                other => Incoming::Response(other),
+            },
         })
     }
 

@@ -111,7 +111,7 @@ fn ready_before_authentication_ok_is_refused() {
     assert_eq!(
         err,
         ProtoError::Unexpected {
-            message: "ReadyForQuery",
+            got: "ReadyForQuery",
             expected: "AuthenticationOk",
         }
     );
@@ -143,7 +143,7 @@ fn sasl_continue_without_sasl_is_unexpected() {
     assert_eq!(
         err,
         ProtoError::Unexpected {
-            message: "AuthenticationSASLContinue",
+            got: "AuthenticationSASLContinue",
             expected: "the next step of the authentication exchange",
         }
     );
@@ -157,35 +157,47 @@ fn session_counts_owed_ready_for_query_and_tracks_status() {
     s.handle(Message::ReadyForQuery(TransactionStatus::Idle), &mut out)
         .unwrap();
     let mut session = s.into_session();
+    out.clear();
     // An unsolicited ReadyForQuery is a protocol violation.
     assert_eq!(
         session
-            .handle(Message::ReadyForQuery(TransactionStatus::Idle))
+            .handle(Message::ReadyForQuery(TransactionStatus::Idle), &mut out)
             .unwrap_err(),
         ProtoError::Unexpected {
-            message: "ReadyForQuery",
-            expected: "a request to answer (none is outstanding)",
+            got: "ReadyForQuery",
+            expected: "nothing (no request is outstanding)",
         }
     );
-    session.expect_ready(2);
+    let mut requests = session.requests(&mut out);
+    requests
+        .bind_with_parameter_section("", "", &[0, 0], &[])
+        .unwrap();
+    requests.sync();
+    requests.sync();
+    assert_eq!(session.owed(), 2);
     assert!(matches!(
-        session.handle(Message::BindComplete).unwrap(),
+        session.handle(Message::BindComplete, &mut out).unwrap(),
         Incoming::Response(Message::BindComplete)
     ));
     assert!(matches!(
         session
-            .handle(Message::ReadyForQuery(TransactionStatus::InTransaction))
+            .handle(
+                Message::ReadyForQuery(TransactionStatus::InTransaction),
+                &mut out
+            )
             .unwrap(),
         Incoming::Ready(TransactionStatus::InTransaction)
     ));
     assert_eq!(session.owed(), 1);
     assert!(matches!(
-        session.handle(param("TimeZone", "Europe/Rome")).unwrap(),
+        session
+            .handle(param("TimeZone", "Europe/Rome"), &mut out)
+            .unwrap(),
         Incoming::ParameterChanged
     ));
     assert_eq!(session.parameters().get("TimeZone"), Some("Europe/Rome"));
     session
-        .handle(Message::ReadyForQuery(TransactionStatus::Failed))
+        .handle(Message::ReadyForQuery(TransactionStatus::Failed), &mut out)
         .unwrap();
     assert_eq!(session.owed(), 0);
     assert_eq!(session.transaction_status(), TransactionStatus::Failed);
@@ -286,7 +298,7 @@ fn a_second_authentication_request_mid_exchange_is_refused() {
         assert_eq!(
             err,
             ProtoError::Unexpected {
-                message: name,
+                got: name,
                 expected: "the next step of the authentication exchange",
             }
         );

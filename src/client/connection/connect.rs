@@ -1,24 +1,17 @@
 //! Opening a [`Connection`]: each configured host in turn, under the connect timeout, the
 //! socket, then the startup and authentication exchange driven by the sans-IO [`Startup`].
 
-use bytes::BytesMut;
 use std::collections::VecDeque;
-use std::io;
 use std::sync::atomic::Ordering;
-use tokio::net::TcpStream;
-#[cfg(unix)]
-use tokio::net::UnixStream;
 
-use super::{
-    db_error, deliver_notice, flush, read_message, CancelTarget, Connection, NEXT_CONNECTION_ID,
-    READ_CHUNK,
-};
+use super::{db_error, deliver_notice, CancelTarget, Connection, NEXT_CONNECTION_ID};
 use crate::client::query::StatementCache;
-use crate::client::socket::Socket;
 use crate::client::statement::CloseQueue;
+use crate::client::transport::{open_socket, Transport, Wire};
 use crate::config::{Config, Host, SslMode};
 use crate::error::{Error, Kind};
 use crate::proto::auth::scram;
+use crate::proto::backend;
 use crate::proto::session::{Startup, StartupEvent};
 
 impl Connection {
@@ -75,9 +68,22 @@ impl Connection {
         port: u16,
     ) -> Result<Connection, Error> {
         let target = describe_target(host, port);
-        let socket = open_socket(host, port)
+        let stream = open_socket(host, port)
             .await
             .map_err(|e| Error::io(e).with_message(format!("could not connect to {target}")))?;
+        Self::start(config, resolved, host, port, stream).await
+    }
+
+    /// The startup and authentication exchange over an open stream, driven by the sans-IO
+    /// [`Startup`].
+    async fn start(
+        config: &Config,
+        resolved: &crate::config::Resolved,
+        host: &Host,
+        port: u16,
+        stream: Box<dyn Transport>,
+    ) -> Result<Connection, Error> {
+        let target = describe_target(host, port);
         let password = resolved
             .password
             .clone()
@@ -92,24 +98,22 @@ impl Connection {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
 
-        let mut conn = Handshake {
-            socket,
-            read_buf: BytesMut::with_capacity(READ_CHUNK),
-            write_buf: BytesMut::with_capacity(8 * 1024),
-            max_message_len: resolved.max_message_len,
-        };
+        let mut wire = Wire::new(stream);
+        let max_message_len = resolved.max_message_len;
         let mut startup = Startup::new(
             &params,
             &resolved.user,
             password.as_deref(),
             nonce,
-            &mut conn.write_buf,
+            &mut wire.write_buf,
         )?;
         loop {
-            flush(&mut conn.socket, &mut conn.write_buf).await?;
-            let msg = read_message(&mut conn.socket, &mut conn.read_buf, conn.max_message_len)
-                .await
-                .map_err(|e| {
+            wire.write_out().await?;
+            let msg = loop {
+                if let Some(msg) = backend::decode(&mut wire.read_buf, max_message_len)? {
+                    break msg;
+                }
+                wire.fill().await.map_err(|e| {
                     if e.kind() == Kind::Closed {
                         Error::closed()
                             .with_message(format!("{target} closed the connection during startup"))
@@ -117,7 +121,8 @@ impl Connection {
                         e
                     }
                 })?;
-            match startup.handle(msg, &mut conn.write_buf)? {
+            };
+            match startup.handle(msg, &mut wire.write_buf)? {
                 StartupEvent::Continue => {}
                 StartupEvent::Ready => break,
                 StartupEvent::ServerError(fields) => return Err(db_error(&fields)),
@@ -127,14 +132,11 @@ impl Connection {
             }
         }
         Ok(Connection {
-            socket: conn.socket,
-            read_buf: conn.read_buf,
-            write_buf: conn.write_buf,
+            wire,
             session: startup.into_session(),
-            max_message_len: conn.max_message_len,
+            max_message_len,
             notifications: VecDeque::new(),
             broken: false,
-            group_open: false,
             id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
             cache: StatementCache::new(resolved.statement_cache_capacity),
             close_queue: CloseQueue::default(),
@@ -169,34 +171,38 @@ impl Config {
     pub async fn connect(&self) -> Result<Connection, Error> {
         Connection::connect_with(self).await
     }
-}
 
-/// The socket and buffers during startup, before there is a session.
-struct Handshake {
-    socket: Socket,
-    read_buf: BytesMut,
-    write_buf: BytesMut,
-    max_message_len: usize,
-}
-
-pub(crate) async fn open_socket(host: &Host, port: u16) -> io::Result<Socket> {
-    match host {
-        Host::Tcp(name) => {
-            let stream = TcpStream::connect((name.as_str(), port)).await?;
-            // Requests are written whole; waiting for more bytes only adds latency.
-            stream.set_nodelay(true)?;
-            Ok(Socket::Tcp(stream))
+    /// Runs the startup and authentication exchange over a stream the caller opened (a
+    /// tunnel, a proxy's stream, or `tokio::io::duplex` in tests) instead of a socket to the
+    /// configured host. The first configured host and port are still where a
+    /// [`CancelToken`](crate::CancelToken) sends its request; `connect_timeout` bounds the
+    /// startup as it does for [`Config::connect`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let port: u16 = std::env::var("TUSK_PG_PORT").expect("TUSK_PG_PORT").parse().unwrap();
+    /// let config: tusk::Config = "user=tusk password=tusk dbname=tusk".parse()?;
+    /// let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    /// let mut conn = config.connect_raw(stream).await?;
+    /// let row = conn.query_one("SELECT 1 + 1", &[]).await?;
+    /// assert_eq!(row.get::<_, i32>(0), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_raw<S: Transport>(&self, stream: S) -> Result<Connection, Error> {
+        let resolved = self.resolve()?;
+        let (host, port) =
+            resolved.targets.first().cloned().ok_or_else(|| {
+                Error::config("no host to connect to (needed for cancel requests)")
+            })?;
+        let start = Connection::start(self, &resolved, &host, port, Box::new(stream));
+        match resolved.connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, start).await.map_err(|_| {
+                Error::timeout(format!("the startup did not finish within {limit:?}"))
+            })?,
+            None => start.await,
         }
-        #[cfg(unix)]
-        Host::Unix(dir) => {
-            let path = dir.join(format!(".s.PGSQL.{port}"));
-            Ok(Socket::Unix(UnixStream::connect(path).await?))
-        }
-        #[cfg(not(unix))]
-        Host::Unix(_) => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "Unix-domain sockets are not available on this platform",
-        )),
     }
 }
 

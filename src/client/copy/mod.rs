@@ -14,25 +14,24 @@
 //! the connection's next request flushes it and drains the server's answer. A [`CopyOut`]
 //! dropped half-way leaves the rest of the data to be drained the same way.
 //!
-//! The core of each type is a set of `poll_*` functions that recreate a cancel-safe connection
-//! future (`flush`, `read_one`) on every poll; the async methods and the
+//! The core of each type is a set of `poll_*` functions over the connection's own poll
+//! functions (`poll_flush`, `poll_read_one`); the async methods and the
 //! [`Sink`](futures_sink::Sink) / [`Stream`](futures_core::Stream) impls are thin wrappers
-//! over them, so both ways of driving a copy share one code path.
+//! over them, so both ways of driving a copy share one code path. Which message may come when
+//! is the exchange's business (`crate::proto::exchange`); these types only act on it.
 
 mod binary;
 mod out;
 
-use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use futures_util::FutureExt;
 
 use crate::client::connection::{db_error, Connection};
 use crate::error::{DbError, Error};
 use crate::proto::backend::{CopyResponse, Message};
-use crate::proto::frontend;
 use crate::sqlstate::SqlState;
 use crate::types::Format;
 
@@ -72,7 +71,7 @@ impl Connection {
     /// ```
     pub async fn copy_in(&mut self, sql: &str) -> Result<CopyIn<'_>, Error> {
         self.ready().await?;
-        self.write_simple(sql)?;
+        self.write_copy_query(sql)?;
         // The guard exists from the moment the Query is in the write buffer: dropped before the
         // server's answer, its Drop queues a CopyFail, so a COPY that did start is ended
         // instead of waiting forever for data.
@@ -114,26 +113,11 @@ impl Connection {
     /// ```
     pub async fn copy_out(&mut self, sql: &str) -> Result<CopyOut<'_>, Error> {
         self.ready().await?;
+        // A COPY FROM STDIN in its place is refused by the exchange (CopyFail), so the
+        // statement fails even if this future is dropped before the answer.
         self.write_simple(sql)?;
         CopyOut::start(self).await
     }
-}
-
-/// Flushes the connection's write buffer, polling a fresh (cancel-safe) flush future.
-fn poll_flush_conn(conn: &mut Connection, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-    if conn.write_buf().is_empty() {
-        return Poll::Ready(Ok(()));
-    }
-    pin!(conn.flush()).poll(cx)
-}
-
-/// Reads one message, polling a fresh (cancel-safe) read future: `None` for an asynchronous
-/// message the connection absorbed.
-fn poll_read_conn(
-    conn: &mut Connection,
-    cx: &mut Context<'_>,
-) -> Poll<Result<Option<Message>, Error>> {
-    pin!(conn.read_one()).poll(cx)
 }
 
 fn copy_format(response: &CopyResponse) -> Format {
@@ -264,16 +248,16 @@ impl CopyIn<'_> {
     /// Appends `data` as CopyData messages to the write buffer; nothing is awaited.
     pub(crate) fn queue(&mut self, data: &[u8]) -> Result<(), Error> {
         self.check_open()?;
-        let buf = self.conn.write_buf();
+        let mut requests = self.conn.requests();
         for chunk in data.chunks(MAX_COPY_DATA) {
-            frontend::copy_data(chunk, buf)?;
+            requests.copy_data(chunk)?;
         }
         Ok(())
     }
 
     /// Writes the queue out when it has grown past the threshold.
     pub(crate) async fn flush_if_full(&mut self) -> Result<(), Error> {
-        if self.conn.write_buf().len() >= FLUSH_THRESHOLD {
+        if self.conn.unwritten() >= FLUSH_THRESHOLD {
             poll_fn(|cx| self.poll_write_out(cx)).await
         } else {
             Ok(())
@@ -297,11 +281,7 @@ impl CopyIn<'_> {
             if !matches!(self.state, InState::Starting { .. }) {
                 return Poll::Ready(Err(Error::usage("this COPY has already started")));
             }
-            if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
-                self.state = InState::Closed;
-                return Poll::Ready(Err(e));
-            }
-            let msg = match ready!(poll_read_conn(self.conn, cx)) {
+            let msg = match ready!(self.conn.poll_read_one(cx)) {
                 Ok(Some(msg)) => msg,
                 Ok(None) => continue,
                 Err(e) => {
@@ -340,19 +320,9 @@ impl CopyIn<'_> {
                     };
                     return Poll::Ready(Err(error.unwrap_or_else(|| Error::usage(not_copy_in()))));
                 }
-                Message::RowDescription(_)
-                | Message::DataRow(_)
-                | Message::CommandComplete(_)
-                | Message::EmptyQueryResponse
-                | Message::CopyData(_)
-                | Message::CopyDone => {}
-                other => {
-                    self.state = InState::Closed;
-                    let err = self
-                        .conn
-                        .unexpected(other.name(), "the answer to a COPY FROM STDIN");
-                    return Poll::Ready(Err(err));
-                }
+                // The results of other statements, COPY TO STDOUT data: checked by the
+                // exchange, not wanted here.
+                _ => {}
             }
         }
     }
@@ -360,7 +330,7 @@ impl CopyIn<'_> {
     /// Writes the queue out, then looks (without waiting) for an error the server sent
     /// mid-copy.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
+        if let Err(e) = ready!(self.conn.poll_flush(cx)) {
             self.state = InState::Closed;
             return Poll::Ready(Err(e));
         }
@@ -372,19 +342,17 @@ impl CopyIn<'_> {
     /// is left for `finish`, `abort` or the connection's next request to read).
     fn check_server_error(&mut self) -> Result<(), Error> {
         while let InState::Open = self.state {
-            // Polling once with a no-op waker: `read_one` is cancel-safe, so dropping it when
-            // nothing complete is there loses nothing (bytes read stay in the read buffer).
-            let msg = match self.conn.read_one().now_or_never() {
-                None => return Ok(()),
-                Some(Ok(None)) => continue,
-                Some(Ok(Some(msg))) => msg,
-                Some(Err(e)) => {
+            let msg = match self.conn.try_read_one() {
+                Ok(None) => return Ok(()),
+                Ok(Some(msg)) => msg,
+                Err(e) => {
                     self.state = InState::Closed;
                     return Err(e);
                 }
             };
-            match msg {
-                Message::ErrorResponse(fields) => match DbError::from_fields(&fields) {
+            // The exchange lets nothing but an error through while the server waits for data.
+            if let Message::ErrorResponse(fields) = msg {
+                match DbError::from_fields(&fields) {
                     Ok(db) => {
                         self.state = InState::Failed(Box::new(db.clone()));
                         return Err(Error::db(db));
@@ -393,12 +361,6 @@ impl CopyIn<'_> {
                         self.state = InState::Closed;
                         return Err(self.conn.fail(e.into()));
                     }
-                },
-                other => {
-                    self.state = InState::Closed;
-                    return Err(self
-                        .conn
-                        .unexpected(other.name(), "COPY data to be accepted"));
                 }
             }
         }
@@ -410,16 +372,15 @@ impl CopyIn<'_> {
     fn begin_close(&mut self, abort: Option<&str>) -> Result<(), Error> {
         match std::mem::replace(&mut self.state, InState::Closed) {
             InState::Open => {
-                let buf = self.conn.write_buf();
-                match abort {
-                    None => frontend::copy_done(buf),
-                    Some(reason) => {
-                        if let Err(e) = frontend::copy_fail(reason, buf) {
-                            // Nothing was written; Drop sends its own CopyFail.
-                            self.state = InState::Open;
-                            return Err(e.into());
-                        }
-                    }
+                let mut requests = self.conn.requests();
+                let written = match abort {
+                    None => requests.copy_done(),
+                    Some(reason) => requests.copy_fail(reason),
+                };
+                if let Err(e) = written {
+                    // Nothing was written; Drop sends its own CopyFail.
+                    self.state = InState::Open;
+                    return Err(e.into());
                 }
                 self.state = InState::Closing {
                     aborted: abort.is_some(),
@@ -452,11 +413,7 @@ impl CopyIn<'_> {
             if !matches!(self.state, InState::Closing { .. }) {
                 return Poll::Ready(Ok(self.rows));
             }
-            if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
-                self.state = InState::Closed;
-                return Poll::Ready(Err(e));
-            }
-            let msg = match ready!(poll_read_conn(self.conn, cx)) {
+            let msg = match ready!(self.conn.poll_read_one(cx)) {
                 Ok(Some(msg)) => msg,
                 Ok(None) => continue,
                 Err(e) => {
@@ -473,11 +430,9 @@ impl CopyIn<'_> {
                 continue;
             };
             match msg {
-                Message::CommandComplete(done) => {
-                    // With more statements in the Query string, the COPY's count is the first.
-                    if rows.is_none() {
-                        *rows = done.rows();
-                    }
+                // With more statements in the Query string, the COPY's count is the first.
+                Message::CommandComplete(done) if rows.is_none() => {
+                    *rows = done.rows();
                 }
                 Message::ErrorResponse(fields) => {
                     error.get_or_insert_with(|| db_error(&fields));
@@ -502,27 +457,17 @@ impl CopyIn<'_> {
                 }
                 Message::CopyInResponse(_) => {
                     // A second COPY FROM STDIN in the same Query string: it has no data.
-                    if let Err(e) = frontend::copy_fail(
-                        "copy_in feeds only the first COPY FROM STDIN of a query string",
-                        self.conn.write_buf(),
-                    ) {
+                    if let Err(e) = self
+                        .conn
+                        .requests()
+                        .copy_fail("copy_in feeds only the first COPY FROM STDIN of a query string")
+                    {
                         self.state = InState::Closed;
                         return Poll::Ready(Err(self.conn.fail(e.into())));
                     }
                 }
-                Message::RowDescription(_)
-                | Message::DataRow(_)
-                | Message::EmptyQueryResponse
-                | Message::CopyOutResponse(_)
-                | Message::CopyData(_)
-                | Message::CopyDone => {}
-                other => {
-                    self.state = InState::Closed;
-                    let err = self
-                        .conn
-                        .unexpected(other.name(), "the end of a COPY FROM STDIN");
-                    return Poll::Ready(Err(err));
-                }
+                // Later statements of the Query string: checked by the exchange, not wanted.
+                _ => {}
             }
         }
     }
@@ -537,8 +482,10 @@ impl Drop for CopyIn<'_> {
             // The Query's ReadyForQuery is already owed, so the connection's next request
             // flushes this and drains the server's answer. If the COPY never started (the
             // statement failed first), the server ignores a CopyFail outside a copy.
-            if let Err(e) =
-                frontend::copy_fail("COPY dropped without finish", self.conn.write_buf())
+            if let Err(e) = self
+                .conn
+                .requests()
+                .copy_fail("COPY dropped without finish")
             {
                 log::warn!("could not queue CopyFail for a dropped COPY: {e}");
             }
@@ -552,7 +499,7 @@ impl futures_sink::Sink<Bytes> for CopyIn<'_> {
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
         this.check_open()?;
-        if this.conn.write_buf().len() >= FLUSH_THRESHOLD {
+        if this.conn.unwritten() >= FLUSH_THRESHOLD {
             this.poll_write_out(cx)
         } else {
             Poll::Ready(Ok(()))

@@ -7,11 +7,10 @@ use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 
-use super::{copy_format, poll_flush_conn, poll_read_conn};
+use super::copy_format;
 use crate::client::connection::{db_error, Connection};
 use crate::error::Error;
 use crate::proto::backend::Message;
-use crate::proto::frontend;
 use crate::types::Format;
 
 /// The data of a `COPY ... TO STDOUT`, from [`Connection::copy_out`].
@@ -96,11 +95,7 @@ impl CopyOut<'_> {
             if !matches!(self.state, OutState::Starting { .. }) {
                 return Poll::Ready(Err(Error::usage("this COPY has already started")));
             }
-            if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
-                self.state = OutState::Done;
-                return Poll::Ready(Err(e));
-            }
-            let msg = match ready!(poll_read_conn(self.conn, cx)) {
+            let msg = match ready!(self.conn.poll_read_one(cx)) {
                 Ok(Some(msg)) => msg,
                 Ok(None) => continue,
                 Err(e) => {
@@ -117,21 +112,10 @@ impl CopyOut<'_> {
                     self.state = OutState::Streaming;
                     return Poll::Ready(Ok(()));
                 }
-                Message::CopyInResponse(_) => {
-                    // The server waits for data: refuse it so the statement fails cleanly.
-                    *copy_in_refused = true;
-                    if let Err(e) = frontend::copy_fail(
-                        "copy_out cannot feed a COPY FROM STDIN",
-                        self.conn.write_buf(),
-                    ) {
-                        self.state = OutState::Done;
-                        return Poll::Ready(Err(self.conn.fail(e.into())));
-                    }
-                }
-                Message::ErrorResponse(fields) => {
-                    if !*copy_in_refused {
-                        self.error.get_or_insert_with(|| db_error(&fields));
-                    }
+                // The exchange has refused it on the wire (CopyFail), so the statement fails.
+                Message::CopyInResponse(_) => *copy_in_refused = true,
+                Message::ErrorResponse(fields) if !*copy_in_refused => {
+                    self.error.get_or_insert_with(|| db_error(&fields));
                 }
                 Message::ReadyForQuery(_) => {
                     let refused = *copy_in_refused;
@@ -148,17 +132,8 @@ impl CopyOut<'_> {
                         ),
                     }));
                 }
-                Message::RowDescription(_)
-                | Message::DataRow(_)
-                | Message::CommandComplete(_)
-                | Message::EmptyQueryResponse => {}
-                other => {
-                    self.state = OutState::Done;
-                    let err = self
-                        .conn
-                        .unexpected(other.name(), "the answer to a COPY TO STDOUT");
-                    return Poll::Ready(Err(err));
-                }
+                // The results of other statements: checked by the exchange, not wanted here.
+                _ => {}
             }
         }
     }
@@ -171,11 +146,7 @@ impl CopyOut<'_> {
             if !matches!(self.state, OutState::Streaming) {
                 return Poll::Ready(Ok(None));
             }
-            if let Err(e) = ready!(poll_flush_conn(self.conn, cx)) {
-                self.state = OutState::Done;
-                return Poll::Ready(Err(e));
-            }
-            let msg = match ready!(poll_read_conn(self.conn, cx)) {
+            let msg = match ready!(self.conn.poll_read_one(cx)) {
                 Ok(Some(msg)) => msg,
                 Ok(None) => continue,
                 Err(e) => {
@@ -184,16 +155,12 @@ impl CopyOut<'_> {
                 }
             };
             match msg {
-                Message::CopyData(data) => {
-                    if self.error.is_none() {
-                        return Poll::Ready(Ok(Some(data)));
-                    }
+                Message::CopyData(data) if self.error.is_none() => {
+                    return Poll::Ready(Ok(Some(data)));
                 }
-                Message::CommandComplete(done) => {
-                    // With more statements in the Query string, the COPY's count is the first.
-                    if self.rows.is_none() {
-                        self.rows = done.rows();
-                    }
+                // With more statements in the Query string, the COPY's count is the first.
+                Message::CommandComplete(done) if self.rows.is_none() => {
+                    self.rows = done.rows();
                 }
                 Message::ErrorResponse(fields) => {
                     self.error.get_or_insert_with(|| db_error(&fields));
@@ -205,44 +172,9 @@ impl CopyOut<'_> {
                         None => Ok(None),
                     });
                 }
-                Message::CopyInResponse(_) => {
-                    // A COPY FROM STDIN later in the same Query string: it gets no data.
-                    if let Err(e) = frontend::copy_fail(
-                        "copy_out cannot feed a COPY FROM STDIN",
-                        self.conn.write_buf(),
-                    ) {
-                        self.state = OutState::Done;
-                        return Poll::Ready(Err(self.conn.fail(e.into())));
-                    }
-                }
-                Message::CopyDone
-                | Message::CopyOutResponse(_)
-                | Message::RowDescription(_)
-                | Message::DataRow(_)
-                | Message::EmptyQueryResponse => {}
-                other => {
-                    self.state = OutState::Done;
-                    let err = self.conn.unexpected(other.name(), "COPY TO STDOUT data");
-                    return Poll::Ready(Err(err));
-                }
-            }
-        }
-    }
-}
-
-impl Drop for CopyOut<'_> {
-    fn drop(&mut self) {
-        // Dropped before the server answered: if the statement turns out to be a COPY FROM
-        // STDIN, the server would wait for data forever while the connection drains. A
-        // CopyFail ends it; outside a copy the server ignores it.
-        if let OutState::Starting { .. } = self.state {
-            if !self.conn.is_closed() {
-                if let Err(e) = frontend::copy_fail(
-                    "copy_out cannot feed a COPY FROM STDIN",
-                    self.conn.write_buf(),
-                ) {
-                    log::warn!("could not queue CopyFail for a dropped copy_out: {e}");
-                }
+                // CopyDone, later statements of the Query string (a COPY FROM STDIN among them
+                // is refused by the exchange): nothing to hand out.
+                _ => {}
             }
         }
     }
