@@ -8,7 +8,7 @@ use std::time::Instant;
 use protocol_tests::errors::{expect_code, expect_db, expect_message};
 use protocol_tests::live;
 use protocol_tests::poll::poll_n_times;
-use tusk::{Connection, Kind, Row, SqlState, TransactionStatus};
+use tusk::{Connection, GenericClient, Kind, Row, SqlState, TransactionStatus};
 
 async fn admin() -> Connection {
     Connection::connect(&live::admin()).await.unwrap()
@@ -375,7 +375,7 @@ async fn a_portal_is_resumed_over_several_calls() {
 
 /// Names of the portals and cursors open in the session (`pg_cursors`), but for the unnamed
 /// portal running this query.
-async fn portal_names(conn: &mut Connection) -> Vec<String> {
+async fn portal_names(conn: &mut impl GenericClient) -> Vec<String> {
     conn.query(
         "SELECT name FROM pg_cursors WHERE name <> '' ORDER BY name",
         &[],

@@ -50,15 +50,15 @@ pub struct Connection {
     /// Set once the stream can no longer be trusted (IO error, protocol violation, EOF).
     broken: bool,
     /// Identifies this connection, so a statement prepared elsewhere is refused.
-    pub(crate) id: u64,
-    pub(crate) cache: StatementCache,
-    pub(crate) close_queue: CloseQueue,
-    pub(crate) statement_counter: u64,
-    pub(crate) savepoint_counter: u64,
+    pub(in crate::client) id: u64,
+    pub(in crate::client) cache: StatementCache,
+    pub(in crate::client) close_queue: CloseQueue,
+    pub(in crate::client) statement_counter: u64,
+    pub(in crate::client) savepoint_counter: u64,
     notice_handler: Option<NoticeHandler>,
     cancel_target: CancelTarget,
     /// The client-side limit per statement (see `Config::statement_timeout`).
-    pub(crate) statement_timeout: Option<std::time::Duration>,
+    pub(in crate::client) statement_timeout: Option<std::time::Duration>,
 }
 
 /// The address a session was reached at, for opening the separate connection a

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::client::connection::{db_error, Connection};
+use crate::client::connection::db_error;
 use crate::client::query::{Params, ToStatement};
 use crate::client::row::Row;
 use crate::client::statement::{CloseQueue, Column, ServerObject, SharedColumns};
@@ -94,7 +94,7 @@ impl Transaction<'_> {
     where
         Q: ToStatement + ?Sized,
     {
-        let conn: &mut Connection = self;
+        let conn = self.connection();
         conn.ready().await?;
         if conn.transaction_status() == TransactionStatus::Idle {
             return Err(Error::usage(
@@ -148,7 +148,7 @@ impl Transaction<'_> {
         portal: &Portal,
         max_rows: i32,
     ) -> Result<Vec<Row>, Error> {
-        let conn: &mut Connection = self;
+        let conn = self.connection();
         conn.ready().await?;
         if portal.connection_id != conn.id {
             return Err(Error::usage("this portal was bound on another connection"));

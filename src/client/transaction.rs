@@ -1,10 +1,23 @@
 //! Transactions and savepoints as guards: commit or roll back explicitly; a guard dropped
 //! without either is rolled back before the connection's next use.
 
-use std::ops::{Deref, DerefMut};
+use std::time::Duration;
 
+use crate::client::cancel::{CancelToken, StatementTimeoutGuard};
 use crate::client::connection::Connection;
+use crate::client::copy::{CopyIn, CopyOut};
+use crate::client::cursor::Cursor;
+use crate::client::notify::Notifications;
+use crate::client::pipeline::Pipeline;
+use crate::client::query::{Params, ToStatement};
+use crate::client::row::Row;
+use crate::client::server_cursor::ServerCursor;
+use crate::client::simple::SimpleQueryMessage;
+use crate::client::statement::Statement;
+use crate::client::stream::RowStream;
 use crate::error::Error;
+use crate::proto::backend::Notification;
+use crate::types::ToSql;
 use crate::TransactionStatus;
 
 /// Transaction isolation levels.
@@ -32,8 +45,9 @@ impl IsolationLevel {
     }
 }
 
-/// An open transaction (or, nested, a savepoint). It dereferences to the [`Connection`], so
-/// every query method works on it.
+/// An open transaction (or, nested, a savepoint). It has the [`Connection`]'s query methods
+/// (they run inside the transaction), and implements [`GenericClient`](crate::GenericClient)
+/// for code that takes a connection or a transaction alike.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -220,19 +234,210 @@ impl<'c> Transaction<'c> {
     pub fn savepoint_name(&self) -> Option<&str> {
         self.savepoint.as_deref()
     }
-}
 
-impl Deref for Transaction<'_> {
-    type Target = Connection;
-
-    fn deref(&self) -> &Connection {
+    /// The connection the transaction runs on, for the crate's own operations on a transaction
+    /// (portals). Not public: a user reaches the connection's methods through the
+    /// transaction's own, so a guard cannot be side-stepped by accident.
+    pub(crate) fn connection(&mut self) -> &mut Connection {
         self.conn
     }
 }
 
-impl DerefMut for Transaction<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
+/// The [`Connection`]'s methods, run inside the transaction. Each forwards to the method of
+/// the same name on [`Connection`], whose documentation says more.
+impl Transaction<'_> {
+    /// Starts a savepoint inside this transaction (`SAVEPOINT`); see
+    /// [`Connection::transaction`].
+    pub async fn transaction(&mut self) -> Result<Transaction<'_>, Error> {
+        self.conn.transaction().await
+    }
+
+    /// Runs a statement and returns the rows it affected (or returned); see
+    /// [`Connection::execute`].
+    pub async fn execute<Q>(&mut self, query: &Q, params: Params<'_>) -> Result<u64, Error>
+    where
+        Q: ToStatement + ?Sized,
+    {
+        self.conn.execute(query, params).await
+    }
+
+    /// Runs a query and returns all its rows; see [`Connection::query`].
+    pub async fn query<Q>(&mut self, query: &Q, params: Params<'_>) -> Result<Vec<Row>, Error>
+    where
+        Q: ToStatement + ?Sized,
+    {
+        self.conn.query(query, params).await
+    }
+
+    /// Runs a query that must return exactly one row; see [`Connection::query_one`].
+    pub async fn query_one<Q>(&mut self, query: &Q, params: Params<'_>) -> Result<Row, Error>
+    where
+        Q: ToStatement + ?Sized,
+    {
+        self.conn.query_one(query, params).await
+    }
+
+    /// Runs a query that must return at most one row; see [`Connection::query_opt`].
+    pub async fn query_opt<Q>(
+        &mut self,
+        query: &Q,
+        params: Params<'_>,
+    ) -> Result<Option<Row>, Error>
+    where
+        Q: ToStatement + ?Sized,
+    {
+        self.conn.query_opt(query, params).await
+    }
+
+    /// [`execute`](Transaction::execute) with `:name` placeholders; see
+    /// [`Connection::execute_named`].
+    pub async fn execute_named(
+        &mut self,
+        sql: &str,
+        params: &[(&str, &(dyn ToSql + Sync))],
+    ) -> Result<u64, Error> {
+        self.conn.execute_named(sql, params).await
+    }
+
+    /// [`query`](Transaction::query) with `:name` placeholders; see
+    /// [`Connection::query_named`].
+    pub async fn query_named(
+        &mut self,
+        sql: &str,
+        params: &[(&str, &(dyn ToSql + Sync))],
+    ) -> Result<Vec<Row>, Error> {
+        self.conn.query_named(sql, params).await
+    }
+
+    /// Prepares a statement; see [`Connection::prepare`].
+    pub async fn prepare(&mut self, sql: &str) -> Result<Statement, Error> {
+        self.conn.prepare(sql).await
+    }
+
+    /// Runs SQL statements with the simple query protocol, discarding rows; see
+    /// [`Connection::batch_execute`].
+    pub async fn batch_execute(&mut self, sql: &str) -> Result<(), Error> {
+        self.conn.batch_execute(sql).await
+    }
+
+    /// Runs SQL statements with the simple query protocol and returns rows and command
+    /// completions; see [`Connection::simple_query`].
+    pub async fn simple_query(&mut self, sql: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
+        self.conn.simple_query(sql).await
+    }
+
+    /// Streams a query's rows in batches; see [`Connection::query_stream`].
+    pub async fn query_stream<Q>(
+        &mut self,
+        query: &Q,
+        params: Params<'_>,
+    ) -> Result<RowStream<'_>, Error>
+    where
+        Q: ToStatement + ?Sized,
+    {
+        self.conn.query_stream(query, params).await
+    }
+
+    /// [`query_stream`](Transaction::query_stream) with `batch_rows` rows per Execute; see
+    /// [`Connection::query_stream_batched`].
+    pub async fn query_stream_batched<Q>(
+        &mut self,
+        query: &Q,
+        params: Params<'_>,
+        batch_rows: u32,
+    ) -> Result<RowStream<'_>, Error>
+    where
+        Q: ToStatement + ?Sized,
+    {
         self.conn
+            .query_stream_batched(query, params, batch_rows)
+            .await
+    }
+
+    /// A buffered cursor; see [`Connection::cursor`].
+    pub fn cursor(&mut self) -> Cursor<'_> {
+        self.conn.cursor()
+    }
+
+    /// A named server-side cursor; see [`Connection::server_cursor`].
+    pub fn server_cursor(&mut self, name: &str) -> ServerCursor<'_> {
+        self.conn.server_cursor(name)
+    }
+
+    /// Starts a pipeline; see [`Connection::pipeline`].
+    pub fn pipeline(&mut self) -> Pipeline<'_, '_> {
+        self.conn.pipeline()
+    }
+
+    /// Starts a `COPY ... FROM STDIN`; see [`Connection::copy_in`].
+    pub async fn copy_in(&mut self, sql: &str) -> Result<CopyIn<'_>, Error> {
+        self.conn.copy_in(sql).await
+    }
+
+    /// Starts a `COPY ... TO STDOUT`; see [`Connection::copy_out`].
+    pub async fn copy_out(&mut self, sql: &str) -> Result<CopyOut<'_>, Error> {
+        self.conn.copy_out(sql).await
+    }
+
+    /// The transaction status from the server's most recent ReadyForQuery; see
+    /// [`Connection::transaction_status`].
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.conn.transaction_status()
+    }
+
+    /// A server parameter as last reported; see [`Connection::parameter`].
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.conn.parameter(name)
+    }
+
+    /// The server backend's process ID; see [`Connection::backend_pid`].
+    pub fn backend_pid(&self) -> Option<i32> {
+        self.conn.backend_pid()
+    }
+
+    /// Whether the connection can no longer be used; see [`Connection::is_closed`].
+    pub fn is_closed(&self) -> bool {
+        self.conn.is_closed()
+    }
+
+    /// A token that cancels the running statement from elsewhere; see
+    /// [`Connection::cancel_token`].
+    pub fn cancel_token(&self) -> CancelToken {
+        self.conn.cancel_token()
+    }
+
+    /// Sets the connection's client-side limit per statement; see
+    /// [`Connection::set_statement_timeout`].
+    pub fn set_statement_timeout(&mut self, timeout: Option<Duration>) {
+        self.conn.set_statement_timeout(timeout)
+    }
+
+    /// The connection's client-side limit per statement; see
+    /// [`Connection::statement_timeout`].
+    pub fn statement_timeout(&self) -> Option<Duration> {
+        self.conn.statement_timeout()
+    }
+
+    /// Runs what follows with a time limit per statement; see
+    /// [`Connection::with_statement_timeout`].
+    pub fn with_statement_timeout(&mut self, limit: Duration) -> StatementTimeoutGuard<'_> {
+        self.conn.with_statement_timeout(limit)
+    }
+
+    /// Notifications received so far and not yet taken; see
+    /// [`Connection::take_notifications`].
+    pub fn take_notifications(&mut self) -> Vec<Notification> {
+        self.conn.take_notifications()
+    }
+
+    /// Waits for the next notification; see [`Connection::next_notification`].
+    pub async fn next_notification(&mut self) -> Result<Notification, Error> {
+        self.conn.next_notification().await
+    }
+
+    /// The notifications as a stream; see [`Connection::notifications`].
+    pub fn notifications(&mut self) -> Notifications<'_> {
+        self.conn.notifications()
     }
 }
 

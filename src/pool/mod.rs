@@ -25,6 +25,7 @@
 //! Behind a transaction-pooling proxy use checkouts with
 //! [`Config::statement_cache_capacity`] 0, where each query is parsed and bound in one group.
 
+mod described;
 mod runner;
 
 use std::collections::{HashMap, VecDeque};
@@ -33,19 +34,16 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::client::connection::Connection;
-use crate::client::query::{
-    at_most_one, check_param_count, encode_detached_bind, exactly_one, Outcome, Params,
-};
+use crate::client::query::{at_most_one, exactly_one, Outcome, Params};
 use crate::client::row::Row;
-use crate::client::statement::Statement;
 use crate::config::Config;
 use crate::error::Error;
-use crate::proto::frontend;
 use crate::TransactionStatus;
+use described::Described;
 
 /// Connections a pool opens at most unless [`PoolBuilder::max_size`] says otherwise.
 pub const DEFAULT_POOL_SIZE: usize = 10;
@@ -113,8 +111,9 @@ pub struct PoolStatus {
     pub queued: usize,
 }
 
-/// A connection checked out of a [`Pool`]; dereferences to [`Connection`]. Dropping it gives
-/// the connection back (a closed one is discarded).
+/// A connection checked out of a [`Pool`]; dereferences to [`Connection`] and implements
+/// [`GenericClient`](crate::GenericClient). Dropping it gives the connection back (a closed
+/// one is discarded).
 pub struct PooledConnection {
     conn: Option<Connection>,
     permit: Option<OwnedSemaphorePermit>,
@@ -131,9 +130,9 @@ struct Shared {
     /// Calls of [`Pool::get`] waiting for a permit.
     checkouts_waiting: AtomicUsize,
     state: Mutex<State>,
-    /// SQL text -> its description (parameter types, columns), detached from any connection:
-    /// what callers encode their parameters against before a connection is chosen.
-    descriptions: Mutex<HashMap<Box<str>, Statement>>,
+    /// SQL text -> its description (its parameter types), detached from any connection: what
+    /// callers encode their parameters against before a connection is chosen.
+    descriptions: Mutex<HashMap<Box<str>, Arc<Described>>>,
 }
 
 #[derive(Default)]
@@ -147,9 +146,9 @@ struct State {
 struct Job {
     /// The pool's description of the SQL: its text and the parameter types `section` was
     /// encoded for.
-    described: Statement,
+    described: Arc<Described>,
     /// The Bind parameter section (formats, count, values), see
-    /// [`frontend::bind_parameter_section`].
+    /// [`crate::proto::frontend::bind_parameter_section`].
     section: Bytes,
     /// Whether it already ran once into "cached plan must not change result type".
     retried: bool,
@@ -260,11 +259,7 @@ impl Pool {
     /// Describes `sql`, encodes `params` for it, queues it and waits for its outcome.
     async fn run(&self, sql: &str, params: Params<'_>) -> Result<Outcome, Error> {
         let described = self.describe(sql).await?;
-        check_param_count(&described, params)?;
-        let mut bind = BytesMut::new();
-        encode_detached_bind(described.params(), params, &mut bind)?;
-        let section = frontend::bind_parameter_section(&bind)?;
-        let section = bind.freeze().slice(section);
+        let section = described.encode(params)?;
         let (reply, outcome) = oneshot::channel();
         self.shared.enqueue(Job {
             described,
@@ -281,19 +276,12 @@ impl Pool {
 
     /// The pool's description of `sql`; the first time, a connection is checked out to
     /// prepare it (which also leaves it in that connection's statement cache).
-    async fn describe(&self, sql: &str) -> Result<Statement, Error> {
+    async fn describe(&self, sql: &str) -> Result<Arc<Described>, Error> {
         if let Some(described) = lock(&self.shared.descriptions).get(sql) {
             return Ok(described.clone());
         }
         let prepared = self.get().await?.prepare(sql).await?;
-        let described = Statement::new(
-            0,
-            String::new(),
-            sql.into(),
-            prepared.params().to_vec(),
-            prepared.columns().to_vec(),
-            None,
-        );
+        let described = Arc::new(Described::new(sql, prepared.params()));
         let mut descriptions = lock(&self.shared.descriptions);
         if descriptions.len() >= DESCRIPTION_CAPACITY {
             descriptions.clear();
@@ -431,6 +419,12 @@ fn pool_closed() -> Error {
     Error::closed().with_message("the pool is closed")
 }
 
+// A `PooledConnection` is a smart pointer to the `Connection` it holds on loan (like deadpool's
+// `Object`), not another kind of client: every method of the connection applies unchanged, and
+// all the wrapper adds is giving the connection back when dropped. So it derefs to it (and also
+// implements `GenericClient`, for code generic over clients). A `Transaction` is different: a
+// scope over a borrowed connection whose methods run inside it, so it forwards them one by one
+// rather than handing out the `&mut Connection` under its guard.
 impl Deref for PooledConnection {
     type Target = Connection;
 
