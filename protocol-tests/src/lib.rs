@@ -16,4 +16,5 @@ pub mod fake;
 pub mod live;
 pub mod poll;
 pub mod proxy;
+pub mod scripted;
 pub mod wire;

@@ -20,7 +20,7 @@ use crate::error::{DbError, Error, Kind};
 use crate::proto::backend::{self, ErrorFields, Message, Notification, TransactionStatus};
 use crate::proto::exchange::{CopyPolicy, Requests};
 use crate::proto::framing;
-use crate::proto::session::{Incoming, Session};
+use crate::proto::session::Session;
 
 mod connect;
 
@@ -308,12 +308,18 @@ impl Connection {
 
     /// Flushes what an interrupted call left unwritten and drains every response still owed,
     /// so the next request starts on a clean stream.
+    #[inline]
     pub(crate) async fn ready(&mut self) -> Result<(), Error> {
+        if !self.broken && self.wire.write_buf.is_empty() && self.session.exchange().is_idle() {
+            return Ok(());
+        }
+        self.resynchronise().await
+    }
+
+    /// The slow path of [`Connection::ready`]: something is left to flush or drain.
+    async fn resynchronise(&mut self) -> Result<(), Error> {
         if self.broken {
             return Err(Error::closed());
-        }
-        if self.wire.write_buf.is_empty() && self.session.exchange().is_idle() {
-            return Ok(());
         }
         let mut requests = self.requests();
         if requests.in_copy_in() {
@@ -444,29 +450,37 @@ impl Connection {
     /// [`framing::split_data_rows`]), for the row readers' fast path; `None` when the buffer
     /// does not start with one or the exchange does not expect rows now. A DataRow changes
     /// nothing in the session, so skipping [`Connection::next_response`] for it loses nothing.
+    #[inline]
     pub(crate) fn buffered_data_rows(&mut self) -> Option<bytes::Bytes> {
-        if !self.session.exchange().accepts_rows() {
+        // The tag first: most calls find no DataRow at the front (an acknowledgement, or
+        // nothing yet), and that is one comparison.
+        if self.wire.read_buf.first() != Some(&b'D') || !self.session.exchange().accepts_rows() {
             return None;
         }
         framing::split_data_rows(&mut self.wire.read_buf, self.max_message_len)
     }
 
     /// Lets the session check and record the message; `None` for an absorbed asynchronous
-    /// message.
+    /// message (a notice goes to the handler, a notification to the queue).
+    #[inline]
     fn absorb(&mut self, msg: Message) -> Result<Option<Message>, Error> {
-        match self.session.handle(msg, &mut self.wire.write_buf) {
-            Ok(Incoming::Response(msg)) => Ok(Some(msg)),
-            Ok(Incoming::Ready(status)) => Ok(Some(Message::ReadyForQuery(status))),
-            Ok(Incoming::Notice(fields)) => {
+        match msg {
+            Message::NoticeResponse(fields) => {
                 deliver_notice(self.notice_handler.as_ref(), &fields);
                 Ok(None)
             }
-            Ok(Incoming::Notification(n)) => {
+            Message::NotificationResponse(n) => {
                 self.notifications.push_back(n);
                 Ok(None)
             }
-            Ok(Incoming::ParameterChanged) => Ok(None),
-            Err(e) => Err(self.fail(e.into())),
+            Message::ParameterStatus(p) => {
+                self.session.set_parameter(p);
+                Ok(None)
+            }
+            msg => match self.session.accept(&msg, &mut self.wire.write_buf) {
+                Ok(()) => Ok(Some(msg)),
+                Err(e) => Err(self.fail(e.into())),
+            },
         }
     }
 

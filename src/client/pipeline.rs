@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use crate::client::connection::{copy_refused_error, db_error, Connection};
 use crate::client::query::{check_param_count, encode_bind, QueryRef, ToStatement};
 use crate::client::row::Row;
-use crate::client::statement::{columns_from, Column, SharedColumns, Statement};
+use crate::client::statement::{columns_from, Column, PendingClose, SharedColumns, Statement};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::types::{ToSql, Type};
@@ -292,9 +292,16 @@ pub(crate) async fn prepare_all(
         requests.describe_statement(name)?;
         requests.sync();
     }
+    // Until a `Statement` takes each name over, a dropped future leaves it to be closed.
+    let mut pending: Vec<PendingClose> = to_prepare
+        .iter()
+        .map(|(_, name)| PendingClose::new(&conn.close_queue, name))
+        .collect();
+    pending.reverse();
     conn.flush().await?;
     let mut out = Vec::with_capacity(to_prepare.len());
     for (sql, name) in to_prepare {
+        let guard = pending.pop();
         let mut params: Option<Vec<Type>> = None;
         let mut result = None;
         loop {
@@ -315,6 +322,9 @@ pub(crate) async fn prepare_all(
         }
         out.push(match (result, params) {
             (Some(Ok(columns)), Some(params)) => {
+                if let Some(guard) = guard {
+                    guard.disarm();
+                }
                 let stmt = Statement::new(
                     conn.id,
                     name.clone(),

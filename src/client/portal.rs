@@ -169,12 +169,13 @@ impl Transaction<'_> {
         requests.sync();
         conn.flush().await?;
 
+        let mut rows = Vec::new();
         let done = conn
-            .read_rows_to_ready(&portal.columns, "execute or query")
+            .read_rows_to_ready(&portal.columns, "execute or query", &mut rows)
             .await?;
         if done.completed {
             portal.exhausted.store(true, Ordering::Relaxed);
         }
-        Ok(done.rows)
+        Ok(rows)
     }
 }

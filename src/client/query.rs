@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use crate::client::connection::{copy_refused_error, db_error, Connection};
 use crate::client::row::Row;
-use crate::client::statement::{columns_from, Column, ServerObject, SharedColumns, Statement};
+use crate::client::statement::{
+    columns_from, Column, PendingClose, ServerObject, SharedColumns, Statement,
+};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::proto::exchange::Requests;
@@ -66,10 +68,94 @@ pub(crate) struct Outcome {
     pub rows_affected: Option<u64>,
 }
 
+/// How a statement run by [`Connection::run_into`] ended (its rows went to the sink).
+#[derive(Debug)]
+pub(crate) struct Completion {
+    /// The result columns; `None` when the statement returns no rows (NoData).
+    pub columns: Option<SharedColumns>,
+    /// Rows affected or returned, from the command tag, for commands that report it.
+    pub rows_affected: Option<u64>,
+}
+
+/// Where the rows of a result go as they are read: all kept (`Vec<Row>`), only the first
+/// ([`FirstRow`], for `query_one` / `query_opt`), or only counted ([`CountRows`], for
+/// `execute`), so a call allocates nothing for rows it does not return.
+pub(crate) trait RowSink: Send {
+    /// Takes the next row.
+    fn push(&mut self, row: Row);
+    /// Forgets what was pushed (before a statement is run again).
+    fn clear(&mut self);
+}
+
+impl RowSink for Vec<Row> {
+    fn push(&mut self, row: Row) {
+        Vec::push(self, row);
+    }
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+}
+
+/// Keeps the first row and counts them all.
+#[derive(Debug, Default)]
+pub(crate) struct FirstRow {
+    first: Option<Row>,
+    count: usize,
+}
+
+impl RowSink for FirstRow {
+    fn push(&mut self, row: Row) {
+        if self.first.is_none() {
+            self.first = Some(row);
+        }
+        self.count += 1;
+    }
+    fn clear(&mut self) {
+        *self = FirstRow::default();
+    }
+}
+
+impl FirstRow {
+    /// The row of `query_one`, or a [`Kind::RowCount`](crate::Kind::RowCount) error.
+    fn exactly_one(self) -> Result<Row, Error> {
+        match (self.count, self.first) {
+            (1, Some(row)) => Ok(row),
+            (n, _) => Err(row_count_error("query_one expected exactly one row", n)),
+        }
+    }
+
+    /// The row of `query_opt` if there is one, or a [`Kind::RowCount`](crate::Kind::RowCount)
+    /// error when there are several.
+    fn at_most_one(self) -> Result<Option<Row>, Error> {
+        match (self.count, self.first) {
+            (0, _) => Ok(None),
+            (1, row) => Ok(row),
+            (n, _) => Err(row_count_error("query_opt expected at most one row", n)),
+        }
+    }
+}
+
+/// Counts the rows without keeping them.
+#[derive(Debug, Default)]
+pub(crate) struct CountRows(pub u64);
+
+impl RowSink for CountRows {
+    fn push(&mut self, _row: Row) {
+        self.0 += 1;
+    }
+    fn clear(&mut self) {
+        self.0 = 0;
+    }
+}
+
+#[cold]
+fn row_count_error(what: &str, n: usize) -> Error {
+    Error::row_count(format!("{what}, the query returned {n}"))
+}
+
 /// What [`Connection::read_rows_to_ready`] read.
 #[derive(Debug)]
 pub(crate) struct RowsRead {
-    pub rows: Vec<Row>,
     /// Rows affected or returned, from the command tag.
     pub rows_affected: Option<u64>,
     /// Whether the portal ran to completion (CommandComplete or EmptyQueryResponse), rather
@@ -181,8 +267,9 @@ impl Connection {
     where
         Q: ToStatement + ?Sized,
     {
-        let outcome = self.run(query.query_ref(), params).await?;
-        Ok(outcome.rows_affected.unwrap_or(outcome.rows.len() as u64))
+        let mut count = CountRows(0);
+        let done = self.run_into(query.query_ref(), params, &mut count).await?;
+        Ok(done.rows_affected.unwrap_or(count.0))
     }
 
     /// Runs a query and returns all its rows.
@@ -198,7 +285,9 @@ impl Connection {
     where
         Q: ToStatement + ?Sized,
     {
-        exactly_one(self.query(query, params).await?)
+        let mut first = FirstRow::default();
+        self.run_into(query.query_ref(), params, &mut first).await?;
+        first.exactly_one()
     }
 
     /// Runs a query that must return at most one row.
@@ -210,7 +299,9 @@ impl Connection {
     where
         Q: ToStatement + ?Sized,
     {
-        at_most_one(self.query(query, params).await?)
+        let mut first = FirstRow::default();
+        self.run_into(query.query_ref(), params, &mut first).await?;
+        first.at_most_one()
     }
 
     /// [`execute`](Connection::execute) with `:name` placeholders.
@@ -256,11 +347,27 @@ impl Connection {
         query: QueryRef<'_>,
         params: Params<'_>,
     ) -> Result<Outcome, Error> {
+        let mut rows = Vec::new();
+        let done = self.run_into(query, params, &mut rows).await?;
+        Ok(Outcome {
+            columns: done.columns,
+            rows,
+            rows_affected: done.rows_affected,
+        })
+    }
+
+    /// Runs `query` with `params` (under the statement timeout), its rows going to `sink`.
+    pub(crate) async fn run_into<S: RowSink>(
+        &mut self,
+        query: QueryRef<'_>,
+        params: Params<'_>,
+        sink: &mut S,
+    ) -> Result<Completion, Error> {
         let limit = self.statement_timeout;
         let work = async {
             self.ready().await?;
             let was_idle = self.transaction_status() == crate::TransactionStatus::Idle;
-            match self.run_once(query, params).await {
+            match self.run_once(query, params, sink).await {
                 Err(e) if is_stale_plan(&e) => {
                     // The table under a cached statement changed shape. Drop the entry;
                     // outside a transaction nothing was lost, so prepare afresh and run once
@@ -268,7 +375,8 @@ impl Connection {
                     if let QueryRef::Sql(sql) = query {
                         self.cache.remove(sql);
                         if was_idle {
-                            return self.run_once(query, params).await;
+                            sink.clear();
+                            return self.run_once(query, params, sink).await;
                         }
                     }
                     Err(e)
@@ -288,11 +396,12 @@ impl Connection {
         Err(self.statement_timed_out(expired).await)
     }
 
-    async fn run_once(
+    async fn run_once<S: RowSink>(
         &mut self,
         query: QueryRef<'_>,
         params: Params<'_>,
-    ) -> Result<Outcome, Error> {
+        sink: &mut S,
+    ) -> Result<Completion, Error> {
         let stmt = self.statement_for(query, params).await?;
         self.write_bind("", &stmt, params)?;
         let mut requests = self.requests();
@@ -301,11 +410,10 @@ impl Connection {
         self.flush().await?;
 
         let done = self
-            .read_rows_to_ready(stmt.shared_columns(), "execute or query")
+            .read_rows_to_ready(stmt.shared_columns(), "execute or query", sink)
             .await?;
-        Ok(Outcome {
+        Ok(Completion {
             columns: (!stmt.columns().is_empty()).then(|| stmt.shared_columns().clone()),
-            rows: done.rows,
             rows_affected: done.rows_affected,
         })
     }
@@ -314,13 +422,13 @@ impl Connection {
     /// from a cursor) up to its ReadyForQuery, building rows with `columns`. The first error
     /// the server reported is returned once the group has ended, so the connection is in step
     /// either way; a COPY the caller did not ask for is ended cleanly and refused.
-    pub(crate) async fn read_rows_to_ready(
+    pub(crate) async fn read_rows_to_ready<S: RowSink>(
         &mut self,
         columns: &SharedColumns,
         call: &'static str,
+        sink: &mut S,
     ) -> Result<RowsRead, Error> {
         let mut done = RowsRead {
-            rows: Vec::new(),
             rows_affected: None,
             completed: false,
         };
@@ -329,7 +437,7 @@ impl Connection {
         loop {
             // The rows already buffered, taken in one go: most of a large result.
             if let Some(run) = self.buffered_data_rows() {
-                self.push_rows(run, columns, &mut done.rows)?;
+                self.push_rows(run, columns, sink)?;
             }
             let msg = match self.next_response().await {
                 Ok(msg) => msg,
@@ -341,7 +449,7 @@ impl Connection {
             match msg {
                 Message::DataRow(data) => {
                     let row = Row::new(columns.clone(), data).map_err(|e| self.fail(e.into()))?;
-                    done.rows.push(row);
+                    sink.push(row);
                 }
                 Message::CommandComplete(tag) => {
                     done.rows_affected = tag.rows();
@@ -366,13 +474,13 @@ impl Connection {
         }
     }
 
-    pub(crate) fn push_rows(
+    pub(crate) fn push_rows<S: RowSink>(
         &mut self,
         run: bytes::Bytes,
         columns: &SharedColumns,
-        rows: &mut Vec<Row>,
+        sink: &mut S,
     ) -> Result<(), Error> {
-        Row::push_run(columns, run, |row| rows.push(row)).map_err(|e| self.fail(e.into()))
+        Row::push_run(columns, run, |row| sink.push(row)).map_err(|e| self.fail(e.into()))
     }
 
     /// Resynchronises, refuses the query in an aborted transaction, and finds its statement:
@@ -449,6 +557,9 @@ impl Connection {
         requests.parse(name, sql, &[])?;
         requests.describe_statement(name)?;
         requests.flush();
+        // From here the statement may exist on the server: if this future is dropped before
+        // a `Statement` takes the name over, it is closed with the next request.
+        let pending = PendingClose::new(&self.close_queue, name);
         self.flush().await?;
 
         let mut params = None;
@@ -459,10 +570,18 @@ impl Connection {
                 }
                 Message::RowDescription(desc) => {
                     let columns = columns_from(&desc).map_err(|e| self.fail(e.into()))?;
+                    pending.disarm();
                     return self.described(name, sql, params, columns);
                 }
-                Message::NoData => return self.described(name, sql, params, Vec::new()),
+                Message::NoData => {
+                    pending.disarm();
+                    return self.described(name, sql, params, Vec::new());
+                }
                 Message::ErrorResponse(fields) => {
+                    // Usually the Parse failed and there is nothing to close; if only the
+                    // Describe did, the statement exists. The guard closes the name either way
+                    // (closing a statement that does not exist is not an error).
+                    drop(pending);
                     let err = db_error(&fields);
                     let err = self.fail(err);
                     if !self.is_closed() {

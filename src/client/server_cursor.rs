@@ -270,10 +270,9 @@ impl<'c> ServerCursor<'c> {
         requests.sync();
         conn.flush().await?;
 
-        let rows = conn
-            .read_rows_to_ready(&columns, "a server cursor")
-            .await?
-            .rows;
+        let mut rows = Vec::new();
+        conn.read_rows_to_ready(&columns, "a server cursor", &mut rows)
+            .await?;
         let result = self.result.as_mut().ok_or_else(no_result)?;
         if count.is_none_or(|n| rows.len() < n) {
             result.exhausted = true;

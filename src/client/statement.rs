@@ -82,6 +82,42 @@ pub(crate) enum ServerObject {
     Portal(String),
 }
 
+/// Closes a named statement whose Parse is written, unless it is disarmed: once a [`Statement`]
+/// holds the name (and closes it when dropped), or once the server refused the Parse. Without
+/// it, a future dropped between the Parse and the description would leave the statement on
+/// the server with no handle to close it.
+pub(crate) struct PendingClose {
+    queue: CloseQueue,
+    name: Option<String>,
+}
+
+impl PendingClose {
+    /// Arms the guard for statement `name` (none for the unnamed statement, which the next
+    /// Parse replaces).
+    pub(crate) fn new(queue: &CloseQueue, name: &str) -> PendingClose {
+        PendingClose {
+            queue: queue.clone(),
+            name: (!name.is_empty()).then(|| name.to_owned()),
+        }
+    }
+
+    /// The statement is accounted for: nothing to close.
+    pub(crate) fn disarm(mut self) {
+        self.name = None;
+    }
+}
+
+impl Drop for PendingClose {
+    fn drop(&mut self) {
+        if let Some(name) = self.name.take() {
+            // A poisoned lock only means another thread panicked while pushing a name; the
+            // list itself is still a valid Vec.
+            let mut names = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            names.push(ServerObject::Statement(name));
+        }
+    }
+}
+
 /// A prepared statement: its parameter types and result columns, as the server described
 /// them.
 ///

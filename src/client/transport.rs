@@ -88,7 +88,13 @@ impl Wire {
             if n == 0 {
                 return Poll::Ready(Err(Error::io(io::ErrorKind::WriteZero.into())));
             }
-            self.write_buf.advance(n);
+            if n == self.write_buf.len() {
+                // All of it (the usual case): cheaper than advancing, and the next request
+                // is written from the start of the buffer again.
+                self.write_buf.clear();
+            } else {
+                self.write_buf.advance(n);
+            }
         }
         Pin::new(&mut self.stream).poll_flush(cx).map_err(Error::io)
     }

@@ -134,15 +134,16 @@ async fn run_batch(conn: &mut Connection, jobs: Vec<Job>) -> Vec<Job> {
 
     let mut sent = sent.into_iter();
     while let Some((mut job, statement)) = sent.next() {
+        let mut rows = Vec::new();
         let read = conn
-            .read_rows_to_ready(statement.shared_columns(), "execute or query")
+            .read_rows_to_ready(statement.shared_columns(), "execute or query", &mut rows)
             .await;
         match read {
             Ok(done) => {
                 let outcome = Outcome {
                     columns: (!statement.columns().is_empty())
                         .then(|| statement.shared_columns().clone()),
-                    rows: done.rows,
+                    rows,
                     rows_affected: done.rows_affected,
                 };
                 let _ = job.reply.send(Ok(outcome));

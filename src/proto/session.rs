@@ -10,7 +10,8 @@ use bytes::BytesMut;
 
 use crate::proto::auth::{md5_password, scram};
 use crate::proto::backend::{
-    Authentication, BackendKeyData, ErrorFields, Message, Notification, TransactionStatus,
+    Authentication, BackendKeyData, ErrorFields, Message, Notification, ParameterStatus,
+    TransactionStatus,
 };
 use crate::proto::exchange::{Exchange, Requests};
 use crate::proto::{frontend, ProtoError};
@@ -339,17 +340,35 @@ impl Session {
             Message::NoticeResponse(fields) => Incoming::Notice(fields),
             Message::NotificationResponse(n) => Incoming::Notification(n),
             Message::ParameterStatus(p) => {
-                self.params.set(p.name, p.value);
+                self.set_parameter(p);
                 Incoming::ParameterChanged
             }
-            msg => match self.exchange.handle(msg, out)? {
-                Message::ReadyForQuery(status) => {
-                    self.status = status;
-                    Incoming::Ready(status)
+            msg => {
+                self.accept(&msg, out)?;
+                match msg {
+                    Message::ReadyForQuery(status) => Incoming::Ready(status),
+                    other => Incoming::Response(other),
                 }
-                other => Incoming::Response(other),
-            },
+            }
         })
+    }
+
+    /// Applies a ParameterStatus the server sent.
+    pub fn set_parameter(&mut self, p: ParameterStatus) {
+        self.params.set(p.name, p.value);
+    }
+
+    /// [`Session::handle`] for a message that is not asynchronous (not a NoticeResponse,
+    /// NotificationResponse or ParameterStatus): checks it against what is owed and records a
+    /// ReadyForQuery's transaction status. The caller keeps the message (no move on the hot
+    /// path).
+    #[inline]
+    pub fn accept(&mut self, msg: &Message, out: &mut BytesMut) -> Result<(), ProtoError> {
+        self.exchange.handle(msg, out)?;
+        if let Message::ReadyForQuery(status) = msg {
+            self.status = *status;
+        }
+        Ok(())
     }
 
     /// Whether `sql` may be sent in the current transaction status. In a failed transaction

@@ -75,43 +75,67 @@ impl BackendKeyData {
 /// };
 /// assert_eq!((done.tag(), done.rows()), ("UPDATE 3", Some(3)));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CommandComplete {
-    // Owned: one short string per statement, and `tag()` needs it validated as UTF-8.
-    tag: String,
+    // The body without its NUL, checked to be UTF-8 when parsed: no copy, no allocation (one
+    // arrives with every statement).
+    tag: Bytes,
+}
+
+impl std::fmt::Debug for CommandComplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandComplete")
+            .field("tag", &self.tag())
+            .finish()
+    }
 }
 
 impl CommandComplete {
     pub(super) fn parse(body: Bytes) -> Result<CommandComplete, ProtoError> {
         let mut r = Reader::new("CommandComplete", &body);
-        let tag = r.cstr("the command tag")?.to_owned();
+        let tag = r.cstr_bytes("the command tag")?;
+        // Tags are ASCII; the full UTF-8 check only runs for anything else.
+        if !tag.is_ascii() && std::str::from_utf8(tag).is_err() {
+            return Err(r.error("the command tag is not valid UTF-8"));
+        }
+        let len = tag.len();
         r.finish()?;
+        let mut tag = body;
+        tag.truncate(len);
         Ok(CommandComplete { tag })
     }
 
     /// The command tag, e.g. `"SELECT 10"` or `"CREATE TABLE"`.
     pub fn tag(&self) -> &str {
-        &self.tag
+        // Checked to be UTF-8 in `parse`, so this never falls back.
+        std::str::from_utf8(&self.tag).unwrap_or_default()
     }
 
     /// The number of rows the command returned or affected, for the commands whose tag carries
     /// one: `INSERT oid rows`, and `UPDATE`, `DELETE`, `MERGE`, `SELECT` (also for
     /// `CREATE TABLE AS`), `MOVE`, `FETCH` and `COPY` followed by the count. `None` otherwise.
     pub fn rows(&self) -> Option<u64> {
-        let mut words = self.tag.split(' ');
+        // Worked on the bytes: the tag is ASCII for every command that carries a count.
+        let mut words = self.tag.split(|&b| b == b' ');
         let command = words.next()?;
         let count = match command {
-            "INSERT" => {
+            b"INSERT" => {
                 let _oid = words.next()?;
                 words.next()?
             }
-            "UPDATE" | "DELETE" | "MERGE" | "SELECT" | "MOVE" | "FETCH" | "COPY" => words.next()?,
+            b"UPDATE" | b"DELETE" | b"MERGE" | b"SELECT" | b"MOVE" | b"FETCH" | b"COPY" => {
+                words.next()?
+            }
             _ => return None,
         };
-        if words.next().is_some() {
+        if words.next().is_some() || count.is_empty() || count.len() > 20 {
             return None;
         }
-        count.parse().ok()
+        // The same as `str::parse::<u64>` on ASCII digits (no sign, no overflow).
+        count.iter().try_fold(0u64, |n, &b| {
+            let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+            n.checked_mul(10)?.checked_add(u64::from(digit))
+        })
     }
 }
 

@@ -29,7 +29,7 @@ mod messages;
 mod reader;
 mod rows;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 pub use authentication::Authentication;
 pub use error_fields::{ErrorFieldIter, ErrorFields};
@@ -209,10 +209,44 @@ impl Message {
 /// `Ok(None)` means the message is incomplete and nothing was consumed. After a framing error
 /// nothing is consumed either; after a decoding error the faulty frame has been consumed.
 pub fn decode(buf: &mut BytesMut, max_len: usize) -> Result<Option<Message>, ProtoError> {
+    if let Some(message) = decode_short(buf) {
+        return Ok(Some(message));
+    }
     match split_frame(buf, max_len)? {
         Some(frame) => Message::parse(frame).map(Some),
         None => Ok(None),
     }
+}
+
+/// The messages without a body, and ReadyForQuery, taken off the front of `buf` without
+/// splitting a frame off: the acknowledgements that answer every extended query. `None` (with
+/// nothing consumed) for anything else, an incomplete message, or a malformed one, which
+/// [`split_frame`] and [`Message::parse`] then report.
+fn decode_short(buf: &mut BytesMut) -> Option<Message> {
+    const EMPTY: [u8; 4] = 4i32.to_be_bytes();
+    const ONE_BYTE: [u8; 4] = 5i32.to_be_bytes();
+    let header = buf.get(..5)?;
+    let (message, len) = match (header[0], &header[1..]) {
+        (b'2', len) if len == EMPTY => (Message::BindComplete, 5),
+        (b'1', len) if len == EMPTY => (Message::ParseComplete, 5),
+        (b'3', len) if len == EMPTY => (Message::CloseComplete, 5),
+        (b'n', len) if len == EMPTY => (Message::NoData, 5),
+        (b's', len) if len == EMPTY => (Message::PortalSuspended, 5),
+        (b'I', len) if len == EMPTY => (Message::EmptyQueryResponse, 5),
+        (b'c', len) if len == EMPTY => (Message::CopyDone, 5),
+        (b'Z', len) if len == ONE_BYTE => {
+            let status = match buf.get(5)? {
+                b'I' => TransactionStatus::Idle,
+                b'T' => TransactionStatus::InTransaction,
+                b'E' => TransactionStatus::Failed,
+                _ => return None,
+            };
+            (Message::ReadyForQuery(status), 6)
+        }
+        _ => return None,
+    };
+    buf.advance(len);
+    Some(message)
 }
 
 /// Checks that a message without contents has an empty body.

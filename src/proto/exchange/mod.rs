@@ -171,6 +171,7 @@ impl Exchange {
     }
 
     /// Whether nothing at all is owed.
+    #[inline]
     pub fn is_idle(&self) -> bool {
         self.steps.is_empty() && !self.open
     }
@@ -187,6 +188,7 @@ impl Exchange {
 
     /// Whether a DataRow may come next, so the reader's fast path may take a run of them
     /// without going through [`Exchange::handle`].
+    #[inline]
     pub fn accepts_rows(&self) -> bool {
         matches!(
             self.steps.front(),
@@ -236,23 +238,22 @@ impl Exchange {
     }
 
     /// Takes one backend message in (never an asynchronous one: the session absorbs those).
-    /// A message the front step allows is returned for the caller to act on; anything else is
-    /// a protocol error. `out` receives what the exchange writes by itself (the refusal of an
+    /// `Ok` means the front step allows it and the caller may act on it; anything else is a
+    /// protocol error. `out` receives what the exchange writes by itself (the refusal of an
     /// unwanted COPY), which the caller flushes before it waits for more input.
-    pub fn handle(&mut self, msg: Message, out: &mut BytesMut) -> Result<Message, ProtoError> {
+    pub fn handle(&mut self, msg: &Message, out: &mut BytesMut) -> Result<(), ProtoError> {
         let Some(front) = self.steps.front_mut() else {
             // Nothing is owed. A server ends a session with a FATAL ErrorResponse on its own
             // (pg_terminate_backend, idle_session_timeout, shutdown): hand it over.
             return match msg {
-                Message::ErrorResponse(_) => Ok(msg),
-                other => Err(unexpected("nothing (no request is outstanding)", &other)),
+                Message::ErrorResponse(_) => Ok(()),
+                other => Err(unexpected("nothing (no request is outstanding)", other)),
             };
         };
-        let expected = front.expected();
-        let accepted = match (front, &msg) {
+        let accepted = match (front, msg) {
             (_, Message::ErrorResponse(_)) => {
                 self.error();
-                return Ok(msg);
+                return Ok(());
             }
             (Step::ParseComplete, Message::ParseComplete)
             | (Step::BindComplete, Message::BindComplete)
@@ -296,12 +297,11 @@ impl Exchange {
                 Advance::Stay
             }
             (Step::Execute { copy: None }, Message::CopyInResponse(_)) => {
-                self.refuse_extended_copy_in(out)?;
-                return Ok(msg);
+                return self.refuse_extended_copy_in(out);
             }
             (Step::Ready, Message::ReadyForQuery(_)) => Advance::Pop,
             (Step::Query { copy_policy, phase }, _) => {
-                match query_transition(*copy_policy, *phase, &msg) {
+                match query_transition(*copy_policy, *phase, msg) {
                     Some(QueryMove::To(next)) => {
                         *phase = next;
                         Advance::Stay
@@ -320,9 +320,16 @@ impl Exchange {
         match accepted {
             Advance::Pop => self.pop(),
             Advance::Stay => {}
-            Advance::Refuse => return Err(unexpected(expected, &msg)),
+            Advance::Refuse => return Err(self.refused(msg)),
         }
-        Ok(msg)
+        Ok(())
+    }
+
+    /// The error for `msg`, which the front step does not take.
+    #[cold]
+    fn refused(&self, msg: &Message) -> ProtoError {
+        let expected = self.steps.front().map_or("nothing", Step::expected);
+        unexpected(expected, msg)
     }
 
     /// Applies an ErrorResponse: a simple Query goes on to its ReadyForQuery; in the extended

@@ -29,7 +29,12 @@ impl<'a> Requests<'a> {
     }
 
     /// A simple Query: one or more statements, then ReadyForQuery.
+    ///
+    /// A group left open (extended-protocol messages without their Sync, e.g. by a dropped
+    /// future) is closed with Sync first: inside an open group that fails, the server would
+    /// skip the Query along with the rest of the group, and its ReadyForQuery would never come.
     pub fn query(&mut self, sql: &str, copy: CopyPolicy) -> Result<(), ProtoError> {
+        self.sync_if_open();
         frontend::query(sql, self.out)?;
         self.exchange.push(Step::Query {
             copy_policy: copy,

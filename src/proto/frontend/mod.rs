@@ -560,6 +560,13 @@ pub fn execute(portal: &str, max_rows: i32, buf: &mut BytesMut) -> Result<(), Pr
             format!("the row limit is {max_rows}; it must be 0 (all rows) or positive"),
         ));
     }
+    if portal.is_empty() {
+        // The unnamed portal, on every query: the whole message at once.
+        let mut message = [b'E', 0, 0, 0, 9, 0, 0, 0, 0, 0];
+        message[6..].copy_from_slice(&max_rows.to_be_bytes());
+        buf.extend_from_slice(&message);
+        return Ok(());
+    }
     message(buf, Some(b'E'), "Execute", |buf| {
         put_cstr(buf, "Execute portal name", portal.as_bytes())?;
         buf.put_i32(max_rows);
