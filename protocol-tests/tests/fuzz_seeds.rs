@@ -11,12 +11,17 @@ use std::path::{Path, PathBuf};
 
 #[path = "../../fuzz/checks/backend_decode.rs"]
 mod backend_decode;
+#[path = "../../fuzz/checks/exchange.rs"]
+mod exchange;
 
 /// A fuzz target's checks: panics when one fails.
 type Check = fn(&[u8]);
 
 /// Each fuzz target with seeds, and its checks.
-const TARGETS: &[(&str, Check)] = &[("backend_decode", backend_decode::check)];
+const TARGETS: &[(&str, Check)] = &[
+    ("backend_decode", backend_decode::check),
+    ("exchange", exchange::check),
+];
 
 fn seeds_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds")
@@ -122,4 +127,35 @@ fn every_backend_decode_seed_is_complete_decodable_messages() {
     }
     assert!(messages > 0, "no message in the seeds of {}", dir.display());
     eprintln!("{messages} messages in the backend_decode seeds");
+}
+
+/// The exchange seeds are hand-made exchanges (`fuzz/make_exchange_seeds.py`): each runs its
+/// whole script and its whole server stream with every message accepted, and ends with nothing
+/// owed. So the replay above checks the exchanges they stand for, rather than passing on input
+/// the session refuses at once. Seeds named `refused_*` end on a refused message on purpose;
+/// `crash-*` (open) and `found-*` (fixed, kept as regressions) files are inputs the fuzzer
+/// found, only replayed above.
+#[test]
+fn every_exchange_seed_runs_to_its_end() {
+    let dir = seeds_root().join("exchange");
+    let mut runs = 0usize;
+    for seed in entries(&dir) {
+        let name = name_of(&seed);
+        if name.starts_with("crash-") || name.starts_with("found-") {
+            continue;
+        }
+        let outcome = exchange::run(&fs::read(&seed).expect("a seed"));
+        if name.starts_with("refused_") {
+            assert!(outcome.broken, "{name}: not refused: {outcome:?}");
+        } else {
+            assert!(
+                !outcome.broken && outcome.unread == 0 && outcome.idle && outcome.script_done,
+                "{name}: did not run to its end: {outcome:?}"
+            );
+        }
+        assert!(outcome.messages > 0, "{name}: no message handled");
+        runs += 1;
+    }
+    assert!(runs > 0, "no exchange seed in {}", dir.display());
+    eprintln!("{runs} exchange seeds run to their end");
 }

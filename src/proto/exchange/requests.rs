@@ -34,8 +34,19 @@ impl<'a> Requests<'a> {
     /// future) is closed with Sync first: inside an open group that fails, the server would
     /// skip the Query along with the rest of the group, and its ReadyForQuery would never come.
     pub fn query(&mut self, sql: &str, copy: CopyPolicy) -> Result<(), ProtoError> {
-        self.sync_if_open();
-        frontend::query(sql, self.out)?;
+        let start = self.out.len();
+        let close_group = self.exchange.group_open();
+        if close_group {
+            frontend::sync(self.out);
+        }
+        if let Err(e) = frontend::query(sql, self.out) {
+            // Neither the Sync nor the Query: a request that fails writes nothing.
+            self.out.truncate(start);
+            return Err(e);
+        }
+        if close_group {
+            self.exchange.push(Step::Ready);
+        }
         self.exchange.push(Step::Query {
             copy_policy: copy,
             phase: QueryPhase::Between,

@@ -552,6 +552,10 @@ fn a_query_closes_a_group_left_open_first() {
     // The Sync goes before the Query, so the Parse's failure cannot swallow the Query.
     assert_eq!(p.take_written(), b"PDHSQ");
     assert_eq!(p.exchange.owed(), 2);
+    // One that fails to encode writes neither its Sync nor itself.
+    assert!(p.requests().query("bad\0sql", CopyPolicy::Refuse).is_err());
+    assert!(p.out.is_empty());
+    assert_eq!(p.exchange.owed(), 2);
     p.accept(error());
     p.accept(ready());
     p.accept(complete("ROLLBACK"));
