@@ -10,6 +10,55 @@ use crate::sqlstate::SqlState;
 /// A boxed error from user code or a codec, as carried in [`Error::source`].
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
+/// The value a [`Kind::Conversion`] error is about, with the SQL and Rust types involved
+/// ([`Error::as_conversion`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Conversion {
+    /// Which value.
+    pub value: ConvertedValue,
+    /// The SQL type's name, e.g. `int4`.
+    pub sql_type: String,
+    /// The Rust type's name, e.g. `&str` or `i64`.
+    pub rust_type: String,
+}
+
+impl Conversion {
+    /// Describes a conversion of `value` between `sql_type` and `rust_type`.
+    pub(crate) fn new(
+        value: ConvertedValue,
+        sql_type: impl fmt::Display,
+        rust_type: impl Into<String>,
+    ) -> Conversion {
+        Conversion {
+            value,
+            sql_type: sql_type.to_string(),
+            rust_type: rust_type.into(),
+        }
+    }
+}
+
+/// Which value a conversion was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConvertedValue {
+    /// Statement parameter `$n` (1-based), being encoded.
+    Parameter(usize),
+    /// Result column `index` (0-based), being read; `name` when the result has names (a
+    /// binary COPY's rows do not).
+    Column {
+        /// The 0-based position.
+        index: usize,
+        /// The column's name.
+        name: Option<String>,
+    },
+    /// Field `index` (0-based) of a row written by a binary COPY, being encoded.
+    Field {
+        /// The 0-based position.
+        index: usize,
+    },
+}
+
 /// What kind of failure an [`Error`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -59,6 +108,7 @@ pub struct Error(Box<Inner>);
 struct Inner {
     kind: Kind,
     message: Option<String>,
+    conversion: Option<Conversion>,
     db: Option<DbError>,
     code: Option<SqlState>,
     source: Option<BoxError>,
@@ -69,6 +119,7 @@ impl Error {
         Error(Box::new(Inner {
             kind,
             message: None,
+            conversion: None,
             db: None,
             code: None,
             source: None,
@@ -119,6 +170,42 @@ impl Error {
         Error::new(Kind::Conversion).with_message(message)
     }
 
+    /// A value that could not be converted, described for both the message and
+    /// [`Error::as_conversion`]: `cannot encode parameter $1 of SQL type int4 from Rust type
+    /// &str`, `cannot convert column 0 ("n") of SQL type int8 into Rust type i32: the types
+    /// do not match`.
+    pub(crate) fn converting(detail: Conversion, mismatch: bool) -> Error {
+        let what = match &detail.value {
+            ConvertedValue::Parameter(n) => format!(
+                "cannot encode parameter ${n} of SQL type {} from Rust type {}",
+                detail.sql_type, detail.rust_type
+            ),
+            ConvertedValue::Column {
+                index,
+                name: Some(name),
+            } => format!(
+                "cannot convert column {index} ({name:?}) of SQL type {} into Rust type {}",
+                detail.sql_type, detail.rust_type
+            ),
+            ConvertedValue::Column { index, name: None } => format!(
+                "cannot convert column {index} of SQL type {} into Rust type {}",
+                detail.sql_type, detail.rust_type
+            ),
+            ConvertedValue::Field { index } => format!(
+                "cannot encode column {index} of SQL type {} from Rust type {}",
+                detail.sql_type, detail.rust_type
+            ),
+        };
+        let message = if mismatch {
+            format!("{what}: the types do not match")
+        } else {
+            what
+        };
+        let mut e = Error::conversion(message);
+        e.0.conversion = Some(detail);
+        e
+    }
+
     pub(crate) fn closed() -> Error {
         Error::new(Kind::Closed).with_message("the connection is closed")
     }
@@ -152,6 +239,7 @@ impl Error {
     pub(crate) fn duplicate(&self) -> Error {
         let mut e = Error::new(self.0.kind);
         e.0.message = self.0.message.clone();
+        e.0.conversion = self.0.conversion.clone();
         e.0.db = self.0.db.clone();
         e.0.code = self.0.code.clone();
         e.0.source = self
@@ -177,6 +265,26 @@ impl Error {
     /// ```
     pub fn code(&self) -> Option<&SqlState> {
         self.0.code.as_ref()
+    }
+
+    /// Which value a [`Kind::Conversion`] error is about and the two types involved, to match
+    /// on rather than parse the message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
+    /// # let mut conn = tusk::Connection::connect(&url).await?;
+    /// use tusk::ConvertedValue;
+    /// let err = conn.query("SELECT $1::int4", &[&"seven"]).await.unwrap_err();
+    /// let detail = err.as_conversion().unwrap();
+    /// assert_eq!(detail.value, ConvertedValue::Parameter(1));
+    /// assert_eq!((detail.sql_type.as_str(), detail.rust_type.as_str()), ("int4", "&str"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn as_conversion(&self) -> Option<&Conversion> {
+        self.0.conversion.as_ref()
     }
 
     /// Every field of the server's ErrorResponse, when the server raised this error.

@@ -30,7 +30,7 @@ pub use client::statement::{Column, Statement};
 pub use client::stream::{RowStream, DEFAULT_BATCH_ROWS};
 pub use client::transaction::{IsolationLevel, Transaction, TransactionBuilder};
 pub use config::{Config, Host, NoticeHandler, SslMode};
-pub use error::{BoxError, DbError, Error, Kind};
+pub use error::{BoxError, Conversion, ConvertedValue, DbError, Error, Kind};
 pub use pool::{
     Pool, PoolBuilder, PoolStatus, PooledConnection, DEFAULT_MAX_BATCH, DEFAULT_POOL_SIZE,
 };

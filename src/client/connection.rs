@@ -11,9 +11,9 @@
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
 
-use crate::client::query::StatementCache;
 use crate::client::simple::{SimpleColumns, SimpleQueryMessage, SimpleRow};
 use crate::client::statement::CloseQueue;
+use crate::client::statement_cache::StatementCache;
 use crate::client::transport::Wire;
 use crate::config::{Host, NoticeHandler};
 use crate::error::{DbError, Error, Kind};
@@ -109,7 +109,7 @@ impl Connection {
 
     /// Sets (or with `None` removes) the client-side time limit for each following statement
     /// run with `execute`, `query`, `query_one`, `query_opt` (and their `_named` forms and
-    /// `Cursor::execute`); it starts as [`Config::statement_timeout`]. For a single call,
+    /// `Cursor::execute`); it starts as [`Config::statement_timeout`](crate::Config::statement_timeout). For a single call,
     /// [`Connection::with_statement_timeout`] sets it and puts the old value back afterwards.
     ///
     /// When the limit passes, the statement is cancelled on the server and the call returns
@@ -441,6 +441,7 @@ impl Connection {
     }
 
     /// Takes one complete message off the read buffer, if there is one.
+    #[inline]
     fn decode_buffered(&mut self) -> Result<Option<Message>, Error> {
         backend::decode(&mut self.wire.read_buf, self.max_message_len)
             .map_err(|e| self.fail(e.into()))

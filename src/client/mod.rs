@@ -20,6 +20,7 @@ pub(crate) mod row_ranges;
 pub(crate) mod server_cursor;
 pub(crate) mod simple;
 pub(crate) mod statement;
+pub(crate) mod statement_cache;
 pub(crate) mod stream;
 pub(crate) mod transaction;
 pub(crate) mod transport;

@@ -6,14 +6,12 @@
 //! is left between the two halves that a transaction-pooling proxy could reassign, so the
 //! unnamed-statement mode (cache capacity 0) works behind pgbouncer.
 
-use std::collections::HashMap;
-
 use crate::client::connection::{copy_refused_error, db_error, Connection};
 use crate::client::row::Row;
 use crate::client::statement::{
     columns_from, Column, PendingClose, ServerObject, SharedColumns, Statement,
 };
-use crate::error::Error;
+use crate::error::{Conversion, ConvertedValue, Error};
 use crate::proto::backend::Message;
 use crate::proto::exchange::Requests;
 use crate::proto::frontend::BindError;
@@ -85,6 +83,11 @@ pub(crate) trait RowSink: Send {
     fn push(&mut self, row: Row);
     /// Forgets what was pushed (before a statement is run again).
     fn clear(&mut self);
+    /// Whether the caller uses the command tag's row count (`query_one` does not: it is not
+    /// parsed then).
+    fn wants_count(&self) -> bool {
+        true
+    }
 }
 
 impl RowSink for Vec<Row> {
@@ -112,6 +115,9 @@ impl RowSink for FirstRow {
     }
     fn clear(&mut self) {
         *self = FirstRow::default();
+    }
+    fn wants_count(&self) -> bool {
+        false
     }
 }
 
@@ -161,71 +167,6 @@ pub(crate) struct RowsRead {
     /// Whether the portal ran to completion (CommandComplete or EmptyQueryResponse), rather
     /// than being suspended at its row limit.
     pub completed: bool,
-}
-
-/// A per-connection LRU cache of prepared statements keyed by SQL text.
-#[derive(Debug)]
-pub(crate) struct StatementCache {
-    capacity: usize,
-    tick: u64,
-    entries: HashMap<Box<str>, (Statement, u64)>,
-}
-
-impl StatementCache {
-    pub(crate) fn new(capacity: usize) -> StatementCache {
-        StatementCache {
-            capacity,
-            tick: 0,
-            entries: HashMap::new(),
-        }
-    }
-
-    pub(crate) fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    pub(crate) fn get(&mut self, sql: &str) -> Option<Statement> {
-        self.tick += 1;
-        let tick = self.tick;
-        self.entries.get_mut(sql).map(|(stmt, used)| {
-            *used = tick;
-            stmt.clone()
-        })
-    }
-
-    /// Inserts, evicting the least recently used entry when full. An evicted statement is
-    /// closed on the server once no handle to it remains.
-    pub(crate) fn insert(&mut self, sql: &str, stmt: Statement) {
-        if self.capacity == 0 {
-            return;
-        }
-        if self.entries.len() >= self.capacity {
-            let oldest = self
-                .entries
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone());
-            if let Some(key) = oldest {
-                self.entries.remove(&key);
-            }
-        }
-        self.tick += 1;
-        self.entries.insert(sql.into(), (stmt, self.tick));
-    }
-
-    pub(crate) fn remove(&mut self, sql: &str) {
-        self.entries.remove(sql);
-    }
-
-    /// Drops the entry for `stmt`'s SQL if it is `stmt`, after `err` if that is the server's
-    /// "cached plan must not change result type": the next use of the SQL prepares afresh
-    /// instead of failing the same way forever.
-    pub(crate) fn forget_if_stale(&mut self, stmt: &Statement, err: &Error) {
-        let cached = self.entries.get(stmt.sql());
-        if is_stale_plan(err) && cached.is_some_and(|(c, _)| c.name() == stmt.name()) {
-            self.entries.remove(stmt.sql());
-        }
-    }
 }
 
 impl Connection {
@@ -452,7 +393,9 @@ impl Connection {
                     sink.push(row);
                 }
                 Message::CommandComplete(tag) => {
-                    done.rows_affected = tag.rows();
+                    if sink.wants_count() {
+                        done.rows_affected = tag.rows();
+                    }
                     done.completed = true;
                 }
                 Message::EmptyQueryResponse => done.completed = true,
@@ -769,14 +712,12 @@ fn bind_error(e: BindError<crate::error::BoxError>, params: Params<'_>, types: &
     match e {
         BindError::Proto(e) => Error::from(e),
         BindError::Param { index, error } => {
-            let value = params[index];
-            Error::conversion(format!(
-                "cannot encode parameter ${} of SQL type {} from Rust type {}",
-                index + 1,
-                types[index],
-                value.type_name()
-            ))
-            .with_source(error)
+            let detail = Conversion::new(
+                ConvertedValue::Parameter(index + 1),
+                &types[index],
+                params[index].type_name(),
+            );
+            Error::converting(detail, false).with_source(error)
         }
     }
 }

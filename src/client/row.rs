@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use crate::client::row_ranges::RowRanges;
 use crate::client::statement::{Column, SharedColumns};
-use crate::error::Error;
+use crate::error::{Conversion, ConvertedValue, Error};
 use crate::proto::backend::{data_row_body, DataRow, DataRows};
 use crate::proto::ProtoError;
 use crate::types::FromSql;
@@ -228,15 +228,17 @@ fn get_failed(e: Error) -> ! {
 /// (`None`), or decoding failed with `source`.
 #[cold]
 fn conversion_failed<T>(pos: usize, column: &Column, source: Option<crate::BoxError>) -> Error {
-    let describe = format!(
-        "column {pos} ({:?}) of SQL type {} into Rust type {}",
-        column.name(),
+    let detail = Conversion::new(
+        ConvertedValue::Column {
+            index: pos,
+            name: Some(column.name().to_owned()),
+        },
         column.type_(),
-        std::any::type_name::<T>()
+        std::any::type_name::<T>(),
     );
     match source {
-        None => Error::conversion(format!("cannot convert {describe}: the types do not match")),
-        Some(e) => Error::conversion(format!("cannot convert {describe}")).with_source(e),
+        None => Error::converting(detail, true),
+        Some(e) => Error::converting(detail, false).with_source(e),
     }
 }
 

@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 
 use super::{db_error, deliver_notice, CancelTarget, Connection, NEXT_CONNECTION_ID};
-use crate::client::query::StatementCache;
 use crate::client::statement::CloseQueue;
+use crate::client::statement_cache::StatementCache;
 use crate::client::transport::{open_socket, Transport, Wire};
 use crate::config::{Config, Host, SslMode};
 use crate::error::{Error, Kind};

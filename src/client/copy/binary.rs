@@ -20,7 +20,7 @@ use std::task::{ready, Context, Poll};
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{CopyIn, CopyOut};
-use crate::error::Error;
+use crate::error::{Conversion, ConvertedValue, Error};
 use crate::proto::{IsNull, ProtoError};
 use crate::types::{Format, FromSql, ToSql, Type};
 
@@ -212,12 +212,12 @@ fn encode_field(
     let len_at = buf.len();
     buf.put_i32(0);
     let is_null = value.to_sql_checked(ty, buf).map_err(|e| {
-        Error::conversion(format!(
-            "cannot encode column {index} of SQL type {} from Rust type {}",
+        let detail = Conversion::new(
+            ConvertedValue::Field { index },
             ty.name(),
-            value.type_name()
-        ))
-        .with_source(e)
+            value.type_name(),
+        );
+        Error::converting(detail, false).with_source(e)
     })?;
     let len = match is_null {
         IsNull::Yes => {
@@ -622,18 +622,15 @@ impl BinaryRow {
                 self.ranges.len()
             )));
         };
-        let describe = || {
-            format!(
-                "column {index} of SQL type {} into Rust type {}",
+        let detail = || {
+            Conversion::new(
+                ConvertedValue::Column { index, name: None },
                 ty.name(),
-                std::any::type_name::<T>()
+                std::any::type_name::<T>(),
             )
         };
         if !T::accepts(ty) {
-            return Err(Error::conversion(format!(
-                "cannot convert {}: the types do not match",
-                describe()
-            )));
+            return Err(Error::converting(detail(), true));
         }
         let raw = match range {
             None => None,
@@ -645,8 +642,7 @@ impl BinaryRow {
                 ))
             })?),
         };
-        T::from_sql_nullable(ty, raw)
-            .map_err(|e| Error::conversion(format!("cannot convert {}", describe())).with_source(e))
+        T::from_sql_nullable(ty, raw).map_err(|e| Error::converting(detail(), false).with_source(e))
     }
 
     /// The raw binary value of column `index` (`None` for NULL or no such column).
