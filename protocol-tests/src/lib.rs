@@ -9,8 +9,13 @@
 //! - [`poll`]: polling a future part-way, for the cancellation-safety tests.
 //! - [`live`]: settings for the real throwaway server started by `scripts/test-server`, and
 //!   the rule for a missing server or extension: fail, or skip only when allowed.
+//! - [`scripted`]: a scripted fake server over an in-memory duplex (no socket), steered by the
+//!   test to split its replies, fail statements in a given phase or cut the stream anywhere.
+//! - [`duplex`]: the shared helpers of the `duplex_*` tests, which run `Connection` against
+//!   [`scripted`]: connecting, checks, and the operations under test.
 //! - [`errors`]: assertions that name the error a call returned (SQLSTATE, kind and message).
 
+pub mod duplex;
 pub mod errors;
 pub mod fake;
 pub mod live;

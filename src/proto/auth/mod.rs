@@ -18,6 +18,7 @@
 pub mod md5;
 mod saslprep;
 pub mod scram;
+mod scram_error;
 
 pub use self::md5::md5_password;
 pub use self::scram::ScramError;
