@@ -8,7 +8,7 @@
 //! | bytes            | meaning                                                            |
 //! | ---------------- | ------------------------------------------------------------------ |
 //! | 1                | `n`: how many script ops follow (`byte % 33`)                      |
-//! | `n`              | the script: one op a byte, see [`Op::from_byte`]                   |
+//! | `n`              | the script: one op a byte, see [`script::Op::from_byte`]           |
 //! | 1                | `c`: how many chunk sizes follow (`byte % 9`)                      |
 //! | `c`              | chunk sizes, used in turn; 0 = everything left; no sizes = one chunk |
 //! | the rest         | the server's byte stream                                           |
@@ -38,16 +38,32 @@
 //!   succeeds (a Query in an open group: Sync, then the Query) and nothing at all (and owes
 //!   nothing) when it fails, as `requests.rs` promises;
 //! - a message is accepted exactly when the protocol lets a server send it after what is at
-//!   the front (a table written from the protocol documentation, below), and an accepted one
-//!   is handed back unchanged; asynchronous messages change nothing; an ErrorResponse drops
-//!   the steps up to the next Sync (or the rest of a simple Query's statements); nothing but
-//!   the refusal of a COPY FROM STDIN ever writes to the output buffer during `handle`, and a
-//!   refused message writes nothing;
+//!   the front (a table written from the protocol documentation, in `exchange_model.rs`), and
+//!   an accepted one is handed back unchanged; asynchronous messages change nothing; an
+//!   ErrorResponse drops the steps up to the next Sync (or the rest of a simple Query's
+//!   statements); nothing but the refusal of a COPY FROM STDIN ever writes to the output
+//!   buffer during `handle`, and a refused message writes nothing;
 //! - everything in the output buffer is whole, well-formed frontend messages (a known tag, an
 //!   `i32` length of at least 4 whose bytes are all there, the fixed bodies as specified);
 //! - the run is bounded by the input: each round of the loop consumes server bytes or ends.
 //!
-//! Only `tusk` and `bytes` may be used here: both crates that include it depend on them.
+//! This file owns the entry points ([`check`], [`run`]), the feeding loop and the checks of
+//! each request and each message ([`Driver::request`], [`Driver::receive`]). Two files beside
+//! it, declared below with `#[path]` (relative to this file's directory, whichever crate
+//! includes it), hold the rest:
+//!
+//! - `exchange_script.rs`: what the script's bytes mean (ops, requests) and how the driver
+//!   runs them;
+//! - `exchange_model.rs`: what the checks compare against: the state snapshot and its
+//!   invariants, the protocol's table of allowed replies, the frontend message format.
+//!
+//! Only `tusk` and `bytes` may be used in these files: both crates that include them depend on
+//! them.
+
+#[path = "exchange_model.rs"]
+mod model;
+#[path = "exchange_script.rs"]
+mod script;
 
 use bytes::{BufMut, BytesMut};
 use tusk::proto::backend::{self, Authentication, Message, TransactionStatus};
@@ -55,29 +71,15 @@ use tusk::proto::exchange::{CopyPolicy, CopyState, QueryPhase, Step, COPY_REFUSE
 use tusk::proto::session::{Incoming, Session, Startup, StartupEvent};
 use tusk::proto::IsNull;
 
+use model::{allowed, is_sync, written_frames, written_tags, Allowed, State};
+use script::Req;
+
 /// Small enough that the length check is reached often, large enough for real messages.
 const MAX_LEN: usize = 1 << 16;
 /// The longest script.
 const MAX_OPS: usize = 32;
 /// The most chunk sizes.
 const MAX_CHUNKS: usize = 8;
-
-/// Names for statements and portals; the last one cannot be encoded.
-const NAMES: [&str; 4] = ["", "s1", "p1", "bad\0name"];
-/// SQL texts; the last one cannot be encoded. The exchange never looks inside them.
-const SQLS: [&str; 8] = [
-    "SELECT 1",
-    "COPY t FROM STDIN",
-    "COPY t TO STDOUT",
-    "",
-    "SELECT 1; SELECT 2",
-    "BEGIN",
-    "ROLLBACK",
-    "bad\0sql",
-];
-
-/// Every tag a client sends once the session is running.
-const FRONTEND_TAGS: &[u8] = b"QPBDECSHdcf";
 
 /// Runs every check on `data`; panics (an assertion) when one fails.
 pub fn check(data: &[u8]) {
@@ -169,216 +171,9 @@ fn take_count(data: &[u8], max: usize) -> (usize, &[u8]) {
     }
 }
 
-/// One step of the script.
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    /// One request.
-    Request(Req),
-    /// Wait until the exchange is idle or a COPY FROM STDIN waits for data: where a client
-    /// writes its next requests.
-    WaitReady,
-    /// Wait for one more message (of any kind).
-    WaitMessage,
-    /// Parse + Describe (statement) + Flush, or + Sync.
-    Prepare { named: bool, sync: bool },
-    /// Parse + (Describe statement) + Bind + (Describe portal) + Execute(max_rows) + Sync.
-    Extended {
-        describe_statement: bool,
-        max_rows: i32,
-    },
-    /// Bind + Execute + Execute + Flush: a batched row stream, its group left open.
-    Stream { max_rows: i32 },
-    /// Close (statement or portal) + Sync.
-    CloseSync { portal: bool },
-    /// `groups` Sync groups of Bind + Execute + Sync, written at once.
-    Pipeline { groups: u8 },
-    /// What a connection does before its next request: CopyFail when a COPY FROM STDIN
-    /// waits, then Sync when a group is open.
-    Ready,
-}
-
-impl Op {
-    /// The op for a script byte: the low 5 bits choose the kind, the high 3 its argument.
-    fn from_byte(byte: u8) -> Op {
-        let arg = byte >> 5;
-        let name = NAMES[usize::from(arg & 3)];
-        let sql = SQLS[usize::from(arg)];
-        Op::Request(match byte & 0x1f {
-            0 => Req::Query(sql, CopyPolicy::Refuse),
-            1 => Req::Query(sql, CopyPolicy::Allow),
-            2 => Req::Parse(name, sql),
-            3 => Req::DescribeStatement(name),
-            4 => Req::DescribePortal(name),
-            5 => Req::Bind {
-                portal: name,
-                statement: NAMES[usize::from((arg >> 1) & 3)],
-                params: arg % 4,
-                failing: arg == 5,
-            },
-            // 7: a portal name that cannot be encoded; otherwise at most `arg` rows (0: all).
-            6 => Req::Execute(if arg == 7 { NAMES[3] } else { "" }, i32::from(arg)),
-            7 => Req::CloseStatement(name),
-            8 => Req::ClosePortal(name),
-            9 => Req::Sync,
-            10 => Req::SyncIfOpen,
-            11 => Req::Flush,
-            12 => Req::CopyData(usize::from(arg) * 3),
-            13 => Req::CopyDataHeader(usize::from(arg)),
-            14 => Req::CopyDone,
-            15 => Req::CopyFail,
-            16 => return Op::WaitReady,
-            17 => return Op::WaitMessage,
-            18 => {
-                return Op::Prepare {
-                    named: arg & 1 != 0,
-                    sync: arg & 2 != 0,
-                }
-            }
-            19 => {
-                return Op::Extended {
-                    describe_statement: arg & 1 != 0,
-                    max_rows: i32::from(arg >> 1),
-                }
-            }
-            20 => {
-                return Op::Stream {
-                    max_rows: i32::from(arg) + 1,
-                }
-            }
-            21 => {
-                return Op::CloseSync {
-                    portal: arg & 1 != 0,
-                }
-            }
-            22 => return Op::Pipeline { groups: arg + 2 },
-            23 => return Op::Ready,
-            _ => return Op::WaitReady,
-        })
-    }
-}
-
-/// One request written through [`tusk::proto::exchange::Requests`].
-#[derive(Debug, Clone, Copy)]
-enum Req {
-    Query(&'static str, CopyPolicy),
-    Parse(&'static str, &'static str),
-    DescribeStatement(&'static str),
-    DescribePortal(&'static str),
-    Bind {
-        portal: &'static str,
-        statement: &'static str,
-        params: u8,
-        /// The last parameter's encoder fails.
-        failing: bool,
-    },
-    Execute(&'static str, i32),
-    CloseStatement(&'static str),
-    ClosePortal(&'static str),
-    Sync,
-    SyncIfOpen,
-    Flush,
-    CopyData(usize),
-    /// A CopyData header, then that many bytes appended through `Requests::out`.
-    CopyDataHeader(usize),
-    CopyDone,
-    CopyFail,
-}
-
-fn valid(s: &str) -> bool {
-    !s.contains('\0')
-}
-
-impl Req {
-    /// Whether the request must succeed; `copy_in`: whether a COPY FROM STDIN waits for data.
-    fn must_succeed(&self, copy_in: bool) -> bool {
-        match *self {
-            Req::Query(sql, _) => valid(sql),
-            Req::Parse(name, sql) => valid(name) && valid(sql),
-            Req::DescribeStatement(name)
-            | Req::DescribePortal(name)
-            | Req::Execute(name, _)
-            | Req::CloseStatement(name)
-            | Req::ClosePortal(name) => valid(name),
-            Req::Bind {
-                portal,
-                statement,
-                failing,
-                ..
-            } => valid(portal) && valid(statement) && !failing,
-            Req::Sync | Req::SyncIfOpen | Req::Flush | Req::CopyFail => true,
-            Req::CopyData(_) | Req::CopyDataHeader(_) | Req::CopyDone => copy_in,
-        }
-    }
-
-    /// The tag of the message the request writes.
-    fn tag(&self) -> u8 {
-        match self {
-            Req::Query(..) => b'Q',
-            Req::Parse(..) => b'P',
-            Req::DescribeStatement(_) | Req::DescribePortal(_) => b'D',
-            Req::Bind { .. } => b'B',
-            Req::Execute(..) => b'E',
-            Req::CloseStatement(_) | Req::ClosePortal(_) => b'C',
-            Req::Sync | Req::SyncIfOpen => b'S',
-            Req::Flush => b'H',
-            Req::CopyData(_) | Req::CopyDataHeader(_) => b'd',
-            Req::CopyDone => b'c',
-            Req::CopyFail => b'f',
-        }
-    }
-
-    /// Whether the request is an extended-protocol message that belongs to a Sync group.
-    fn opens_group(&self) -> bool {
-        matches!(
-            self,
-            Req::Parse(..)
-                | Req::DescribeStatement(_)
-                | Req::DescribePortal(_)
-                | Req::Bind { .. }
-                | Req::Execute(..)
-                | Req::CloseStatement(_)
-                | Req::ClosePortal(_)
-        )
-    }
-
-    /// The first reply the request is owed, if any (a Sync written by `sync_if_open` aside).
-    fn first_step(&self) -> Option<Step> {
-        Some(match *self {
-            Req::Query(_, copy_policy) => Step::Query {
-                copy_policy,
-                phase: QueryPhase::Between,
-            },
-            Req::Parse(..) => Step::ParseComplete,
-            Req::DescribeStatement(_) => Step::ParameterDescription,
-            Req::DescribePortal(_) => Step::RowDescription,
-            Req::Bind { .. } => Step::BindComplete,
-            Req::Execute(..) => Step::Execute { copy: None },
-            Req::CloseStatement(_) | Req::ClosePortal(_) => Step::CloseComplete,
-            Req::Sync => Step::Ready,
-            _ => return None,
-        })
-    }
-}
-
 /// An encoder's own error, for the failing Bind.
 #[derive(Debug)]
 struct EncodeError;
-
-/// What the checks compare before and after each call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct State {
-    owed: usize,
-    open: bool,
-    idle: bool,
-    front: Option<Step>,
-    copy_in: bool,
-    rows: bool,
-    status: TransactionStatus,
-}
-
-fn is_sync(step: &Step) -> bool {
-    matches!(step, Step::Ready | Step::Query { .. })
-}
 
 /// The session under test, the script, and what the checks know from observing both.
 struct Driver<'a> {
@@ -437,178 +232,6 @@ impl<'a> Driver<'a> {
         assert!(driver.state().idle);
         driver.check_state();
         driver
-    }
-
-    fn state(&self) -> State {
-        let exchange = self.session.exchange();
-        State {
-            owed: exchange.owed(),
-            open: exchange.group_open(),
-            idle: exchange.is_idle(),
-            front: exchange.front().copied(),
-            copy_in: exchange.in_copy_in(),
-            rows: exchange.accepts_rows(),
-            status: self.session.transaction_status(),
-        }
-    }
-
-    /// The invariants that hold between any two calls.
-    fn check_state(&self) {
-        let s = self.state();
-        assert_eq!(
-            s.owed, self.owed,
-            "owed() drifted from the count of Syncs and Queries"
-        );
-        assert_eq!(self.session.owed(), s.owed);
-        assert_eq!(
-            s.open, self.open,
-            "group_open() drifted from the requests written"
-        );
-        assert_eq!(
-            s.idle,
-            s.owed == 0 && !s.open,
-            "is_idle() is not \"nothing owed, no group open\": {s:?}"
-        );
-        match &s.front {
-            None => assert_eq!(s.owed, 0, "ReadyForQuery owed with no step"),
-            Some(step) if is_sync(step) => assert!(s.owed > 0, "a Sync step not counted"),
-            Some(step) => {
-                let _ = step.expected();
-            }
-        }
-        assert_eq!(
-            s.copy_in,
-            matches!(
-                s.front,
-                Some(Step::Query {
-                    phase: QueryPhase::Copy(CopyState::In),
-                    ..
-                })
-            )
-        );
-        assert_eq!(
-            s.rows,
-            matches!(
-                s.front,
-                Some(Step::Execute { copy: None })
-                    | Some(Step::Query {
-                        phase: QueryPhase::Rows,
-                        ..
-                    })
-            )
-        );
-        // A refused COPY never waits for data; the extended protocol never runs COPY FROM STDIN.
-        assert!(!matches!(
-            s.front,
-            Some(Step::Query {
-                copy_policy: CopyPolicy::Refuse,
-                phase: QueryPhase::Copy(CopyState::In),
-            }) | Some(Step::Execute {
-                copy: Some(CopyState::In)
-            })
-        ));
-    }
-
-    /// Runs the script until an op waits, or to its end; starts it over once the exchange is
-    /// idle again after at least one message, if the server has more to say (`more`).
-    fn run_script(&mut self, more: bool) {
-        loop {
-            if self.next_op == self.script.len() {
-                let idle = self.session.exchange().is_idle();
-                if !more || self.script.is_empty() || !idle || self.handled == self.handled_at_start
-                {
-                    return;
-                }
-                self.next_op = 0;
-                self.handled_at_start = self.handled;
-            }
-            let op = Op::from_byte(self.script[self.next_op]);
-            match op {
-                Op::WaitReady => {
-                    let exchange = self.session.exchange();
-                    if !(exchange.is_idle() || exchange.in_copy_in()) {
-                        return;
-                    }
-                }
-                Op::WaitMessage => match self.waiting_since {
-                    Some(since) if self.handled > since => self.waiting_since = None,
-                    Some(_) => return,
-                    None => {
-                        self.waiting_since = Some(self.handled);
-                        return;
-                    }
-                },
-                _ => {}
-            }
-            self.next_op += 1;
-            self.ops_run += 1;
-            self.run(op);
-        }
-    }
-
-    fn run(&mut self, op: Op) {
-        match op {
-            Op::Request(req) => {
-                self.request(req);
-            }
-            Op::WaitReady | Op::WaitMessage => {}
-            Op::Prepare { named, sync } => {
-                let name = if named { "s1" } else { "" };
-                let _ = self.request(Req::Parse(name, SQLS[0]))
-                    && self.request(Req::DescribeStatement(name))
-                    && self.request(if sync { Req::Sync } else { Req::Flush });
-            }
-            Op::Extended {
-                describe_statement,
-                max_rows,
-            } => {
-                let _ = self.request(Req::Parse("", SQLS[0]))
-                    && (!describe_statement || self.request(Req::DescribeStatement("")))
-                    && self.request(Req::Bind {
-                        portal: "",
-                        statement: "",
-                        params: 1,
-                        failing: false,
-                    })
-                    && (describe_statement || self.request(Req::DescribePortal("")))
-                    && self.request(Req::Execute("", max_rows))
-                    && self.request(Req::Sync);
-            }
-            Op::Stream { max_rows } => {
-                let _ = self.request(Req::Bind {
-                    portal: "",
-                    statement: "s1",
-                    params: 2,
-                    failing: false,
-                }) && self.request(Req::Execute("", max_rows))
-                    && self.request(Req::Execute("", max_rows))
-                    && self.request(Req::Flush);
-            }
-            Op::CloseSync { portal } => {
-                let _ = self.request(if portal {
-                    Req::ClosePortal("p1")
-                } else {
-                    Req::CloseStatement("s1")
-                }) && self.request(Req::Sync);
-            }
-            Op::Pipeline { groups } => {
-                for _ in 0..groups {
-                    let _ = self.request(Req::Bind {
-                        portal: "",
-                        statement: "s1",
-                        params: 0,
-                        failing: false,
-                    }) && self.request(Req::Execute("", 0));
-                    self.request(Req::Sync);
-                }
-            }
-            Op::Ready => {
-                if self.session.exchange().in_copy_in() {
-                    self.request(Req::CopyFail);
-                }
-                self.request(Req::SyncIfOpen);
-            }
-        }
     }
 
     /// Writes one request and checks what it wrote and owes; whether it succeeded.
@@ -941,107 +564,4 @@ impl<'a> Driver<'a> {
             }
         }
     }
-}
-
-/// Whether a server may send a message with `tag` next, per the protocol documentation
-/// (asynchronous messages and ErrorResponse may always come).
-enum Allowed {
-    Yes,
-    No,
-    /// CopyInResponse to an Execute: refused with CopyFail, unless Sync groups follow.
-    RefusedCopyIn,
-}
-
-fn allowed(front: Option<Step>, tag: u8) -> Allowed {
-    use CopyState::{Ending, Out};
-    use QueryPhase::{Between, Copy, Rows};
-    if matches!(tag, b'N' | b'A' | b'S' | b'E') {
-        return Allowed::Yes;
-    }
-    let Some(front) = front else {
-        return Allowed::No;
-    };
-    let yes = match front {
-        Step::ParseComplete => tag == b'1',
-        Step::BindComplete => tag == b'2',
-        Step::CloseComplete => tag == b'3',
-        Step::ParameterDescription => tag == b't',
-        Step::RowDescription => matches!(tag, b'T' | b'n'),
-        Step::Execute { copy: None } if tag == b'G' => return Allowed::RefusedCopyIn,
-        Step::Execute { copy: None } => matches!(tag, b'D' | b'C' | b'I' | b's' | b'H'),
-        Step::Execute { copy: Some(Out) }
-        | Step::Query {
-            phase: Copy(Out), ..
-        } => matches!(tag, b'd' | b'c'),
-        Step::Execute { copy: Some(Ending) }
-        | Step::Query {
-            phase: Copy(Ending),
-            ..
-        } => tag == b'C',
-        Step::Execute {
-            copy: Some(CopyState::In),
-        }
-        | Step::Query {
-            phase: Copy(CopyState::In),
-            ..
-        } => false,
-        Step::Ready => tag == b'Z',
-        Step::Query { phase: Between, .. } => {
-            matches!(tag, b'T' | b'C' | b'I' | b'H' | b'G' | b'Z')
-        }
-        Step::Query { phase: Rows, .. } => matches!(tag, b'D' | b'C'),
-    };
-    if yes {
-        Allowed::Yes
-    } else {
-        Allowed::No
-    }
-}
-
-/// The tags of the frontend messages in `out`; see [`written_frames`].
-fn written_tags(out: &[u8]) -> Vec<u8> {
-    written_frames(out)
-        .into_iter()
-        .map(|(tag, _)| tag)
-        .collect()
-}
-
-/// The frontend messages in `out` as (tag, body); panics unless `out` is whole, well-formed
-/// messages.
-fn written_frames(out: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut rest = out;
-    let mut frames = Vec::new();
-    while !rest.is_empty() {
-        assert!(rest.len() >= 5, "a frontend message cut short: {rest:?}");
-        let tag = rest[0];
-        assert!(
-            FRONTEND_TAGS.contains(&tag),
-            "an unknown frontend tag {:?} in {out:?}",
-            char::from(tag)
-        );
-        let declared = i32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]);
-        let len = usize::try_from(declared)
-            .ok()
-            .filter(|&len| len >= 4)
-            .unwrap_or_else(|| panic!("a frontend message with length {declared}"));
-        assert!(
-            rest.len() > len,
-            "a frontend message of length {len} with {} bytes",
-            rest.len() - 1
-        );
-        let body = &rest[5..1 + len];
-        match tag {
-            b'S' | b'H' | b'c' => assert!(body.is_empty(), "{} with a body", char::from(tag)),
-            b'Q' | b'f' => assert!(
-                body.split_last()
-                    .is_some_and(|(&last, text)| last == 0 && !text.contains(&0)),
-                "{} is not one NUL-terminated string: {body:?}",
-                char::from(tag)
-            ),
-            _ => {}
-        }
-        frames.push((tag, body.to_vec()));
-        rest = &rest[1 + len..];
-    }
-    frames
 }
