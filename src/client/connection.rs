@@ -378,6 +378,7 @@ impl Connection {
 
     /// [`Connection::next_response`] as a poll function. Anything in the write buffer (an
     /// Execute for the next batch, a COPY refusal the exchange wrote) is written on the way.
+    #[inline]
     pub(crate) fn poll_response(
         &mut self,
         cx: &mut std::task::Context<'_>,

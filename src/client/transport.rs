@@ -63,6 +63,7 @@ impl Wire {
 
     /// Reads whatever the stream has into the read buffer, growing it by a whole chunk when it
     /// runs low. EOF is an error: the server never ends a stream we still read from.
+    #[inline]
     pub(crate) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         make_read_room(&mut self.read_buf);
         let n = ready!(tokio_util::io::poll_read_buf(
@@ -81,6 +82,7 @@ impl Wire {
 
     /// Writes the whole write buffer, advancing it as bytes go out, then flushes the stream
     /// (a TLS stream holds written bytes until then).
+    #[inline]
     pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         while !self.write_buf.is_empty() {
             let n = ready!(Pin::new(&mut self.stream).poll_write(cx, &self.write_buf))
@@ -136,6 +138,7 @@ impl Wire {
 
 /// Grows the read buffer by a whole chunk when little room is left, so each read can take
 /// up to a chunk in one system call.
+#[inline]
 pub(crate) fn make_read_room(buf: &mut BytesMut) {
     if buf.capacity() - buf.len() < READ_CHUNK / 4 {
         buf.reserve(READ_CHUNK);

@@ -75,11 +75,21 @@ impl BackendKeyData {
 /// };
 /// assert_eq!((done.tag(), done.rows()), ("UPDATE 3", Some(3)));
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct CommandComplete {
-    // The body without its NUL, checked to be UTF-8 when parsed: no copy, no allocation (one
-    // arrives with every statement).
-    tag: Bytes,
+    // Checked to be UTF-8 when parsed. A tag is short ("SELECT 1", "INSERT 0 5"): kept inline
+    // it costs no allocation, no reference count and no frame split (one arrives with every
+    // statement); a longer one shares the message body.
+    tag: Tag,
+}
+
+/// The longest tag kept inline.
+const INLINE_TAG: usize = 38;
+
+#[derive(Clone)]
+enum Tag {
+    Inline { len: u8, bytes: [u8; INLINE_TAG] },
+    Shared(Bytes),
 }
 
 impl std::fmt::Debug for CommandComplete {
@@ -90,25 +100,82 @@ impl std::fmt::Debug for CommandComplete {
     }
 }
 
+impl PartialEq for CommandComplete {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for CommandComplete {}
+
+impl std::hash::Hash for CommandComplete {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state);
+    }
+}
+
 impl CommandComplete {
     pub(super) fn parse(body: Bytes) -> Result<CommandComplete, ProtoError> {
-        let mut r = Reader::new("CommandComplete", &body);
-        let tag = r.cstr_bytes("the command tag")?;
-        // Tags are ASCII; the full UTF-8 check only runs for anything else.
-        if !tag.is_ascii() && std::str::from_utf8(tag).is_err() {
-            return Err(r.error("the command tag is not valid UTF-8"));
+        let len = Self::check(&body)?;
+        if len <= INLINE_TAG {
+            return Ok(Self::inline(&body[..len]));
         }
-        let len = tag.len();
-        r.finish()?;
         let mut tag = body;
         tag.truncate(len);
-        Ok(CommandComplete { tag })
+        Ok(CommandComplete {
+            tag: Tag::Shared(tag),
+        })
+    }
+
+    /// Decodes a body that is still in the read buffer: `None` unless it is valid and its tag
+    /// fits inline (then nothing needs to be split off the buffer).
+    pub(super) fn parse_inline(body: &[u8]) -> Option<CommandComplete> {
+        match Self::check(body) {
+            Ok(len) if len <= INLINE_TAG => Some(Self::inline(&body[..len])),
+            _ => None,
+        }
+    }
+
+    fn inline(tag: &[u8]) -> CommandComplete {
+        let mut bytes = [0; INLINE_TAG];
+        bytes[..tag.len()].copy_from_slice(tag);
+        CommandComplete {
+            tag: Tag::Inline {
+                // At most INLINE_TAG (38), checked by the callers.
+                len: tag.len() as u8,
+                bytes,
+            },
+        }
+    }
+
+    /// Checks a body (`tag` NUL) and gives the tag's length.
+    fn check(body: &[u8]) -> Result<usize, ProtoError> {
+        let malformed = |reason: String| ProtoError::malformed("CommandComplete", reason);
+        let Some(len) = body.iter().position(|&b| b == 0) else {
+            return Err(malformed("the command tag is not NUL-terminated".into()));
+        };
+        let tag = &body[..len];
+        // Tags are ASCII; the full UTF-8 check only runs for anything else.
+        if !tag.is_ascii() && std::str::from_utf8(tag).is_err() {
+            return Err(malformed("the command tag is not valid UTF-8".into()));
+        }
+        match body.len() - len - 1 {
+            0 => Ok(len),
+            n => Err(malformed(format!("{n} unexpected bytes at the end"))),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.tag {
+            Tag::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Tag::Shared(bytes) => bytes,
+        }
     }
 
     /// The command tag, e.g. `"SELECT 10"` or `"CREATE TABLE"`.
     pub fn tag(&self) -> &str {
         // Checked to be UTF-8 in `parse`, so this never falls back.
-        std::str::from_utf8(&self.tag).unwrap_or_default()
+        std::str::from_utf8(self.bytes()).unwrap_or_default()
     }
 
     /// The number of rows the command returned or affected, for the commands whose tag carries
@@ -116,7 +183,7 @@ impl CommandComplete {
     /// `CREATE TABLE AS`), `MOVE`, `FETCH` and `COPY` followed by the count. `None` otherwise.
     pub fn rows(&self) -> Option<u64> {
         // Worked on the bytes: the tag is ASCII for every command that carries a count.
-        let mut words = self.tag.split(|&b| b == b' ');
+        let mut words = self.bytes().split(|&b| b == b' ');
         let command = words.next()?;
         let count = match command {
             b"INSERT" => {

@@ -223,18 +223,17 @@ pub fn decode(buf: &mut BytesMut, max_len: usize) -> Result<Option<Message>, Pro
 /// nothing consumed) for anything else, an incomplete message, or a malformed one, which
 /// [`split_frame`] and [`Message::parse`] then report.
 fn decode_short(buf: &mut BytesMut) -> Option<Message> {
-    const EMPTY: [u8; 4] = 4i32.to_be_bytes();
-    const ONE_BYTE: [u8; 4] = 5i32.to_be_bytes();
     let header = buf.get(..5)?;
-    let (message, len) = match (header[0], &header[1..]) {
-        (b'2', len) if len == EMPTY => (Message::BindComplete, 5),
-        (b'1', len) if len == EMPTY => (Message::ParseComplete, 5),
-        (b'3', len) if len == EMPTY => (Message::CloseComplete, 5),
-        (b'n', len) if len == EMPTY => (Message::NoData, 5),
-        (b's', len) if len == EMPTY => (Message::PortalSuspended, 5),
-        (b'I', len) if len == EMPTY => (Message::EmptyQueryResponse, 5),
-        (b'c', len) if len == EMPTY => (Message::CopyDone, 5),
-        (b'Z', len) if len == ONE_BYTE => {
+    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]);
+    let (message, total) = match (header[0], len) {
+        (b'2', 4) => (Message::BindComplete, 5),
+        (b'1', 4) => (Message::ParseComplete, 5),
+        (b'3', 4) => (Message::CloseComplete, 5),
+        (b'n', 4) => (Message::NoData, 5),
+        (b's', 4) => (Message::PortalSuspended, 5),
+        (b'I', 4) => (Message::EmptyQueryResponse, 5),
+        (b'c', 4) => (Message::CopyDone, 5),
+        (b'Z', 5) => {
             let status = match buf.get(5)? {
                 b'I' => TransactionStatus::Idle,
                 b'T' => TransactionStatus::InTransaction,
@@ -243,9 +242,18 @@ fn decode_short(buf: &mut BytesMut) -> Option<Message> {
             };
             (Message::ReadyForQuery(status), 6)
         }
+        // A short tag, decoded in place: `len` is at most 4 + 39 here.
+        (b'C', 5..=43) => {
+            let total = len as usize + 1;
+            let body = buf.get(5..total)?;
+            (
+                Message::CommandComplete(CommandComplete::parse_inline(body)?),
+                total,
+            )
+        }
         _ => return None,
     };
-    buf.advance(len);
+    buf.advance(total);
     Some(message)
 }
 

@@ -658,3 +658,103 @@ fn data_row_gives_up_its_body_without_a_copy() {
     assert_eq!(taken, body);
     assert_eq!(taken.as_ptr(), body.as_ptr());
 }
+
+/// `decode` takes the acknowledgements, ReadyForQuery and short command tags off the buffer in
+/// place (no frame split): every such message decodes exactly as `Message::parse` decodes it,
+/// whole or cut at any byte, and a malformed one is reported by the general path, which
+/// consumes it, with the general path's error.
+#[test]
+fn decode_in_place_agrees_with_parse_at_every_cut() {
+    let long_tag = format!("{}\0", "X".repeat(39)); // one past what is kept inline
+    let inline_tag = format!("{}\0", "Y".repeat(38)); // the longest kept inline
+    let cases: Vec<(u8, Vec<u8>)> = vec![
+        (b'2', vec![]),
+        (b'1', vec![]),
+        (b'3', vec![]),
+        (b'n', vec![]),
+        (b's', vec![]),
+        (b'I', vec![]),
+        (b'c', vec![]),
+        (b'Z', b"I".to_vec()),
+        (b'Z', b"T".to_vec()),
+        (b'Z', b"E".to_vec()),
+        (b'C', b"SELECT 1\0".to_vec()),
+        (b'C', b"INSERT 0 18446744073709551615\0".to_vec()),
+        (b'C', inline_tag.into_bytes()),
+        (b'C', long_tag.into_bytes()),
+        (b'C', "SELECT \u{e9}\0".as_bytes().to_vec()),
+    ];
+    for (tag, body) in cases {
+        let mut frame = vec![tag];
+        frame.extend_from_slice(&(body.len() as i32 + 4).to_be_bytes());
+        frame.extend_from_slice(&body);
+        let expected = parse(tag, &body).unwrap();
+        for cut in 0..frame.len() {
+            let mut buf = BytesMut::from(&frame[..cut]);
+            assert_eq!(
+                decode(&mut buf, 1024),
+                Ok(None),
+                "{expected:?} cut at {cut}"
+            );
+            assert_eq!(buf.len(), cut, "a partial message consumes nothing");
+            buf.extend_from_slice(&frame[cut..]);
+            buf.extend_from_slice(b"Z\0\0\0\x05I");
+            assert_eq!(decode(&mut buf, 1024), Ok(Some(expected.clone())));
+            assert_eq!(&buf[..], b"Z\0\0\0\x05I", "exactly one message consumed");
+        }
+    }
+    // Malformed: the in-place path steps aside and the general path reports the error.
+    let bad: &[(&[u8], ProtoError)] = &[
+        (
+            b"C\0\0\0\x0cSELECT 1",
+            ProtoError::malformed("CommandComplete", "the command tag is not NUL-terminated"),
+        ),
+        (
+            b"C\0\0\0\x0cSELECT\0\0",
+            ProtoError::malformed("CommandComplete", "1 unexpected bytes at the end"),
+        ),
+        (
+            b"C\0\0\0\x0dSELECT \xff\0",
+            ProtoError::malformed("CommandComplete", "the command tag is not valid UTF-8"),
+        ),
+        (
+            b"2\0\0\0\x05x",
+            ProtoError::malformed("BindComplete", "1 unexpected bytes at the end"),
+        ),
+    ];
+    for (frame, error) in bad {
+        let mut buf = BytesMut::from(*frame);
+        assert_eq!(decode(&mut buf, 1024).as_ref(), Err(error), "{frame:?}");
+        assert!(buf.is_empty(), "the bad frame is consumed");
+    }
+}
+
+#[test]
+fn a_command_tag_compares_by_its_text_however_it_is_stored() {
+    use std::hash::{BuildHasher, RandomState};
+    let tag = "CREATE MATERIALIZED VIEW and a few more words to pass 38 bytes";
+    let body = format!("{tag}\0");
+    let Ok(Message::CommandComplete(shared)) = parse(b'C', body.as_bytes()) else {
+        panic!("did not decode")
+    };
+    let mut frame = b"C".to_vec();
+    frame.extend_from_slice(&(body.len() as i32 + 4).to_be_bytes());
+    frame.extend_from_slice(body.as_bytes());
+    let Ok(Some(Message::CommandComplete(decoded))) = decode(&mut BytesMut::from(&frame[..]), 1024)
+    else {
+        panic!("did not decode")
+    };
+    assert_eq!(shared, decoded);
+    assert_eq!(shared.tag(), tag);
+    let short = "SELECT 3\0";
+    let Ok(Message::CommandComplete(inline)) = parse(b'C', short.as_bytes()) else {
+        panic!("did not decode")
+    };
+    assert_ne!(inline, shared);
+    assert_eq!(
+        format!("{inline:?}"),
+        "CommandComplete { tag: \"SELECT 3\" }"
+    );
+    let hasher = RandomState::new();
+    assert_eq!(hasher.hash_one(&shared), hasher.hash_one(&decoded));
+}

@@ -212,6 +212,7 @@ impl Exchange {
         )
     }
 
+    #[inline]
     fn push(&mut self, step: Step) {
         if step.is_sync() {
             self.syncs += 1;
@@ -229,6 +230,7 @@ impl Exchange {
         self.steps.push_back(step);
     }
 
+    #[inline]
     fn pop(&mut self) {
         if let Some(step) = self.steps.pop_front() {
             if step.is_sync() {

@@ -107,6 +107,7 @@ impl<'a> Requests<'a> {
 
     /// Bind with a parameter section already encoded by
     /// [`frontend::bind_parameter_section`].
+    #[inline]
     pub fn bind_with_parameter_section(
         &mut self,
         portal: &str,
@@ -126,6 +127,7 @@ impl<'a> Requests<'a> {
     }
 
     /// Execute of a portal, up to `max_rows` rows (0: all).
+    #[inline]
     pub fn execute(&mut self, portal: &str, max_rows: i32) -> Result<(), ProtoError> {
         frontend::execute(portal, max_rows, self.out)?;
         self.exchange.push(Step::Execute { copy: None });
@@ -147,6 +149,7 @@ impl<'a> Requests<'a> {
     }
 
     /// Sync: ends the group; ReadyForQuery is owed.
+    #[inline]
     pub fn sync(&mut self) {
         frontend::sync(self.out);
         self.exchange.push(Step::Ready);
@@ -161,6 +164,7 @@ impl<'a> Requests<'a> {
     }
 
     /// Flush: asks the server to send what it has without ending the group. Owes nothing.
+    #[inline]
     pub fn flush(&mut self) {
         frontend::flush(self.out);
     }

@@ -184,6 +184,7 @@ fn write_message<E: From<ProtoError>>(
 }
 
 /// Appends a message that is only a tag and the length 4.
+#[inline]
 fn empty_message(tag: u8, buf: &mut BytesMut) {
     buf.reserve(5);
     buf.put_u8(tag);
@@ -553,6 +554,7 @@ pub fn describe_portal(name: &str, buf: &mut BytesMut) -> Result<(), ProtoError>
 /// Appends an Execute (`E`) of `portal`, returning at most `max_rows` rows; 0 means all rows.
 ///
 /// A negative `max_rows` is refused with [`ProtoError::Malformed`].
+#[inline]
 pub fn execute(portal: &str, max_rows: i32, buf: &mut BytesMut) -> Result<(), ProtoError> {
     if max_rows < 0 {
         return Err(ProtoError::malformed(
@@ -585,6 +587,7 @@ pub fn close_portal(name: &str, buf: &mut BytesMut) -> Result<(), ProtoError> {
 }
 
 /// Appends a Sync (`S`): ends an extended-query batch; the server answers with ReadyForQuery.
+#[inline]
 pub fn sync(buf: &mut BytesMut) {
     empty_message(b'S', buf);
 }
