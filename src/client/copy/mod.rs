@@ -274,6 +274,15 @@ impl CopyIn<'_> {
         }
     }
 
+    /// The next response (asynchronous messages are absorbed on the way); a failed read ends
+    /// the copy.
+    fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message, Error>> {
+        self.conn.poll_response(cx).map_err(|e| {
+            self.state = InState::Closed;
+            e
+        })
+    }
+
     /// Reads the answer to the Query up to CopyInResponse. Anything else means the statement
     /// was not a COPY FROM STDIN: its responses are read to the end and reported as an error.
     fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -281,14 +290,7 @@ impl CopyIn<'_> {
             if !matches!(self.state, InState::Starting { .. }) {
                 return Poll::Ready(Err(Error::usage("this COPY has already started")));
             }
-            let msg = match ready!(self.conn.poll_read_one(cx)) {
-                Ok(Some(msg)) => msg,
-                Ok(None) => continue,
-                Err(e) => {
-                    self.state = InState::Closed;
-                    return Poll::Ready(Err(e));
-                }
-            };
+            let msg = ready!(self.poll_message(cx))?;
             let InState::Starting {
                 copy_out_refused,
                 error,
@@ -413,14 +415,7 @@ impl CopyIn<'_> {
             if !matches!(self.state, InState::Closing { .. }) {
                 return Poll::Ready(Ok(self.rows));
             }
-            let msg = match ready!(self.conn.poll_read_one(cx)) {
-                Ok(Some(msg)) => msg,
-                Ok(None) => continue,
-                Err(e) => {
-                    self.state = InState::Closed;
-                    return Poll::Ready(Err(e));
-                }
-            };
+            let msg = ready!(self.poll_message(cx))?;
             let InState::Closing {
                 aborted,
                 rows,

@@ -88,6 +88,15 @@ impl CopyOut<'_> {
         self.format
     }
 
+    /// The next response (asynchronous messages are absorbed on the way); a failed read ends
+    /// the copy.
+    fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message, Error>> {
+        self.conn.poll_response(cx).map_err(|e| {
+            self.state = OutState::Done;
+            e
+        })
+    }
+
     /// Reads the answer to the Query up to CopyOutResponse; anything else means the statement
     /// was not a COPY TO STDOUT, read to the end and reported as an error.
     fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -95,14 +104,7 @@ impl CopyOut<'_> {
             if !matches!(self.state, OutState::Starting { .. }) {
                 return Poll::Ready(Err(Error::usage("this COPY has already started")));
             }
-            let msg = match ready!(self.conn.poll_read_one(cx)) {
-                Ok(Some(msg)) => msg,
-                Ok(None) => continue,
-                Err(e) => {
-                    self.state = OutState::Done;
-                    return Poll::Ready(Err(e));
-                }
-            };
+            let msg = ready!(self.poll_message(cx))?;
             let OutState::Starting { copy_in_refused } = &mut self.state else {
                 continue; // checked at the top of the loop
             };
@@ -146,14 +148,7 @@ impl CopyOut<'_> {
             if !matches!(self.state, OutState::Streaming) {
                 return Poll::Ready(Ok(None));
             }
-            let msg = match ready!(self.conn.poll_read_one(cx)) {
-                Ok(Some(msg)) => msg,
-                Ok(None) => continue,
-                Err(e) => {
-                    self.state = OutState::Done;
-                    return Poll::Ready(Err(e));
-                }
-            };
+            let msg = ready!(self.poll_message(cx))?;
             match msg {
                 Message::CopyData(data) if self.error.is_none() => {
                     return Poll::Ready(Ok(Some(data)));
