@@ -195,7 +195,7 @@ impl CommandComplete {
             }
             _ => return None,
         };
-        if words.next().is_some() || count.is_empty() || count.len() > 20 {
+        if words.next().is_some() || count.is_empty() {
             return None;
         }
         // The same as `str::parse::<u64>` on ASCII digits (no sign, no overflow).

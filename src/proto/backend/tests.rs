@@ -305,6 +305,12 @@ fn command_complete_row_counts() {
         ("UPDATE x", None),
         ("UPDATE -1", None),
         ("SELECT 18446744073709551616", None),
+        // As str::parse::<u64> reads the count: leading zeros are fine, nothing else is.
+        ("SELECT 000000000000000000000000001", Some(1)),
+        ("SELECT ", None),
+        ("SELECT 1:", None),
+        ("SELECT /", None),
+        ("SELECT +1", None),
         ("CREATE TABLE AS 3", None),
     ];
     for &(tag, rows) in cases {
@@ -757,4 +763,5 @@ fn a_command_tag_compares_by_its_text_however_it_is_stored() {
     );
     let hasher = RandomState::new();
     assert_eq!(hasher.hash_one(&shared), hasher.hash_one(&decoded));
+    assert_ne!(hasher.hash_one(&shared), hasher.hash_one(&inline));
 }

@@ -611,3 +611,65 @@ fn expectations_are_named_for_every_step() {
         assert_eq!(step.expected(), text);
     }
 }
+
+#[test]
+fn bind_encodes_each_parameter_and_owes_bind_complete() {
+    let mut p = Pair::default();
+    let params: [Option<&[u8]>; 2] = [Some(b"42"), None];
+    p.requests()
+        .bind(
+            "",
+            "s1",
+            &[],
+            params,
+            |value, out| {
+                Ok::<_, std::convert::Infallible>(match value {
+                    Some(bytes) => {
+                        out.extend_from_slice(bytes);
+                        crate::proto::IsNull::No
+                    }
+                    None => crate::proto::IsNull::Yes,
+                })
+            },
+            &[1],
+        )
+        .unwrap();
+    // The protocol documentation's layout: portal "", statement "s1", no format codes, two
+    // values ("42" and NULL), one result format code (binary).
+    assert_eq!(
+        &p.out[..],
+        b"B\x00\x00\x00\x1a\x00s1\x00\x00\x00\x00\x02\x00\x00\x00\x0242\xff\xff\xff\xff\x00\x01\x00\x01"
+    );
+    assert_eq!(p.exchange.front(), Some(&Step::BindComplete));
+    // A failing encoder: nothing written, nothing owed.
+    let mut p = Pair::default();
+    let failed = p.requests().bind(
+        "",
+        "",
+        &[],
+        [()],
+        |(), _| Err::<crate::proto::IsNull, _>("no"),
+        &[],
+    );
+    assert!(failed.is_err());
+    assert!(p.out.is_empty());
+    assert!(p.exchange.is_idle());
+}
+
+#[test]
+fn copy_fail_is_written_and_ends_the_copy_in() {
+    let mut p = Pair::default();
+    p.requests()
+        .query("COPY t FROM STDIN", CopyPolicy::Allow)
+        .unwrap();
+    p.accept(copy_in_response());
+    p.out.clear();
+    assert!(p.requests().in_copy_in());
+    p.requests().copy_fail("stop").unwrap();
+    assert_eq!(&p.out[..], b"f\x00\x00\x00\x09stop\x00");
+    assert!(!p.requests().in_copy_in());
+    assert!(!p.exchange.in_copy_in());
+    p.accept(error());
+    p.accept(ready());
+    assert!(p.exchange.is_idle());
+}
