@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 
 use crate::client::connection::{copy_refused_error, db_error, Connection};
-use crate::client::query::{check_param_count, encode_bind, QueryRef, ToStatement};
+use crate::client::query::{
+    check_param_count, check_param_limit, encode_bind, QueryRef, ToStatement,
+};
 use crate::client::row::Row;
 use crate::client::statement::{columns_from, Column, PendingClose, SharedColumns, Statement};
 use crate::error::Error;
@@ -167,7 +169,10 @@ impl<'c, 'p> Pipeline<'c, 'p> {
                 QueryRef::Prepared(stmt) => stmt.sql(),
                 QueryRef::Sql(sql) => sql,
             };
-            if let Err(e) = conn.check_allowed(sql) {
+            if let Err(e) = conn
+                .check_allowed(sql)
+                .and_then(|()| check_param_limit(&entry.params))
+            {
                 slots.push(Slot::Refused(e));
                 continue;
             }

@@ -435,6 +435,7 @@ impl Connection {
         params: Params<'_>,
     ) -> Result<Statement, Error> {
         self.ready().await?;
+        check_param_limit(params)?;
         let stmt = match query {
             QueryRef::Prepared(stmt) => {
                 if stmt.connection_id() != self.id {
@@ -630,6 +631,20 @@ pub(crate) fn at_most_one(mut rows: Vec<Row>) -> Result<Option<Row>, Error> {
             "query_opt expected at most one row, the query returned {n}"
         ))),
     }
+}
+
+/// Refuses more parameters than the protocol's 16-bit count carries, before anything is sent:
+/// a Parse of such SQL would get a ParameterDescription whose count wrapped, and a Bind cannot
+/// carry them. libpq refuses them the same way.
+pub(crate) fn check_param_limit(params: Params<'_>) -> Result<(), Error> {
+    if params.len() > usize::from(u16::MAX) {
+        return Err(Error::usage(format!(
+            "{} parameters were given; the protocol allows at most {} per statement",
+            params.len(),
+            u16::MAX
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn check_param_count(stmt: &Statement, params: Params<'_>) -> Result<(), Error> {

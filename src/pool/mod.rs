@@ -38,7 +38,7 @@ use bytes::Bytes;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::client::connection::Connection;
-use crate::client::query::{at_most_one, exactly_one, Outcome, Params};
+use crate::client::query::{at_most_one, check_param_limit, exactly_one, Outcome, Params};
 use crate::client::row::Row;
 use crate::config::Config;
 use crate::error::Error;
@@ -258,6 +258,7 @@ impl Pool {
 
     /// Describes `sql`, encodes `params` for it, queues it and waits for its outcome.
     async fn run(&self, sql: &str, params: Params<'_>) -> Result<Outcome, Error> {
+        check_param_limit(params)?;
         let described = self.describe(sql).await?;
         let section = described.encode(params)?;
         let (reply, outcome) = oneshot::channel();
