@@ -210,8 +210,16 @@ impl Error {
         Error::new(Kind::Closed).with_message("the connection is closed")
     }
 
+    /// A time limit passed (connecting, delivering a cancel request): its own kind, no
+    /// SQLSTATE, so it is never mistaken for a statement the server cancelled.
     pub(crate) fn timeout(message: impl Into<String>) -> Error {
-        let mut e = Error::new(Kind::Timeout).with_message(message);
+        Error::new(Kind::Timeout).with_message(message)
+    }
+
+    /// A statement's time limit passed and it was cancelled on the server: `Kind::Timeout`
+    /// with SQLSTATE `57014`, as the server reports a cancelled statement.
+    pub(crate) fn statement_timeout(message: impl Into<String>) -> Error {
+        let mut e = Error::timeout(message);
         e.0.code = Some(SqlState::QUERY_CANCELED);
         e
     }
@@ -256,7 +264,9 @@ impl Error {
     }
 
     /// The SQLSTATE: the server's for a [`Kind::Db`] error, `25P02` for a locally refused
-    /// statement in an aborted transaction, `57014` for a timeout, `None` otherwise.
+    /// statement in an aborted transaction, `57014` for a statement timeout (the statement was
+    /// cancelled on the server), `None` otherwise (a connect timeout has [`Kind::Timeout`] and
+    /// no SQLSTATE, so it is never taken for a cancelled statement).
     ///
     /// ```
     /// # fn check(err: &tusk::Error) -> bool {

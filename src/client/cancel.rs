@@ -227,7 +227,7 @@ impl Connection {
     /// next call resumes an unfinished drain), and give the error to return.
     pub(crate) async fn statement_timed_out(&mut self, limit: Duration) -> Error {
         let timed_out = || {
-            Error::timeout(format!(
+            Error::statement_timeout(format!(
                 "the statement did not finish within its statement timeout of {limit:?}; it \
                  was cancelled on the server"
             ))
@@ -257,7 +257,7 @@ impl Connection {
             // The session itself ended: that is what the caller must know now.
             Ok(Err(e)) if self.is_closed() => e,
             Ok(Err(e)) => timed_out().with_source(e),
-            Err(_) => Error::timeout(format!(
+            Err(_) => Error::statement_timeout(format!(
                 "the statement did not finish within its statement timeout of {limit:?}, and \
                  the server had not answered the cancel request {DRAIN_AFTER_CANCEL:?} later; \
                  the connection's next call waits for that answer"
