@@ -392,14 +392,7 @@ impl Connection {
                     return Poll::Ready(Ok(msg));
                 }
             }
-            // Whatever is still unwritten goes out first, but a full socket does not stop the
-            // reading (the server may be waiting for us to read before it reads more).
-            if !self.wire.write_buf.is_empty() {
-                if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
-                    return Poll::Ready(Err(e));
-                }
-            }
-            std::task::ready!(self.wire.poll_fill(cx)).map_err(|e| self.fail(e))?;
+            std::task::ready!(self.poll_more(cx))?;
         }
     }
 
@@ -420,25 +413,31 @@ impl Connection {
             if let Some(msg) = self.decode_buffered()? {
                 return Poll::Ready(self.absorb(msg));
             }
-            if !self.wire.write_buf.is_empty() {
-                if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
-                    return Poll::Ready(Err(e));
-                }
-            }
-            std::task::ready!(self.wire.poll_fill(cx)).map_err(|e| self.fail(e))?;
+            std::task::ready!(self.poll_more(cx))?;
         }
     }
 
-    /// [`Connection::read_one`] without waiting: `Ok(None)` when no whole message has arrived.
-    pub(crate) fn try_read_one(&mut self) -> Result<Option<Message>, Error> {
+    /// [`Connection::next_response`] without waiting: `Ok(None)` when no whole response has
+    /// arrived (asynchronous messages are absorbed on the way).
+    pub(crate) fn try_response(&mut self) -> Result<Option<Message>, Error> {
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        loop {
-            match self.poll_read_one(&mut cx) {
-                std::task::Poll::Pending => return Ok(None),
-                std::task::Poll::Ready(Ok(None)) => continue,
-                std::task::Poll::Ready(other) => return other,
+        match self.poll_response(&mut cx) {
+            std::task::Poll::Pending => Ok(None),
+            std::task::Poll::Ready(result) => result.map(Some),
+        }
+    }
+
+    /// Reads more bytes into the read buffer. Whatever is still unwritten goes out first, but
+    /// a full socket does not stop the reading (the server may be waiting for us to read
+    /// before it reads more).
+    #[inline]
+    fn poll_more(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Error>> {
+        if !self.wire.write_buf.is_empty() {
+            if let std::task::Poll::Ready(Err(e)) = self.poll_flush(cx) {
+                return std::task::Poll::Ready(Err(e));
             }
         }
+        self.wire.poll_fill(cx).map_err(|e| self.fail(e))
     }
 
     /// Takes one complete message off the read buffer, if there is one.

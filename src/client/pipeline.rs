@@ -223,7 +223,7 @@ impl<'c, 'p> Pipeline<'c, 'p> {
                 },
             };
             let mut requests = conn.requests();
-            let queued = check_param_count(&stmt, &entry.params)
+            let queued = check_param_count(stmt.params(), &entry.params)
                 .and_then(|()| encode_bind("", &stmt, &entry.params, &mut requests))
                 .and_then(|()| Ok(requests.execute("", 0)?));
             if let Err(e) = queued {

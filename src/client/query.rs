@@ -467,7 +467,7 @@ impl Connection {
         };
         // On a mismatch after a fresh Parse, the open group is closed by the next call's
         // resynchronisation.
-        check_param_count(&stmt, params)?;
+        check_param_count(stmt.params(), params)?;
         Ok(stmt)
     }
 
@@ -615,9 +615,7 @@ impl Connection {
 pub(crate) fn exactly_one(mut rows: Vec<Row>) -> Result<Row, Error> {
     match rows.len() {
         1 => Ok(rows.remove(0)),
-        n => Err(Error::row_count(format!(
-            "query_one expected exactly one row, the query returned {n}"
-        ))),
+        n => Err(row_count_error("query_one expected exactly one row", n)),
     }
 }
 
@@ -627,9 +625,7 @@ pub(crate) fn at_most_one(mut rows: Vec<Row>) -> Result<Option<Row>, Error> {
     match rows.len() {
         0 => Ok(None),
         1 => Ok(Some(rows.remove(0))),
-        n => Err(Error::row_count(format!(
-            "query_opt expected at most one row, the query returned {n}"
-        ))),
+        n => Err(row_count_error("query_opt expected at most one row", n)),
     }
 }
 
@@ -647,13 +643,13 @@ pub(crate) fn check_param_limit(params: Params<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-pub(crate) fn check_param_count(stmt: &Statement, params: Params<'_>) -> Result<(), Error> {
-    if stmt.params().len() == params.len() {
+pub(crate) fn check_param_count(types: &[Type], params: Params<'_>) -> Result<(), Error> {
+    if types.len() == params.len() {
         Ok(())
     } else {
         Err(Error::usage(format!(
             "the statement has {} parameter(s) but {} value(s) were given",
-            stmt.params().len(),
+            types.len(),
             params.len()
         )))
     }

@@ -3,7 +3,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::client::query::{encode_detached_bind, Params};
+use crate::client::query::{check_param_count, encode_detached_bind, Params};
 use crate::error::Error;
 use crate::proto::frontend;
 use crate::types::Type;
@@ -43,14 +43,7 @@ impl Described {
     /// [`frontend::bind_parameter_section`]: checked against the parameter types here, so a
     /// wrong count or value fails in the caller's task before anything is queued.
     pub(super) fn encode(&self, params: Params<'_>) -> Result<Bytes, Error> {
-        if self.params.len() != params.len() {
-            // The same error as `Connection::query` gives (`query::check_param_count`).
-            return Err(Error::usage(format!(
-                "the statement has {} parameter(s) but {} value(s) were given",
-                self.params.len(),
-                params.len()
-            )));
-        }
+        check_param_count(&self.params, params)?;
         let mut bind = BytesMut::new();
         encode_detached_bind(&self.params, params, &mut bind)?;
         let section = frontend::bind_parameter_section(&bind)?;

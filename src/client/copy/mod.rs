@@ -344,7 +344,7 @@ impl CopyIn<'_> {
     /// is left for `finish`, `abort` or the connection's next request to read).
     fn check_server_error(&mut self) -> Result<(), Error> {
         while let InState::Open = self.state {
-            let msg = match self.conn.try_read_one() {
+            let msg = match self.conn.try_response() {
                 Ok(None) => return Ok(()),
                 Ok(Some(msg)) => msg,
                 Err(e) => {

@@ -356,9 +356,9 @@ impl Exchange {
     /// group's Sync, if already written, did not count: after CopyFail it reports the error
     /// and skips to the next Sync, which is written here.
     fn refuse_extended_copy_in(&mut self, out: &mut BytesMut) -> Result<(), ProtoError> {
-        // The steps written after this Execute, up to and including the first Sync.
-        let rest: Vec<Step> = self.steps.iter().skip(1).copied().collect();
-        let first_sync = rest.iter().position(Step::is_sync);
+        // How many steps were written after this Execute, and where the first Sync among them is.
+        let rest = self.steps.len() - 1;
+        let first_sync = self.steps.iter().skip(1).position(Step::is_sync);
         match first_sync {
             // Nothing after the Execute, or only more of the same group: the next message
             // (if any) or the CopyFail aborts the COPY, and the Sync written now ends the group.
@@ -369,7 +369,7 @@ impl Exchange {
             }
             // Exactly the group's own Sync after it: the server ignored it; the new Sync
             // replaces it.
-            Some(0) if rest.len() == 1 && rest[0] == Step::Ready => {
+            Some(0) if rest == 1 && self.steps[1] == Step::Ready => {
                 frontend::copy_fail(COPY_REFUSED, out)?;
                 frontend::sync(out);
             }
