@@ -29,7 +29,9 @@ pub use client::simple::{SimpleColumnIndex, SimpleQueryMessage, SimpleRow};
 pub use client::statement::{Column, Statement};
 pub use client::stream::{RowStream, DEFAULT_BATCH_ROWS};
 pub use client::transaction::{IsolationLevel, Transaction, TransactionBuilder};
-pub use config::{Config, Host, NoticeHandler, SslMode};
+pub use config::{
+    Config, Host, NoticeHandler, SslCertMode, SslMode, SslNegotiation, SslProtocolVersion,
+};
 pub use error::{BoxError, Conversion, ConvertedValue, DbError, Error, Kind};
 pub use pool::{
     Pool, PoolBuilder, PoolStatus, PooledConnection, DEFAULT_MAX_BATCH, DEFAULT_POOL_SIZE,

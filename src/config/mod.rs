@@ -23,6 +23,7 @@ mod keyvalue;
 mod options;
 mod pgpass;
 mod resolve;
+mod tls_modes;
 mod url;
 
 #[cfg(test)]
@@ -38,6 +39,7 @@ use std::sync::Arc;
 use crate::{DbError, Error};
 
 pub(crate) use resolve::Resolved;
+pub use tls_modes::{SslCertMode, SslNegotiation, SslProtocolVersion};
 
 /// The statement cache size used unless [`Config::statement_cache_capacity`] says otherwise.
 pub const DEFAULT_STATEMENT_CACHE_CAPACITY: usize = 256;

@@ -16,9 +16,11 @@
 //! [`scram::client_nonce_from_bytes`]), so tests replay recorded exchanges byte for byte.
 
 pub mod md5;
+mod policy;
 mod saslprep;
 pub mod scram;
 mod scram_error;
 
 pub use self::md5::md5_password;
+pub use self::policy::{AuthMethod, ChannelBinding, RequireAuth};
 pub use self::scram::ScramError;
