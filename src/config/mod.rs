@@ -24,6 +24,7 @@ mod options;
 mod pgpass;
 mod resolve;
 mod tls_modes;
+mod tls_settings;
 mod url;
 
 #[cfg(test)]
@@ -40,6 +41,8 @@ use crate::{DbError, Error};
 
 pub(crate) use resolve::Resolved;
 pub use tls_modes::{SslCertMode, SslNegotiation, SslProtocolVersion};
+pub(crate) use tls_settings::TlsSettings;
+pub use tls_settings::{CustomTlsConfig, RootCert};
 
 /// The statement cache size used unless [`Config::statement_cache_capacity`] says otherwise.
 pub const DEFAULT_STATEMENT_CACHE_CAPACITY: usize = 256;
