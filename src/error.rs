@@ -89,6 +89,11 @@ pub enum Kind {
     RowCount,
     /// The caller misused the API: a wrong parameter count, an unknown column, and the like.
     Usage,
+    /// TLS could not be set up: a certificate, key or CRL file could not be used, the
+    /// handshake failed, or the server's certificate was refused (unknown CA, wrong name,
+    /// expired, revoked). The message names the cause; the rustls error, when there is one, is
+    /// the [`source`](std::error::Error::source).
+    Tls,
 }
 
 /// The error of every fallible tusk operation.
@@ -232,6 +237,18 @@ impl Error {
         Error::new(Kind::Usage).with_message(message)
     }
 
+    /// A TLS failure described by `message` alone (a file that cannot be used, a setting
+    /// rustls cannot honour).
+    pub(crate) fn tls(message: impl Into<String>) -> Error {
+        Error::new(Kind::Tls).with_message(message)
+    }
+
+    /// A TLS failure whose cause is kept as the source (a rustls or I/O error); `message` says
+    /// what it means for the connection, so the source's own text is not repeated in it.
+    pub(crate) fn tls_caused(message: impl Into<String>, source: impl Into<BoxError>) -> Error {
+        Error::tls(message).with_source(source)
+    }
+
     /// The local refusal of a statement inside an aborted transaction (SQLSTATE 25P02).
     pub(crate) fn aborted_transaction() -> Error {
         let mut e = Error::new(Kind::AbortedTransaction).with_message(
@@ -354,6 +371,7 @@ impl fmt::Display for Error {
             Kind::Closed => "connection closed",
             Kind::RowCount => "unexpected number of rows",
             Kind::Usage => "invalid use",
+            Kind::Tls => "TLS error",
         };
         f.write_str(what)?;
         if let Some(code) = &self.0.code {
