@@ -14,6 +14,8 @@
 //! - [`duplex`]: the shared helpers of the `duplex_*` tests, which run `Connection` against
 //!   [`scripted`]: connecting, checks, and the operations under test.
 //! - [`errors`]: assertions that name the error a call returned (SQLSTATE, kind and message).
+//! - [`tls_proxy`]: a TLS-terminating proxy in front of the real server, answering SSLRequest
+//!   and direct TLS (PostgreSQL 17's `sslnegotiation=direct`) itself; a test helper only.
 
 pub mod duplex;
 pub mod errors;
@@ -22,4 +24,5 @@ pub mod live;
 pub mod poll;
 pub mod proxy;
 pub mod scripted;
+pub mod tls_proxy;
 pub mod wire;
