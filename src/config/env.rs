@@ -6,7 +6,7 @@ use super::Config;
 use crate::Error;
 
 /// Each variable and the key it stands for.
-const VARIABLES: [(&str, &str); 33] = [
+pub(super) const VARIABLES: [(&str, &str); 33] = [
     ("PGHOST", "host"),
     ("PGHOSTADDR", "hostaddr"),
     ("PGPORT", "port"),

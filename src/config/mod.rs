@@ -33,10 +33,10 @@
 //!   file are not supported.
 
 mod builders;
-mod env;
+pub(super) mod env;
 mod getters;
 mod keyvalue;
-mod options;
+pub(super) mod options;
 mod pgpass;
 mod resolve;
 mod service;

@@ -216,13 +216,14 @@ fn not_one_of(key: &str, value: &str, expected: &str, reveal: bool) -> String {
     )
 }
 
-/// Applies an error message from a policy parser, which quotes the value: withheld when the
-/// value may be a piece of a password.
-fn policy_error(key: &str, message: String, reveal: bool) -> String {
+/// The error for a `require_auth` / `channel_binding` value its parser refused: the key and
+/// the value, then the parser's reason (which quotes a piece of the value, so it is left out
+/// when the value may be a piece of a password).
+fn policy_error(key: &str, value: &str, reason: String, reveal: bool) -> String {
     if reveal {
-        message
+        format!("invalid {key} value {}: {reason}", quoted(value, true))
     } else {
-        format!("invalid {key} value {}", quoted("", false))
+        format!("invalid {key} value {}", quoted(value, false))
     }
 }
 
@@ -284,14 +285,16 @@ impl Config {
                 self.require_auth = Some(if value.is_empty() {
                     RequireAuth::ANY
                 } else {
-                    value.parse().map_err(|e| policy_error(key, e, reveal))?
+                    value
+                        .parse()
+                        .map_err(|e| policy_error(key, value, e, reveal))?
                 });
             }
             "channel_binding" => {
                 self.channel_binding = Some(
                     value
                         .parse::<ChannelBinding>()
-                        .map_err(|e| policy_error(key, e, reveal))?,
+                        .map_err(|e| policy_error(key, value, e, reveal))?,
                 );
             }
             "connect_timeout" => {

@@ -2,6 +2,7 @@
 
 mod env;
 mod keyvalue;
+mod keywords;
 mod pgpass;
 mod resolve;
 mod url;
