@@ -5,6 +5,7 @@ mod keyvalue;
 mod keywords;
 mod pgpass;
 mod resolve;
+mod service;
 mod url;
 
 use super::{Config, Host};
