@@ -38,7 +38,7 @@ mod getters;
 mod keyvalue;
 pub(super) mod options;
 mod pgpass;
-mod resolve;
+pub(super) mod resolve;
 mod service;
 mod session_modes;
 mod tls_modes;

@@ -5,6 +5,7 @@ mod keyvalue;
 mod keywords;
 mod pgpass;
 mod resolve;
+mod rules;
 mod service;
 mod url;
 
