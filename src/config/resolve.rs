@@ -188,7 +188,7 @@ impl Config {
         exists: &dyn Fn(&Path) -> bool,
         random: &mut dyn FnMut(usize) -> Result<usize, Error>,
     ) -> Result<Resolved, Error> {
-        if self.service.is_some() && !self.service_expanded {
+        if self.get_service().is_some() && !self.service_expanded {
             return self
                 .clone()
                 .expand_service(lookup)?

@@ -187,8 +187,11 @@ fn missing_services_and_files() {
     home.write(".pg_service.conf", USER_FILE);
     let e = err_text(parse("service=x").fill_from(env(&vars)));
     assert!(e.contains("definition of service \"x\" not found"), "{e}");
-    // service='' means none.
+    // service='' means none, in resolve too.
     parse("service=''").fill_from(env(&vars)).unwrap();
+    parse("service='' user=u")
+        .resolve_with(&env(&vars), &|_| false)
+        .unwrap();
 }
 
 #[test]
