@@ -34,7 +34,8 @@ pub use client::statement::{Column, Statement};
 pub use client::stream::{RowStream, DEFAULT_BATCH_ROWS};
 pub use client::transaction::{IsolationLevel, Transaction, TransactionBuilder};
 pub use config::{
-    Config, Host, NoticeHandler, SslCertMode, SslMode, SslNegotiation, SslProtocolVersion,
+    Config, GssEncMode, Host, LoadBalanceHosts, NoticeHandler, Replication, RootCert, SslCertMode,
+    SslMode, SslNegotiation, SslProtocolVersion, TargetSessionAttrs,
 };
 pub use error::{BoxError, Conversion, ConvertedValue, DbError, Error, Kind};
 pub use pool::{

@@ -103,7 +103,7 @@ impl CancelToken {
         let started = Instant::now();
         let target = describe(&self.target.host, self.target.port);
         let send = async {
-            let mut socket = open_socket(&self.target.host, self.target.port)
+            let mut socket = open_socket(&self.target.host, self.target.hostaddr, self.target.port)
                 .await
                 .map_err(|e| {
                     Error::io(e).with_message(format!(
@@ -291,6 +291,7 @@ mod tests {
         let token = CancelToken {
             target: CancelTarget {
                 host: Host::Tcp("db".into()),
+                hostaddr: None,
                 port: 5432,
                 connect_timeout: None,
             },
@@ -325,6 +326,7 @@ mod tests {
         let token = CancelToken {
             target: CancelTarget {
                 host: Host::Tcp("127.0.0.1".into()),
+                hostaddr: None,
                 port,
                 connect_timeout: None,
             },
@@ -345,6 +347,7 @@ mod tests {
         let token = CancelToken {
             target: CancelTarget {
                 host: Host::Tcp("127.0.0.1".into()),
+                hostaddr: None,
                 port: 1,
                 connect_timeout: None,
             },
@@ -364,6 +367,7 @@ mod tests {
         let token = CancelToken {
             target: CancelTarget {
                 host: Host::Tcp("127.0.0.1".into()),
+                hostaddr: None,
                 port: 1,
                 connect_timeout: Some(Duration::from_secs(2)),
             },

@@ -66,6 +66,8 @@ pub struct Connection {
 #[derive(Debug, Clone)]
 pub(crate) struct CancelTarget {
     pub(crate) host: Host,
+    /// `hostaddr`: the address dialled instead of resolving `host`.
+    pub(crate) hostaddr: Option<std::net::IpAddr>,
     pub(crate) port: u16,
     pub(crate) connect_timeout: Option<std::time::Duration>,
 }

@@ -146,8 +146,18 @@ pub(crate) fn make_read_room(buf: &mut BytesMut) {
 }
 
 /// Opens the socket to `host` and `port`: TCP (with Nagle off: requests are written whole) or
-/// the server's Unix-domain socket in directory `host`.
-pub(crate) async fn open_socket(host: &Host, port: u16) -> io::Result<Box<dyn Transport>> {
+/// the server's Unix-domain socket in directory `host`. With `hostaddr` (libpq's `hostaddr`),
+/// TCP to that address instead, whatever `host` is.
+pub(crate) async fn open_socket(
+    host: &Host,
+    hostaddr: Option<std::net::IpAddr>,
+    port: u16,
+) -> io::Result<Box<dyn Transport>> {
+    if let Some(addr) = hostaddr {
+        let stream = TcpStream::connect((addr, port)).await?;
+        stream.set_nodelay(true)?;
+        return Ok(Box::new(stream));
+    }
     match host {
         Host::Tcp(name) => {
             let stream = TcpStream::connect((name.as_str(), port)).await?;

@@ -113,7 +113,7 @@ pub(super) fn parse(input: &str) -> Result<Config, Error> {
                 key_start + 1
             ))
         })?;
-        if key == "password" {
+        if key == "password" || key == "sslpassword" {
             reveal = false;
         }
     }

@@ -1,14 +1,18 @@
 //! Connection settings: [`Config`], its two string forms (a `postgres://` URL and libpq's
-//! `key=value` list), the `PG*` environment variables and the password file (`~/.pgpass`), all
-//! following libpq's rules so that a string or an environment that works with `psql` works here.
+//! `key=value` list), the `PG*` environment variables, the connection service file
+//! (`~/.pg_service.conf`) and the password file (`~/.pgpass`), all following libpq's rules so
+//! that a string or an environment that works with `psql` works here.
 //!
 //! This module owns parsing and defaulting only; opening sockets is the connection layer's job.
-//! It hands that layer a `Resolved` value (every default applied, one `(host, port)` per
-//! target) and answers `Config::password_for` per target.
+//! It hands that layer a `Resolved` value (every default applied, one `Target` per host: the
+//! host name, the numeric address to dial if `hostaddr` gave one, and the port, plus the TLS,
+//! authentication-policy and TCP settings), which answers `Resolved::password_for` per target.
+//!
+//! Settings are taken, as in libpq, from the connection string (or the builder) first, then
+//! from the service file's section named by `service` (or `PGSERVICE`), then from the `PG*`
+//! environment variables, then from the built-in defaults.
 //!
 //! Where tusk differs from libpq, on purpose:
-//! - `hostaddr` is accepted as another spelling of `host` (the last of the two given wins), so
-//!   the password file is matched against the address.
 //! - An empty element inside a host list (`host=a,,b`) is an error rather than "the default
 //!   socket directory", because which directory that is depends on how libpq was built.
 //! - With no host at all, tusk looks for the server's socket file in `/var/run/postgresql`, then
@@ -17,12 +21,26 @@
 //!   unencoded `@` still parses.
 //! - Errors never quote text that follows a password in a string, since a mis-quoted password
 //!   would otherwise leak into logs through the error message.
+//! - `hostaddr` takes IP addresses only (IPv6 zone suffixes such as `%eth0` are refused).
+//! - `client_encoding` must name UTF-8 (or be `auto`): tusk always exchanges text as UTF8.
+//! - `PGDATESTYLE` is ignored: tusk's decoders need `DateStyle=ISO`.
+//! - Not supported yet, and refused when connecting rather than ignored: `replication` other
+//!   than false, `gssencmode=require` (tusk has no GSSAPI), `target_session_attrs` other than
+//!   `any`. `krbsrvname`, `gsslib`, `gssdelegation` and `sslcompression` are accepted and have
+//!   no effect (libpq 17 ignores `sslcompression` too).
+//! - The system service file is `$PGSYSCONFDIR/pg_service.conf`, with `PGSYSCONFDIR`
+//!   defaulting to `/etc/postgresql-common` (Debian's libpq build). LDAP lookups in a service
+//!   file are not supported.
 
-mod env;
+mod builders;
+pub(super) mod env;
+mod getters;
 mod keyvalue;
-mod options;
+pub(super) mod options;
 mod pgpass;
-mod resolve;
+pub(super) mod resolve;
+mod service;
+mod session_modes;
 mod tls_modes;
 mod tls_settings;
 mod url;
@@ -31,15 +49,18 @@ mod url;
 mod tests;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::net::IpAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::Arc;
-
+use crate::proto::auth::{ChannelBinding, RequireAuth};
 use crate::{DbError, Error};
 
-pub(crate) use resolve::Resolved;
+#[allow(unused_imports)] // `Keepalives` is for the connection layer's socket options.
+pub(crate) use resolve::{Keepalives, Resolved, Target};
+pub use session_modes::{GssEncMode, LoadBalanceHosts, Replication, TargetSessionAttrs};
 pub use tls_modes::{SslCertMode, SslNegotiation, SslProtocolVersion};
 pub(crate) use tls_settings::TlsSettings;
 pub use tls_settings::{CustomTlsConfig, RootCert};
@@ -134,13 +155,20 @@ impl SslMode {
 /// A setting given as an empty string (`host=''`, `user=`) counts as unset for the getters and
 /// gets the built-in default, but it still blocks the environment fallback, as in libpq.
 ///
-/// Recognized keys (in both string forms): `host`, `hostaddr`, `port`, `user`, `password`,
-/// `dbname`, `application_name`, `fallback_application_name`, `options`, `connect_timeout`,
-/// `sslmode`, `passfile`, and tusk's own `statement_cache_capacity` and `statement_timeout`
-/// (milliseconds; see [`Config::statement_timeout`]). A URL also accepts libpq's
-/// `ssl=true` (meaning `sslmode=require`). Any other key is an error.
+/// Recognized keys (in both string forms), libpq 17's: `host`, `hostaddr`, `port`, `dbname`,
+/// `user`, `password`, `passfile`, `require_auth`, `channel_binding`, `connect_timeout`,
+/// `client_encoding`, `options`, `application_name`, `fallback_application_name`,
+/// `keepalives`, `keepalives_idle`, `keepalives_interval`, `keepalives_count`,
+/// `tcp_user_timeout`, `replication`, `gssencmode`, `sslmode`, `sslnegotiation`,
+/// `sslcompression`, `sslcert`, `sslkey`, `sslpassword`, `sslcertmode`, `sslrootcert`, `sslcrl`,
+/// `sslcrldir`, `sslsni`, `requirepeer`, `ssl_min_protocol_version`,
+/// `ssl_max_protocol_version`, `krbsrvname`, `gsslib`, `gssdelegation`, `service`,
+/// `target_session_attrs`, `load_balance_hosts`; and tusk's own `statement_cache_capacity` and
+/// `statement_timeout` (milliseconds; see [`Config::statement_timeout`]). A URL also accepts
+/// libpq's `ssl=true` (meaning `sslmode=require`). Any other key is an error naming it. The
+/// [module documentation](self) lists where tusk's handling differs from libpq's.
 ///
-/// `Debug` shows the password as `***`; no error message ever contains it.
+/// `Debug` shows the password and `sslpassword` as `***`; no error message ever contains them.
 ///
 /// ```
 /// use tusk::config::{Config, Host};
@@ -170,9 +198,12 @@ impl SslMode {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Config {
-    // `None` = not given (the environment may fill it); `Some(empty)` = given as empty, which
-    // means "the default" and keeps the environment out.
+    // `None` = not given (the service file or the environment may fill it); `Some(empty)` =
+    // given as empty, which means "the default" and keeps the service file and the environment
+    // out.
     hosts: Option<Vec<Host>>,
+    // One element per host; `None` = no address for that host.
+    hostaddrs: Option<Vec<Option<IpAddr>>>,
     ports: Option<Vec<u16>>,
     user: Option<String>,
     password: Option<Vec<u8>>,
@@ -184,6 +215,41 @@ pub struct Config {
     connect_timeout: Option<Duration>,
     ssl_mode: Option<SslMode>,
     passfile: Option<PathBuf>,
+    require_auth: Option<RequireAuth>,
+    channel_binding: Option<ChannelBinding>,
+    client_encoding: Option<String>,
+    keepalives: Option<bool>,
+    // For the three keepalive settings and `tcp_user_timeout`, zero = the system default.
+    keepalives_idle: Option<Duration>,
+    keepalives_interval: Option<Duration>,
+    keepalives_count: Option<u32>,
+    tcp_user_timeout: Option<Duration>,
+    replication: Option<Replication>,
+    gss_enc_mode: Option<GssEncMode>,
+    ssl_negotiation: Option<SslNegotiation>,
+    ssl_compression: Option<bool>,
+    ssl_cert: Option<PathBuf>,
+    ssl_key: Option<PathBuf>,
+    ssl_password: Option<Vec<u8>>,
+    ssl_cert_mode: Option<SslCertMode>,
+    // The text as given: the word `system` or a path.
+    ssl_root_cert: Option<PathBuf>,
+    ssl_crl: Option<PathBuf>,
+    ssl_crl_dir: Option<PathBuf>,
+    ssl_sni: Option<bool>,
+    require_peer: Option<String>,
+    // `Some(None)` = given as empty: the default.
+    ssl_min_protocol_version: Option<Option<SslProtocolVersion>>,
+    ssl_max_protocol_version: Option<Option<SslProtocolVersion>>,
+    krb_srv_name: Option<String>,
+    gss_lib: Option<String>,
+    gss_delegation: Option<bool>,
+    service: Option<String>,
+    // Whether the `service` section has been applied already (expansion is idempotent).
+    service_expanded: bool,
+    target_session_attrs: Option<TargetSessionAttrs>,
+    load_balance_hosts: Option<LoadBalanceHosts>,
+    tls_config: Option<CustomTlsConfig>,
     statement_cache_capacity: usize,
     // `Some(Duration::ZERO)` = explicitly "no limit".
     statement_timeout: Option<Duration>,
@@ -222,6 +288,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             hosts: None,
+            hostaddrs: None,
             ports: None,
             user: None,
             password: None,
@@ -232,6 +299,37 @@ impl Default for Config {
             connect_timeout: None,
             ssl_mode: None,
             passfile: None,
+            require_auth: None,
+            channel_binding: None,
+            client_encoding: None,
+            keepalives: None,
+            keepalives_idle: None,
+            keepalives_interval: None,
+            keepalives_count: None,
+            tcp_user_timeout: None,
+            replication: None,
+            gss_enc_mode: None,
+            ssl_negotiation: None,
+            ssl_compression: None,
+            ssl_cert: None,
+            ssl_key: None,
+            ssl_password: None,
+            ssl_cert_mode: None,
+            ssl_root_cert: None,
+            ssl_crl: None,
+            ssl_crl_dir: None,
+            ssl_sni: None,
+            require_peer: None,
+            ssl_min_protocol_version: None,
+            ssl_max_protocol_version: None,
+            krb_srv_name: None,
+            gss_lib: None,
+            gss_delegation: None,
+            service: None,
+            service_expanded: false,
+            target_session_attrs: None,
+            load_balance_hosts: None,
+            tls_config: None,
             statement_cache_capacity: DEFAULT_STATEMENT_CACHE_CAPACITY,
             statement_timeout: None,
             params: Vec::new(),
@@ -243,9 +341,10 @@ impl Default for Config {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Written by hand so the password can never be printed.
+        // Written by hand so neither password can ever be printed.
         f.debug_struct("Config")
             .field("hosts", &self.get_hosts())
+            .field("hostaddrs", &self.get_hostaddrs())
             .field("ports", &self.get_ports())
             .field("user", &self.get_user())
             .field("password", &self.get_password().map(|_| "***"))
@@ -255,6 +354,42 @@ impl fmt::Debug for Config {
             .field("connect_timeout", &self.get_connect_timeout())
             .field("ssl_mode", &self.get_ssl_mode())
             .field("passfile", &self.get_passfile())
+            .field("require_auth", &self.get_require_auth())
+            .field("channel_binding", &self.get_channel_binding())
+            .field("client_encoding", &self.get_client_encoding())
+            .field("keepalives", &self.get_keepalives())
+            .field("keepalives_idle", &self.get_keepalives_idle())
+            .field("keepalives_interval", &self.get_keepalives_interval())
+            .field("keepalives_count", &self.get_keepalives_count())
+            .field("tcp_user_timeout", &self.get_tcp_user_timeout())
+            .field("replication", &self.get_replication())
+            .field("gss_enc_mode", &self.get_gss_enc_mode())
+            .field("ssl_negotiation", &self.get_ssl_negotiation())
+            .field("ssl_compression", &self.get_ssl_compression())
+            .field("ssl_cert", &self.get_ssl_cert())
+            .field("ssl_key", &self.get_ssl_key())
+            .field("ssl_password", &self.get_ssl_password().map(|_| "***"))
+            .field("ssl_cert_mode", &self.get_ssl_cert_mode())
+            .field("ssl_root_cert", &self.get_ssl_root_cert())
+            .field("ssl_crl", &self.get_ssl_crl())
+            .field("ssl_crl_dir", &self.get_ssl_crl_dir())
+            .field("ssl_sni", &self.get_ssl_sni())
+            .field("require_peer", &self.get_require_peer())
+            .field(
+                "ssl_min_protocol_version",
+                &self.get_ssl_min_protocol_version(),
+            )
+            .field(
+                "ssl_max_protocol_version",
+                &self.get_ssl_max_protocol_version(),
+            )
+            .field("krb_srv_name", &self.get_krb_srv_name())
+            .field("gss_lib", &self.get_gss_lib())
+            .field("gss_delegation", &self.get_gss_delegation())
+            .field("service", &self.get_service())
+            .field("target_session_attrs", &self.get_target_session_attrs())
+            .field("load_balance_hosts", &self.get_load_balance_hosts())
+            .field("tls_config", &self.tls_config)
             .field("statement_cache_capacity", &self.statement_cache_capacity)
             .field("statement_timeout", &self.get_statement_timeout())
             .field("params", &self.params)
@@ -266,235 +401,6 @@ impl fmt::Debug for Config {
 /// `Some(s)` unless `s` is empty: an empty setting means "the default".
 fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|s| !s.is_empty())
-}
-
-impl Config {
-    /// A configuration with nothing set; the same as `Config::default()`.
-    pub fn new() -> Config {
-        Config::default()
-    }
-
-    /// Adds a host to the list tried in order. A value starting with `/` is the directory of a
-    /// Unix-domain socket; anything else is a host name or IP address. An empty string adds
-    /// nothing but marks the host as given (so `PGHOST` is not consulted).
-    pub fn host(mut self, host: &str) -> Config {
-        let hosts = self.hosts.get_or_insert_with(Vec::new);
-        if !host.is_empty() {
-            hosts.push(Host::from_setting(host));
-        }
-        self
-    }
-
-    /// Adds a Unix-domain socket directory to the host list.
-    pub fn host_path(mut self, dir: impl AsRef<Path>) -> Config {
-        self.hosts
-            .get_or_insert_with(Vec::new)
-            .push(Host::Unix(dir.as_ref().to_path_buf()));
-        self
-    }
-
-    /// Adds a port. Give either one port for every host, or exactly one per host, in the same
-    /// order (libpq's rule).
-    pub fn port(mut self, port: u16) -> Config {
-        self.ports.get_or_insert_with(Vec::new).push(port);
-        self
-    }
-
-    /// Sets the user name to log in as.
-    pub fn user(mut self, user: &str) -> Config {
-        self.user = Some(user.to_owned());
-        self
-    }
-
-    /// Sets the password. It need not be UTF-8.
-    pub fn password(mut self, password: impl AsRef<[u8]>) -> Config {
-        self.password = Some(password.as_ref().to_vec());
-        self
-    }
-
-    /// Sets the database name.
-    pub fn dbname(mut self, dbname: &str) -> Config {
-        self.dbname = Some(dbname.to_owned());
-        self
-    }
-
-    /// Sets `application_name`, which the server shows in `pg_stat_activity` and its logs.
-    pub fn application_name(mut self, name: &str) -> Config {
-        self.application_name = Some(name.to_owned());
-        self
-    }
-
-    /// Sets the command-line options sent to the server, e.g. `-c search_path=app`.
-    pub fn options(mut self, options: &str) -> Config {
-        self.options = Some(options.to_owned());
-        self
-    }
-
-    /// Sets how long to wait for each host to connect. `Duration::ZERO` means wait
-    /// indefinitely.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Config {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the TLS mode (default [`SslMode::Prefer`], as in libpq).
-    pub fn ssl_mode(mut self, mode: SslMode) -> Config {
-        self.ssl_mode = Some(mode);
-        self
-    }
-
-    /// Sets how many prepared statements a connection keeps (default 256). With 0 nothing is
-    /// cached and every statement is sent unnamed, which suits pgbouncer in transaction mode.
-    pub fn statement_cache_capacity(mut self, capacity: usize) -> Config {
-        self.statement_cache_capacity = capacity;
-        self
-    }
-
-    /// Sets a client-side time limit for each statement run with `execute`, `query`,
-    /// `query_one`, `query_opt` (and their `_named` forms and `Cursor::execute`).
-    /// `Duration::ZERO` means no limit, the default.
-    ///
-    /// When the limit passes, tusk sends the server a CancelRequest, waits for the server to
-    /// finish the statement, and returns an error of kind [`Kind::Timeout`](crate::Kind)
-    /// with SQLSTATE `57014`; the connection stays usable. The clock runs on the client and
-    /// covers the whole call, network included. This is not the server's `statement_timeout`
-    /// setting (set that with `options=-c statement_timeout=5s` or `SET`). For one call, see
-    /// [`Connection::with_statement_timeout`](crate::Connection::with_statement_timeout).
-    ///
-    /// In a string, the key `statement_timeout` takes milliseconds.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let config = tusk::Config::new().statement_timeout(Duration::from_secs(30));
-    /// assert_eq!(config.get_statement_timeout(), Some(Duration::from_secs(30)));
-    /// let parsed: tusk::Config = "host=db statement_timeout=1500".parse()?;
-    /// assert_eq!(parsed.get_statement_timeout(), Some(Duration::from_millis(1500)));
-    /// let url: tusk::Config = "postgres://db/app?statement_timeout=0".parse()?;
-    /// assert_eq!(url.get_statement_timeout(), None);
-    /// # Ok::<(), tusk::Error>(())
-    /// ```
-    pub fn statement_timeout(mut self, timeout: Duration) -> Config {
-        self.statement_timeout = Some(timeout);
-        self
-    }
-
-    /// Adds a server setting sent in the StartupMessage, e.g. `("TimeZone", "UTC")`. Setting
-    /// the same name again (compared case-insensitively, as the server does) replaces it.
-    pub fn param(mut self, name: &str, value: &str) -> Config {
-        match self
-            .params
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
-            Some(entry) => entry.1 = value.to_owned(),
-            None => self.params.push((name.to_owned(), value.to_owned())),
-        }
-        self
-    }
-
-    /// Sets the largest backend message accepted, in bytes (default
-    /// [`crate::proto::DEFAULT_MAX_MESSAGE_LEN`]). A longer message ends the connection with a
-    /// protocol error instead of allocating its length.
-    pub fn max_message_len(mut self, len: usize) -> Config {
-        self.max_message_len = len;
-        self
-    }
-
-    /// Sends server notices (`RAISE NOTICE`, warnings) to `handler` instead of the `log`
-    /// facade (where they go at `info` level by default). Notices never appear in query
-    /// results.
-    ///
-    /// ```
-    /// let config = tusk::Config::new()
-    ///     .notice_handler(|notice: &tusk::DbError| eprintln!("server says: {}", notice.message));
-    /// ```
-    pub fn notice_handler(mut self, handler: impl Fn(&DbError) + Send + Sync + 'static) -> Config {
-        self.notice_handler = Some(NoticeHandler(Arc::new(handler)));
-        self
-    }
-
-    /// The notice handler, if one was set.
-    pub fn get_notice_handler(&self) -> Option<&NoticeHandler> {
-        self.notice_handler.as_ref()
-    }
-
-    /// Sets the password file, used instead of `~/.pgpass`.
-    pub fn passfile(mut self, path: impl AsRef<Path>) -> Config {
-        self.passfile = Some(path.as_ref().to_path_buf());
-        self
-    }
-
-    /// The hosts, in the order they are tried; empty when none was given.
-    pub fn get_hosts(&self) -> &[Host] {
-        self.hosts.as_deref().unwrap_or(&[])
-    }
-
-    /// The ports; empty when none was given.
-    pub fn get_ports(&self) -> &[u16] {
-        self.ports.as_deref().unwrap_or(&[])
-    }
-
-    /// The user name, if set.
-    pub fn get_user(&self) -> Option<&str> {
-        non_empty(&self.user)
-    }
-
-    /// The password, if set.
-    pub fn get_password(&self) -> Option<&[u8]> {
-        self.password.as_deref().filter(|p| !p.is_empty())
-    }
-
-    /// The database name, if set.
-    pub fn get_dbname(&self) -> Option<&str> {
-        non_empty(&self.dbname)
-    }
-
-    /// The application name, if set (`fallback_application_name` when only that was given).
-    pub fn get_application_name(&self) -> Option<&str> {
-        non_empty(&self.application_name).or(non_empty(&self.fallback_application_name))
-    }
-
-    /// The server command-line options, if set.
-    pub fn get_options(&self) -> Option<&str> {
-        non_empty(&self.options)
-    }
-
-    /// The connect timeout per host; `None` means wait indefinitely.
-    pub fn get_connect_timeout(&self) -> Option<Duration> {
-        self.connect_timeout.filter(|t| !t.is_zero())
-    }
-
-    /// The TLS mode; [`SslMode::Prefer`] unless set.
-    pub fn get_ssl_mode(&self) -> SslMode {
-        self.ssl_mode.unwrap_or(SslMode::Prefer)
-    }
-
-    /// How many prepared statements a connection caches.
-    pub fn get_statement_cache_capacity(&self) -> usize {
-        self.statement_cache_capacity
-    }
-
-    /// The client-side time limit per statement; `None` means no limit.
-    pub fn get_statement_timeout(&self) -> Option<Duration> {
-        self.statement_timeout.filter(|t| !t.is_zero())
-    }
-
-    /// The extra server settings added with [`Config::param`].
-    pub fn get_params(&self) -> &[(String, String)] {
-        &self.params
-    }
-
-    /// The largest backend message accepted, in bytes.
-    pub fn get_max_message_len(&self) -> usize {
-        self.max_message_len
-    }
-
-    /// The password file, if one was set (otherwise `~/.pgpass` is used).
-    pub fn get_passfile(&self) -> Option<&Path> {
-        self.passfile
-            .as_deref()
-            .filter(|p| !p.as_os_str().is_empty())
-    }
 }
 
 impl FromStr for Config {

@@ -8,44 +8,36 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Config, Host};
+use super::{Host, Resolved};
 
 /// Socket directories that count as "the local server" and so match `localhost`. libpq has one
 /// compiled-in directory; tusk knows several because it was not built with one (see the
 /// module notes of `config`).
 const DEFAULT_SOCKET_DIRS: [&str; 3] = ["/var/run/postgresql", "/run/postgresql", "/tmp"];
 
-impl Config {
+impl Resolved {
     /// The password to use for one target: the explicit password, else the first matching entry
     /// of the password file (`passfile`, else `$HOME/.pgpass`).
-    pub(crate) fn password_for(
-        &self,
-        host: &Host,
-        port: u16,
-        dbname: &str,
-        user: &str,
-    ) -> Option<Vec<u8>> {
+    pub(crate) fn password_for(&self, host: &Host, port: u16) -> Option<Vec<u8>> {
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        self.password_for_with(host, port, dbname, user, home.as_deref())
+        self.password_for_with(host, port, home.as_deref())
     }
 
-    /// The core of [`Config::password_for`], with the home directory passed in.
+    /// The core of [`Resolved::password_for`], with the home directory passed in.
     pub(crate) fn password_for_with(
         &self,
         host: &Host,
         port: u16,
-        dbname: &str,
-        user: &str,
         home: Option<&Path>,
     ) -> Option<Vec<u8>> {
-        if let Some(password) = self.get_password() {
-            return Some(password.to_vec());
+        if let Some(password) = self.password.as_ref().filter(|p| !p.is_empty()) {
+            return Some(password.clone());
         }
-        let path = match self.get_passfile() {
-            Some(path) => path.to_path_buf(),
+        let path = match &self.passfile {
+            Some(path) => path.clone(),
             None => home?.join(".pgpass"),
         };
-        lookup(&path, host, port, dbname, user)
+        lookup(&path, host, port, &self.dbname, &self.user)
     }
 }
 

@@ -36,14 +36,20 @@ impl std::fmt::Debug for CustomTlsConfig {
     }
 }
 
-/// The TLS settings with every default applied (libpq's rules):
+/// The TLS settings with every default applied (libpq's rules, applied by `Config::resolve`):
 ///
 /// - `mode` is the effective sslmode: `require` becomes `verify-ca` when a root certificate
-///   file is given or the default `~/.postgresql/root.crt` exists; `sslrootcert=system` makes
-///   the default `verify-full` (a weaker explicit mode is an error at resolve time).
-/// - `root_cert`, `cert` and `key` are the given paths, or libpq's defaults under
-///   `~/.postgresql/` (`root.crt`, `postgresql.crt`, `postgresql.key`) when those files exist.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///   file is present (given, or the default `~/.postgresql/root.crt`) and no custom rustls
+///   configuration is set; `sslrootcert=system` makes the default `verify-full` (a weaker
+///   explicit mode is an error at resolve time).
+/// - `root_cert` is `system`, or the given file (else `~/.postgresql/root.crt`) when it exists;
+///   `None` otherwise. `verify-ca`/`verify-full` with no root certificate (and no custom
+///   configuration) is an error at resolve time, as in libpq.
+/// - `cert` is the given file (else `~/.postgresql/postgresql.crt`) when it exists, and `key`
+///   the given key file (else `~/.postgresql/postgresql.key`); with a certificate but no key
+///   file, resolving fails. Both are `None` with `sslcertmode=disable`.
+/// - With `sslmode=disable` no file is looked at: `root_cert`, `cert` and `key` are `None`.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct TlsSettings {
     /// The effective sslmode.
     pub mode: SslMode,
@@ -72,6 +78,27 @@ pub(crate) struct TlsSettings {
     /// A caller's own rustls configuration, used instead of building one from the settings
     /// above (the sslmode still decides whether TLS is tried and required).
     pub custom: Option<CustomTlsConfig>,
+}
+
+impl std::fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Written by hand so `sslpassword` is never printed.
+        f.debug_struct("TlsSettings")
+            .field("mode", &self.mode)
+            .field("root_cert", &self.root_cert)
+            .field("cert", &self.cert)
+            .field("key", &self.key)
+            .field("key_password", &self.key_password.as_ref().map(|_| "***"))
+            .field("crl", &self.crl)
+            .field("crl_dir", &self.crl_dir)
+            .field("sni", &self.sni)
+            .field("min_version", &self.min_version)
+            .field("max_version", &self.max_version)
+            .field("negotiation", &self.negotiation)
+            .field("cert_mode", &self.cert_mode)
+            .field("custom", &self.custom)
+            .finish()
+    }
 }
 
 impl Default for TlsSettings {

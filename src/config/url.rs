@@ -261,7 +261,7 @@ fn parse_query(s: &str, mut pos: usize, reveal: bool, config: &mut Config) -> Re
                         pos + 1
                     ))
                 })?;
-                if key == "password" {
+                if key == "password" || key == "sslpassword" {
                     reveal = false;
                 }
             }

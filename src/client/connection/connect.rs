@@ -8,7 +8,7 @@ use super::{db_error, deliver_notice, CancelTarget, Connection, NEXT_CONNECTION_
 use crate::client::statement::CloseQueue;
 use crate::client::statement_cache::StatementCache;
 use crate::client::transport::{open_socket, Transport, Wire};
-use crate::config::{Config, Host, SslMode};
+use crate::config::{Config, Host, SslMode, Target};
 use crate::error::{Error, Kind};
 use crate::proto::auth::scram;
 use crate::proto::backend;
@@ -38,14 +38,14 @@ impl Connection {
             )));
         }
         let mut last_error = None;
-        for (host, port) in &resolved.targets {
-            let attempt = Self::connect_one(config, &resolved, host, *port);
+        for target in &resolved.targets {
+            let attempt = Self::connect_one(config, &resolved, target);
             let result = match resolved.connect_timeout {
                 Some(limit) => match tokio::time::timeout(limit, attempt).await {
                     Ok(result) => result,
                     Err(_) => Err(Error::timeout(format!(
                         "could not connect to {} within {limit:?}",
-                        describe_target(host, *port)
+                        describe_target(target)
                     ))),
                 },
                 None => attempt.await,
@@ -64,14 +64,15 @@ impl Connection {
     async fn connect_one(
         config: &Config,
         resolved: &crate::config::Resolved,
-        host: &Host,
-        port: u16,
+        target: &Target,
     ) -> Result<Connection, Error> {
-        let target = describe_target(host, port);
-        let stream = open_socket(host, port)
+        let stream = open_socket(&target.host, target.hostaddr, target.port)
             .await
-            .map_err(|e| Error::io(e).with_message(format!("could not connect to {target}")))?;
-        Self::start(config, resolved, host, port, stream).await
+            .map_err(|e| {
+                Error::io(e)
+                    .with_message(format!("could not connect to {}", describe_target(target)))
+            })?;
+        Self::start(config, resolved, target, stream).await
     }
 
     /// The startup and authentication exchange over an open stream, driven by the sans-IO
@@ -79,15 +80,12 @@ impl Connection {
     async fn start(
         config: &Config,
         resolved: &crate::config::Resolved,
-        host: &Host,
-        port: u16,
+        target: &Target,
         stream: Box<dyn Transport>,
     ) -> Result<Connection, Error> {
-        let target = describe_target(host, port);
-        let password = resolved
-            .password
-            .clone()
-            .or_else(|| config.password_for(host, port, &resolved.dbname, &resolved.user));
+        let (host, port) = (&target.host, target.port);
+        let password = resolved.password_for(host, port);
+        let target_text = describe_target(target);
         let mut random = [0u8; 18];
         getrandom::fill(&mut random)
             .map_err(|e| Error::auth(format!("could not draw a random SCRAM nonce: {e}")))?;
@@ -115,8 +113,9 @@ impl Connection {
                 }
                 wire.fill().await.map_err(|e| {
                     if e.kind() == Kind::Closed {
-                        Error::closed()
-                            .with_message(format!("{target} closed the connection during startup"))
+                        Error::closed().with_message(format!(
+                            "{target_text} closed the connection during startup"
+                        ))
                     } else {
                         e
                     }
@@ -145,6 +144,7 @@ impl Connection {
             notice_handler: config.get_notice_handler().cloned(),
             cancel_target: CancelTarget {
                 host: host.clone(),
+                hostaddr: target.hostaddr,
                 port,
                 connect_timeout: resolved.connect_timeout,
             },
@@ -192,11 +192,11 @@ impl Config {
     /// ```
     pub async fn connect_raw<S: Transport>(&self, stream: S) -> Result<Connection, Error> {
         let resolved = self.resolve()?;
-        let (host, port) =
+        let target =
             resolved.targets.first().cloned().ok_or_else(|| {
                 Error::config("no host to connect to (needed for cancel requests)")
             })?;
-        let start = Connection::start(self, &resolved, &host, port, Box::new(stream));
+        let start = Connection::start(self, &resolved, &target, Box::new(stream));
         match resolved.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, start).await.map_err(|_| {
                 Error::timeout(format!("the startup did not finish within {limit:?}"))
@@ -206,10 +206,15 @@ impl Config {
     }
 }
 
-fn describe_target(host: &Host, port: u16) -> String {
-    match host {
+fn describe_target(target: &Target) -> String {
+    let port = target.port;
+    let place = match &target.host {
         Host::Tcp(name) if name.contains(':') => format!("[{name}]:{port}"),
         Host::Tcp(name) => format!("{name}:{port}"),
         Host::Unix(dir) => format!("{}/.s.PGSQL.{port}", dir.display()),
+    };
+    match target.hostaddr {
+        Some(addr) if addr.to_string() != target.host.to_string() => format!("{place} ({addr})"),
+        _ => place,
     }
 }

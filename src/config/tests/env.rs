@@ -86,11 +86,12 @@ fn host_variables() {
         .unwrap();
     assert_eq!(c.get_hosts(), [unix("/tmp"), tcp("remote")]);
     assert_eq!(c.get_ports(), [1, 2]);
-    // PGHOSTADDR is what libpq connects to when both are set.
+    // PGHOSTADDR is its own setting: the address dialled, while the host stays the name.
     let c = Config::new()
         .fill_from(env(&[("PGHOST", "name"), ("PGHOSTADDR", "10.0.0.1")]))
         .unwrap();
-    assert_eq!(c.get_hosts(), [tcp("10.0.0.1")]);
+    assert_eq!(c.get_hosts(), [tcp("name")]);
+    assert_eq!(c.get_hostaddrs(), [Some("10.0.0.1".parse().unwrap())]);
 }
 
 #[test]

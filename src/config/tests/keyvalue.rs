@@ -86,11 +86,10 @@ fn last_setting_wins() {
     let c = parse("host=a host=b,c user=x user=y");
     assert_eq!(c.get_hosts(), [tcp("b"), tcp("c")]);
     assert_eq!(c.get_user(), Some("y"));
-    // hostaddr is another spelling of host.
-    assert_eq!(
-        parse("host=a hostaddr=10.1.1.1").get_hosts(),
-        [tcp("10.1.1.1")]
-    );
+    // hostaddr is its own setting, not another spelling of host.
+    let c = parse("host=a hostaddr=10.1.1.1");
+    assert_eq!(c.get_hosts(), [tcp("a")]);
+    assert_eq!(c.get_hostaddrs(), [Some("10.1.1.1".parse().unwrap())]);
 }
 
 #[test]

@@ -2,8 +2,11 @@
 
 mod env;
 mod keyvalue;
+mod keywords;
 mod pgpass;
 mod resolve;
+mod rules;
+mod service;
 mod url;
 
 use super::{Config, Host};

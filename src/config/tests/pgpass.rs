@@ -3,7 +3,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{tcp, unix};
 use crate::config::pgpass::{find_password, lookup};
-use crate::config::Config;
+use crate::config::{Config, Host, Resolved};
+
+/// `config` resolved for user `u` and database `d`.
+fn resolved(config: Config) -> Resolved {
+    config
+        .user("u")
+        .dbname("d")
+        .resolve_with(&|_| None, &|_| false)
+        .unwrap()
+}
+
+/// The password `config` gives target `h:1`.
+fn password(config: Config, home: Option<&Path>) -> Option<Vec<u8>> {
+    let host: Host = tcp("h");
+    resolved(config).password_for_with(&host, 1, home)
+}
 
 /// A password file in the temp directory, removed when dropped.
 struct TempFile(PathBuf);
@@ -145,21 +160,16 @@ fn password_for_prefers_the_explicit_password() {
     let file = TempFile::new("*:*:*:*:from-file\n", 0o600);
     let with_file = Config::new().passfile(&file.0);
     assert_eq!(
-        with_file.password_for_with(&tcp("h"), 1, "d", "u", None),
+        password(with_file.clone(), None),
         Some(b"from-file".to_vec())
     );
     assert_eq!(
-        with_file
-            .clone()
-            .password("explicit")
-            .password_for_with(&tcp("h"), 1, "d", "u", None),
+        password(with_file.clone().password("explicit"), None),
         Some(b"explicit".to_vec())
     );
     // An empty password counts as none, so the file is read.
     assert_eq!(
-        with_file
-            .password("")
-            .password_for_with(&tcp("h"), 1, "d", "u", None),
+        password(with_file.password(""), None),
         Some(b"from-file".to_vec())
     );
 }
@@ -175,16 +185,13 @@ fn password_for_uses_home_pgpass_without_a_passfile() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    let found = Config::new().password_for_with(&tcp("h"), 1, "d", "u", Some(&home));
-    let none = Config::new().password_for_with(&tcp("h"), 1, "d", "u", None);
+    let found = password(Config::new(), Some(&home));
+    let none = password(Config::new(), None);
     let _ = std::fs::remove_file(&file);
     let _ = std::fs::remove_dir(&home);
     assert_eq!(found, Some(b"home-pw".to_vec()));
     assert_eq!(none, None);
     // A passfile that is set wins over $HOME/.pgpass.
     let other = Config::new().passfile(Path::new("/nonexistent/tusk-pgpass"));
-    assert_eq!(
-        other.password_for_with(&tcp("h"), 1, "d", "u", Some(&home)),
-        None
-    );
+    assert_eq!(password(other, Some(&home)), None);
 }

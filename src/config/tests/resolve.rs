@@ -2,7 +2,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{parse, tcp, unix};
-use crate::config::{Config, Resolved};
+use crate::config::{Config, Host, Resolved};
 use crate::Kind;
 
 fn users(name: &str) -> Option<String> {
@@ -15,6 +15,17 @@ fn users(name: &str) -> Option<String> {
 
 fn no_sockets(_: &Path) -> bool {
     false
+}
+
+/// The targets as (host, port), for targets without a hostaddr.
+fn pairs(r: &Resolved) -> Vec<(Host, u16)> {
+    r.targets
+        .iter()
+        .map(|t| {
+            assert_eq!(t.hostaddr, None);
+            (t.host.clone(), t.port)
+        })
+        .collect()
 }
 
 fn resolve(config: &Config) -> Resolved {
@@ -30,7 +41,7 @@ fn resolve_err(config: &Config) -> String {
 #[test]
 fn defaults() {
     let r = resolve(&Config::new());
-    assert_eq!(r.targets, [(tcp("localhost"), 5432)]);
+    assert_eq!(pairs(&r), [(tcp("localhost"), 5432)]);
     assert_eq!(r.user, "osuser");
     assert_eq!(r.dbname, "osuser");
     assert_eq!(r.password, None);
@@ -78,29 +89,29 @@ fn user_falls_back_to_logname_then_fails() {
 fn default_host_is_the_local_socket_directory() {
     let debian = |p: &Path| p == Path::new("/var/run/postgresql/.s.PGSQL.5432");
     let r = Config::new().resolve_with(&users, &debian).unwrap();
-    assert_eq!(r.targets, [(unix("/var/run/postgresql"), 5432)]);
+    assert_eq!(pairs(&r), [(unix("/var/run/postgresql"), 5432)]);
     // The socket file's name follows the port.
     let upstream = |p: &Path| p == Path::new("/tmp/.s.PGSQL.5433");
     let r = Config::new()
         .port(5433)
         .resolve_with(&users, &upstream)
         .unwrap();
-    assert_eq!(r.targets, [(unix("/tmp"), 5433)]);
+    assert_eq!(pairs(&r), [(unix("/tmp"), 5433)]);
     let r = Config::new().resolve_with(&users, &upstream).unwrap();
-    assert_eq!(r.targets, [(tcp("localhost"), 5432)]);
+    assert_eq!(pairs(&r), [(tcp("localhost"), 5432)]);
     // host='' means the default too.
     let r = parse("host=''").resolve_with(&users, &debian).unwrap();
-    assert_eq!(r.targets, [(unix("/var/run/postgresql"), 5432)]);
+    assert_eq!(pairs(&r), [(unix("/var/run/postgresql"), 5432)]);
 }
 
 #[test]
 fn ports_are_matched_to_hosts() {
     let r = resolve(&parse("host=a,b,c port=7"));
-    assert_eq!(r.targets, [(tcp("a"), 7), (tcp("b"), 7), (tcp("c"), 7)]);
+    assert_eq!(pairs(&r), [(tcp("a"), 7), (tcp("b"), 7), (tcp("c"), 7)]);
     let r = resolve(&parse("host=a,/tmp port=1,2"));
-    assert_eq!(r.targets, [(tcp("a"), 1), (unix("/tmp"), 2)]);
+    assert_eq!(pairs(&r), [(tcp("a"), 1), (unix("/tmp"), 2)]);
     let r = resolve(&parse("host=a,b"));
-    assert_eq!(r.targets, [(tcp("a"), 5432), (tcp("b"), 5432)]);
+    assert_eq!(pairs(&r), [(tcp("a"), 5432), (tcp("b"), 5432)]);
     let e = resolve_err(&parse("host=a,b,c port=1,2"));
     assert!(
         e.contains("could not match 2 port numbers to 3 hosts"),

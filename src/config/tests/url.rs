@@ -143,7 +143,8 @@ fn query_keys() {
     assert_eq!(c.get_application_name(), Some("fb"));
     let c = parse("postgres://h?passfile=%2Fetc%2Fpass&hostaddr=10.0.0.1");
     assert_eq!(c.get_passfile(), Some(std::path::Path::new("/etc/pass")));
-    assert_eq!(c.get_hosts(), [tcp("10.0.0.1")]);
+    assert_eq!(c.get_hosts(), [tcp("h")]);
+    assert_eq!(c.get_hostaddrs(), [Some("10.0.0.1".parse().unwrap())]);
 }
 
 #[test]
