@@ -22,5 +22,5 @@ pub mod scram;
 mod scram_error;
 
 pub use self::md5::md5_password;
-pub use self::policy::{AuthMethod, ChannelBinding, RequireAuth};
+pub use self::policy::{AuthMethod, AuthRefusal, ChannelBinding, RequireAuth};
 pub use self::scram::ScramError;
