@@ -626,3 +626,7 @@ fn first_keyword(sql: &str) -> &str {
 #[cfg(test)]
 #[path = "session_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "session_auth_tests.rs"]
+mod auth_tests;
