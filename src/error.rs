@@ -69,7 +69,8 @@ pub enum Kind {
     /// into a message.
     Protocol,
     /// Authentication failed on the client side (unsupported method, missing password, a server
-    /// that could not prove it knows the password).
+    /// that could not prove it knows the password, a server request refused by `require_auth` or
+    /// `channel_binding`).
     Auth,
     /// A connection string or setting is invalid.
     Config,
@@ -155,9 +156,10 @@ impl Error {
 
     pub(crate) fn protocol(err: ProtoError) -> Error {
         let kind = match err {
-            ProtoError::UnsupportedAuth(_) | ProtoError::Auth(_) | ProtoError::Scram(_) => {
-                Kind::Auth
-            }
+            ProtoError::UnsupportedAuth(_)
+            | ProtoError::Auth(_)
+            | ProtoError::Scram(_)
+            | ProtoError::AuthRefused(_) => Kind::Auth,
             _ => Kind::Protocol,
         };
         Error::new(kind).with_source(err)

@@ -56,6 +56,12 @@ pub enum ProtoError {
     ///
     /// [`ScramError`]: crate::proto::auth::ScramError
     Scram(crate::proto::auth::ScramError),
+    /// The client refused the server's authentication request before answering it: its
+    /// `require_auth` or `channel_binding` policy does not allow it, or the server's SASL offer
+    /// cannot be used on this connection. Match the [`AuthRefusal`] for why.
+    ///
+    /// [`AuthRefusal`]: crate::proto::auth::AuthRefusal
+    AuthRefused(crate::proto::auth::AuthRefusal),
     /// A well-formed message arrived where the protocol does not allow it.
     Unexpected {
         /// What the exchange was waiting for, e.g. `"BindComplete"`.
@@ -111,6 +117,7 @@ impl fmt::Display for ProtoError {
             }
             ProtoError::Auth(reason) => write!(f, "authentication failed: {reason}"),
             ProtoError::Scram(err) => write!(f, "authentication failed: {err}"),
+            ProtoError::AuthRefused(refusal) => refusal.fmt(f),
             ProtoError::Unexpected { got, expected } => {
                 write!(f, "unexpected {got} message while waiting for {expected}")
             }
@@ -122,6 +129,7 @@ impl std::error::Error for ProtoError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ProtoError::Scram(err) => Some(err),
+            ProtoError::AuthRefused(refusal) => Some(refusal),
             _ => None,
         }
     }

@@ -3,12 +3,28 @@
 //! backend key, the transaction status from every ReadyForQuery, and how many ReadyForQuery
 //! messages are still owed for requests already written.
 //!
+//! [`Startup`] owns the client's side of authentication: it answers cleartext, MD5 and SASL
+//! (SCRAM-SHA-256, and SCRAM-SHA-256-PLUS bound to the TLS channel) requests, and it enforces
+//! the policies of [`AuthOptions`] the way libpq 16 does: `require_auth` (which methods the
+//! server may ask for, including `none` for a server that asks for nothing) and
+//! `channel_binding` (`disable`, `prefer`, `require`). Every request is checked before anything
+//! is written in answer to it, so a refused request leaves the write buffer untouched and no
+//! credential, nor anything derived from one, leaves the client; a refusal is a
+//! [`ProtoError::AuthRefused`]. AuthenticationOk is checked too: it must end an exchange that
+//! completed (or `none` must be allowed), a SCRAM exchange must have verified the server's
+//! signature, and with `channel_binding=require` it must have been SCRAM-SHA-256-PLUS.
+//!
 //! Both are sans-IO: the caller feeds in decoded [`Message`]s and writes out whatever the state
-//! machine appended to the write buffer.
+//! machine appended to the write buffer. The IO layer supplies what needs IO: the SCRAM nonce
+//! (random bytes) and, on TLS, the `tls-server-end-point` channel binding data (the hash of the
+//! server's certificate, [`AuthOptions::tls_server_end_point`]).
 
 use bytes::BytesMut;
 
-use crate::proto::auth::{md5_password, scram};
+use crate::proto::auth::scram::ChannelBindingChoice;
+use crate::proto::auth::{
+    md5_password, scram, AuthMethod, AuthRefusal, ChannelBinding, RequireAuth,
+};
 use crate::proto::backend::{
     Authentication, BackendKeyData, ErrorFields, Message, Notification, ParameterStatus,
     TransactionStatus,
@@ -56,13 +72,35 @@ pub enum StartupEvent {
     Notice(ErrorFields),
 }
 
+/// The client's authentication policy and the TLS channel's binding data, for
+/// [`Startup::with_options`].
+///
+/// The default allows every method, prefers channel binding, and has no TLS: what
+/// [`Startup::new`] uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthOptions {
+    /// libpq's `require_auth`: the methods the server may ask for (default: any).
+    pub require_auth: RequireAuth,
+    /// libpq's `channel_binding`: whether SCRAM binds to the TLS channel (default: prefer).
+    pub channel_binding: ChannelBinding,
+    /// The `tls-server-end-point` channel binding data (RFC 5929 section 4.1): the hash of the
+    /// server's TLS certificate, computed by the IO layer with the certificate's signature hash
+    /// algorithm (SHA-256 when that is MD5 or SHA-1). `None` means the connection is not TLS.
+    pub tls_server_end_point: Option<Vec<u8>>,
+}
+
 enum AuthState {
     /// No authentication request seen yet.
     Waiting,
+    /// A cleartext or MD5 password was sent; AuthenticationOk (or an error) must follow.
+    PasswordSent,
     /// A SCRAM exchange is under way.
     Scram(Box<scram::ScramSha256>),
     /// SCRAM finished and the server's signature checked; AuthenticationOk must follow.
-    ScramVerified,
+    ScramVerified {
+        /// Whether the exchange was SCRAM-SHA-256-PLUS (bound to the TLS channel).
+        channel_bound: bool,
+    },
     /// AuthenticationOk received.
     Done,
 }
@@ -95,6 +133,7 @@ pub struct Startup {
     user: String,
     password: Option<Vec<u8>>,
     client_nonce: String,
+    options: AuthOptions,
     auth: AuthState,
     params: Parameters,
     backend_key: Option<BackendKeyData>,
@@ -107,14 +146,18 @@ impl std::fmt::Debug for Startup {
         f.debug_struct("Startup")
             .field("user", &self.user)
             .field("has_password", &self.password.is_some())
+            .field("require_auth", &self.options.require_auth.to_string())
+            .field("channel_binding", &self.options.channel_binding)
+            .field("tls", &self.options.tls_server_end_point.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl Startup {
-    /// Begins a connection: appends the StartupMessage with `params` (which must include
-    /// `user`) to `out`. `password` is used if the server asks for one; `client_nonce` is the
-    /// SCRAM nonce (random, printable, supplied by the IO layer).
+    /// Begins a connection with the default [`AuthOptions`] (any method, channel binding
+    /// preferred, no TLS): appends the StartupMessage with `params` (which must include `user`)
+    /// to `out`. `password` is used if the server asks for one; `client_nonce` is the SCRAM
+    /// nonce (random, printable, supplied by the IO layer).
     pub fn new(
         params: &[(&str, &str)],
         user: &str,
@@ -122,11 +165,76 @@ impl Startup {
         client_nonce: String,
         out: &mut BytesMut,
     ) -> Result<Startup, ProtoError> {
+        Startup::with_options(
+            params,
+            user,
+            password,
+            client_nonce,
+            AuthOptions::default(),
+            out,
+        )
+    }
+
+    /// [`Startup::new`] with an authentication policy and, on TLS, the channel binding data.
+    ///
+    /// Each authentication request is checked against `options` before anything is written in
+    /// answer; a refusal is [`ProtoError::AuthRefused`] and leaves `out` untouched. On
+    /// AuthenticationSASL the mechanism follows libpq: SCRAM-SHA-256-PLUS when the connection is
+    /// TLS, the server offers it and `channel_binding` is not `disable`; otherwise
+    /// SCRAM-SHA-256 with GS2 flag `y` on TLS (unless `disable`) or `n` without.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use tusk::proto::auth::{AuthMethod, AuthRefusal};
+    /// use tusk::proto::backend::{Authentication, Message};
+    /// use tusk::proto::session::{AuthOptions, Startup};
+    /// use tusk::proto::ProtoError;
+    ///
+    /// let mut out = BytesMut::new();
+    /// let options = AuthOptions {
+    ///     require_auth: "scram-sha-256".parse()?,
+    ///     ..AuthOptions::default()
+    /// };
+    /// let mut startup = Startup::with_options(
+    ///     &[("user", "alice")],
+    ///     "alice",
+    ///     Some(b"secret"),
+    ///     "rOprNGfwEbeRWgbNEkqO".into(),
+    ///     options,
+    ///     &mut out,
+    /// )?;
+    /// out.clear(); // the StartupMessage went out
+    ///
+    /// // The server asks for the password in cleartext: refused, and nothing is sent.
+    /// let err = startup
+    ///     .handle(Message::Authentication(Authentication::CleartextPassword), &mut out)
+    ///     .unwrap_err();
+    /// assert!(out.is_empty());
+    /// assert!(matches!(
+    ///     &err,
+    ///     ProtoError::AuthRefused(AuthRefusal::RequireAuth { requested: AuthMethod::Password, .. })
+    /// ));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "authentication method requirement \"scram-sha-256\" failed: \
+    ///      server requested a cleartext password"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_options(
+        params: &[(&str, &str)],
+        user: &str,
+        password: Option<&[u8]>,
+        client_nonce: String,
+        options: AuthOptions,
+        out: &mut BytesMut,
+    ) -> Result<Startup, ProtoError> {
         frontend::startup_message(params.iter().copied(), out)?;
         Ok(Startup {
             user: user.to_owned(),
             password: password.map(<[u8]>::to_vec),
             client_nonce,
+            options,
             auth: AuthState::Waiting,
             params: Parameters::default(),
             backend_key: None,
@@ -176,42 +284,31 @@ impl Startup {
     }
 
     fn handle_auth(&mut self, auth: Authentication, out: &mut BytesMut) -> Result<(), ProtoError> {
-        let auth_ok_expected =
-            |state: &AuthState| matches!(state, AuthState::Waiting | AuthState::ScramVerified);
         match auth {
-            Authentication::Ok => {
-                if !auth_ok_expected(&self.auth) {
-                    // A server that skips SCRAM's final message has not proved it knows the
-                    // password: refuse it rather than trust it.
-                    return Err(ProtoError::Auth(
-                        "the server ended the SCRAM exchange without proving it knows the password"
-                            .into(),
-                    ));
-                }
-                self.auth = AuthState::Done;
-            }
+            Authentication::Ok => self.authentication_ok()?,
             Authentication::CleartextPassword => {
+                self.check_request(AuthMethod::Password)?;
                 self.expect_waiting("AuthenticationCleartextPassword")?;
                 let password = self.password("password")?;
                 frontend::password_message(password, out)?;
+                self.auth = AuthState::PasswordSent;
             }
             Authentication::Md5Password { salt } => {
+                self.check_request(AuthMethod::Md5)?;
                 self.expect_waiting("AuthenticationMD5Password")?;
                 let password = self.password("md5")?;
                 let hashed = md5_password(self.user.as_bytes(), password, salt);
                 frontend::password_message(hashed.as_bytes(), out)?;
+                self.auth = AuthState::PasswordSent;
             }
             Authentication::Sasl { mechanisms } => {
+                self.check_request(AuthMethod::ScramSha256)?;
                 self.expect_waiting("AuthenticationSASL")?;
-                if !mechanisms.iter().any(|m| m == scram::SCRAM_SHA_256) {
-                    return Err(ProtoError::UnsupportedAuth(format!(
-                        "SASL with mechanisms {mechanisms:?} (tusk supports {})",
-                        scram::SCRAM_SHA_256
-                    )));
-                }
+                let choice = self.choose_mechanism(&mechanisms)?;
                 let password = self.password("SCRAM-SHA-256")?;
-                let exchange = scram::ScramSha256::new(password, &self.client_nonce)?;
-                frontend::sasl_initial_response(scram::SCRAM_SHA_256, exchange.message(), out)?;
+                let exchange =
+                    scram::ScramSha256::with_channel_binding(password, &self.client_nonce, choice)?;
+                frontend::sasl_initial_response(exchange.mechanism(), exchange.message(), out)?;
                 self.auth = AuthState::Scram(Box::new(exchange));
             }
             Authentication::SaslContinue(data) => match &mut self.auth {
@@ -224,18 +321,115 @@ impl Startup {
             Authentication::SaslFinal(data) => match &mut self.auth {
                 AuthState::Scram(exchange) => {
                     exchange.finish(&data)?;
-                    self.auth = AuthState::ScramVerified;
+                    self.auth = AuthState::ScramVerified {
+                        channel_bound: exchange.is_channel_bound(),
+                    };
                 }
                 _ => return Err(unexpected_auth("AuthenticationSASLFinal")),
             },
             Authentication::KerberosV5 => return Err(unsupported("Kerberos V5")),
             Authentication::ScmCredential => return Err(unsupported("SCM credentials")),
             Authentication::Gss | Authentication::GssContinue(_) => {
-                return Err(unsupported("GSSAPI"))
+                self.check_request(AuthMethod::Gss)?;
+                return Err(unsupported("GSSAPI"));
             }
-            Authentication::Sspi => return Err(unsupported("SSPI")),
+            Authentication::Sspi => {
+                self.check_request(AuthMethod::Sspi)?;
+                return Err(unsupported("SSPI"));
+            }
         }
         Ok(())
+    }
+
+    /// AuthenticationOk: accepted only after a completed exchange (or with `none` allowed when
+    /// there was none), never in the middle of SCRAM, and with `channel_binding=require` only
+    /// after SCRAM-SHA-256-PLUS.
+    fn authentication_ok(&mut self) -> Result<(), ProtoError> {
+        let (completed, channel_bound) = match self.auth {
+            AuthState::Waiting => (false, false),
+            AuthState::PasswordSent => (true, false),
+            AuthState::ScramVerified { channel_bound } => (true, channel_bound),
+            AuthState::Scram(_) => {
+                // A server that skips SCRAM's final message has not proved it knows the
+                // password: refuse it rather than trust it.
+                return Err(ProtoError::Auth(
+                    "the server ended the SCRAM exchange without proving it knows the password"
+                        .into(),
+                ));
+            }
+            AuthState::Done => return Err(unexpected_auth("AuthenticationOk")),
+        };
+        let require_auth = self.options.require_auth;
+        if !completed && !require_auth.allows(AuthMethod::None) {
+            return Err(refused(AuthRefusal::RequireAuth {
+                requested: AuthMethod::None,
+                require_auth,
+            }));
+        }
+        if self.options.channel_binding == ChannelBinding::Require && !channel_bound {
+            return Err(refused(AuthRefusal::ChannelBindingNotUsed));
+        }
+        self.auth = AuthState::Done;
+        Ok(())
+    }
+
+    /// Checks a request for `method` against `require_auth`, then against
+    /// `channel_binding=require`, which only SASL can satisfy (its mechanism is checked in
+    /// [`Startup::choose_mechanism`]).
+    fn check_request(&self, method: AuthMethod) -> Result<(), ProtoError> {
+        let require_auth = self.options.require_auth;
+        if !require_auth.allows(method) {
+            return Err(refused(AuthRefusal::RequireAuth {
+                requested: method,
+                require_auth,
+            }));
+        }
+        if self.options.channel_binding == ChannelBinding::Require
+            && method != AuthMethod::ScramSha256
+        {
+            return Err(refused(AuthRefusal::ChannelBindingUnsupportedMethod {
+                requested: method,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Picks the SASL mechanism and GS2 channel binding flag from the server's offer, the
+    /// `channel_binding` setting and whether the connection is TLS, as libpq does.
+    fn choose_mechanism(&self, offered: &[String]) -> Result<ChannelBindingChoice, ProtoError> {
+        let plus = offered.iter().any(|m| m == scram::SCRAM_SHA_256_PLUS);
+        let plain = offered.iter().any(|m| m == scram::SCRAM_SHA_256);
+        let tls = self.options.tls_server_end_point.as_ref();
+        let choice = match (self.options.channel_binding, tls) {
+            (ChannelBinding::Require, None) => {
+                return Err(refused(AuthRefusal::ChannelBindingWithoutTls))
+            }
+            (ChannelBinding::Require, Some(_)) if !plus => {
+                return Err(refused(AuthRefusal::ChannelBindingNotOffered {
+                    offered: offered.to_vec(),
+                }))
+            }
+            (ChannelBinding::Require | ChannelBinding::Prefer, Some(data)) if plus => {
+                ChannelBindingChoice::TlsServerEndPoint(data.clone())
+            }
+            (ChannelBinding::Prefer, Some(_)) if plain => ChannelBindingChoice::SupportedButNotUsed,
+            (ChannelBinding::Prefer | ChannelBinding::Disable, _) if plain => {
+                ChannelBindingChoice::NotSupported
+            }
+            (disable_or_prefer, _) if plus => {
+                return Err(refused(AuthRefusal::PlusOnlyUnusable {
+                    disabled: disable_or_prefer == ChannelBinding::Disable,
+                }))
+            }
+            _ => {
+                return Err(ProtoError::UnsupportedAuth(format!(
+                    "SASL with mechanisms {offered:?} (tusk supports {} and {})",
+                    scram::SCRAM_SHA_256,
+                    scram::SCRAM_SHA_256_PLUS
+                )))
+            }
+        };
+        Ok(choice)
     }
 
     fn expect_waiting(&self, message: &'static str) -> Result<(), ProtoError> {
@@ -261,6 +455,10 @@ fn unexpected_auth(message: &'static str) -> ProtoError {
         got: message,
         expected: "the next step of the authentication exchange",
     }
+}
+
+fn refused(refusal: AuthRefusal) -> ProtoError {
+    ProtoError::AuthRefused(refusal)
 }
 
 fn unsupported(method: &str) -> ProtoError {
@@ -428,3 +626,7 @@ fn first_keyword(sql: &str) -> &str {
 #[cfg(test)]
 #[path = "session_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "session_auth_tests.rs"]
+mod auth_tests;

@@ -4,7 +4,9 @@
 //!
 //! These are policies, not exchanges: [`Startup`](crate::proto::session::Startup) consults them
 //! before any credential is sent, so a server asking for something the user did not allow is
-//! refused before the password (or anything derived from it) leaves the client.
+//! refused before the password (or anything derived from it) leaves the client. A refusal is an
+//! [`AuthRefusal`], carried by
+//! [`ProtoError::AuthRefused`](crate::proto::ProtoError::AuthRefused).
 
 use std::fmt;
 
@@ -55,6 +57,21 @@ impl AuthMethod {
 
     fn bit(self) -> u8 {
         1 << (self as u8)
+    }
+}
+
+impl AuthMethod {
+    /// What the server did, in libpq's words, for a refusal: "server requested a cleartext
+    /// password", ..., and for [`AuthMethod::None`] "server did not complete authentication".
+    pub fn server_request(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "server requested a cleartext password",
+            AuthMethod::Md5 => "server requested a hashed password",
+            AuthMethod::ScramSha256 => "server requested SASL authentication",
+            AuthMethod::Gss => "server requested GSSAPI authentication",
+            AuthMethod::Sspi => "server requested SSPI authentication",
+            AuthMethod::None => "server did not complete authentication",
+        }
     }
 }
 
@@ -238,6 +255,116 @@ impl fmt::Display for ChannelBinding {
         f.write_str(self.as_str())
     }
 }
+
+/// Why the client refused the server's authentication request, on the client's own policy
+/// ([`RequireAuth`], [`ChannelBinding`]) or because the server's SASL offer cannot be used
+/// over this connection. Raised before anything is written in answer to the request, so no
+/// credential (nor anything derived from one) reached the server.
+///
+/// Carried by [`ProtoError::AuthRefused`](crate::proto::ProtoError::AuthRefused), which a
+/// [`tusk::Error`](crate::Error) reports as [`Kind::Auth`](crate::Kind::Auth): a caller tells
+/// it from a wrong password (a server ErrorResponse, SQLSTATE 28P01) or a failed SCRAM proof
+/// ([`ProtoError::Scram`](crate::proto::ProtoError::Scram)) by the variant. The texts follow
+/// libpq's:
+///
+/// ```
+/// use tusk::proto::auth::{AuthMethod, AuthRefusal};
+///
+/// let refusal = AuthRefusal::RequireAuth {
+///     requested: AuthMethod::Password,
+///     require_auth: "scram-sha-256".parse()?,
+/// };
+/// assert_eq!(
+///     refusal.to_string(),
+///     "authentication method requirement \"scram-sha-256\" failed: \
+///      server requested a cleartext password"
+/// );
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthRefusal {
+    /// `require_auth` does not allow what the server asked for. `requested` is
+    /// [`AuthMethod::None`] when the server sent AuthenticationOk without any authentication
+    /// exchange having completed (`trust`) and `none` is not allowed.
+    RequireAuth {
+        /// The method of the server's request.
+        requested: AuthMethod,
+        /// The policy that refused it (its `Display` is the setting).
+        require_auth: RequireAuth,
+    },
+    /// `channel_binding=require`, but the connection is not using TLS (no channel binding data
+    /// was given), so SCRAM-SHA-256-PLUS is impossible.
+    ChannelBindingWithoutTls,
+    /// `channel_binding=require`, but the server's AuthenticationSASL does not offer
+    /// SCRAM-SHA-256-PLUS.
+    ChannelBindingNotOffered {
+        /// The mechanisms the server offered.
+        offered: Vec<String>,
+    },
+    /// `channel_binding=require`, but the server asked for a method that cannot bind to the
+    /// channel (cleartext, MD5, GSSAPI, SSPI): refused before answering, as libpq does.
+    ChannelBindingUnsupportedMethod {
+        /// The method of the server's request.
+        requested: AuthMethod,
+    },
+    /// `channel_binding=require`, and the server sent AuthenticationOk without a completed
+    /// SCRAM-SHA-256-PLUS exchange (trust, a password, MD5, or SCRAM without binding).
+    ChannelBindingNotUsed,
+    /// The server offers only SCRAM-SHA-256-PLUS, which this client cannot use: the
+    /// connection is not TLS, or `channel_binding=disable`.
+    PlusOnlyUnusable {
+        /// True when `channel_binding=disable` is the reason, false when it is the lack of TLS.
+        disabled: bool,
+    },
+}
+
+impl fmt::Display for AuthRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthRefusal::RequireAuth {
+                requested,
+                require_auth,
+            } => write!(
+                f,
+                "authentication method requirement \"{require_auth}\" failed: {}",
+                requested.server_request()
+            ),
+            AuthRefusal::ChannelBindingWithoutTls => {
+                f.write_str("channel binding is required, but the connection is not using TLS")
+            }
+            AuthRefusal::ChannelBindingNotOffered { offered } => write!(
+                f,
+                "channel binding is required, but the server does not offer \
+                 SCRAM-SHA-256-PLUS (it offered: {})",
+                if offered.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    offered.join(", ")
+                }
+            ),
+            AuthRefusal::ChannelBindingUnsupportedMethod { requested } => write!(
+                f,
+                "channel binding is required, but the {} (only SCRAM-SHA-256-PLUS can bind to \
+                 the channel)",
+                requested.server_request()
+            ),
+            AuthRefusal::ChannelBindingNotUsed => f.write_str(
+                "channel binding required, but server authenticated client without channel \
+                 binding",
+            ),
+            AuthRefusal::PlusOnlyUnusable { disabled: true } => f.write_str(
+                "the server offers only SCRAM-SHA-256-PLUS, but channel_binding is disable",
+            ),
+            AuthRefusal::PlusOnlyUnusable { disabled: false } => f.write_str(
+                "the server offers only SCRAM-SHA-256-PLUS, which needs channel binding data \
+                 from a TLS connection, but the connection is not using TLS",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AuthRefusal {}
 
 #[cfg(test)]
 mod tests {

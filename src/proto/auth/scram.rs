@@ -2,8 +2,10 @@
 //!
 //! The exchange is three messages long, and [`ScramSha256`] is its state machine:
 //!
-//! 1. [`ScramSha256::new`] builds the client-first-message (`n,,n=,r=<client nonce>`), sent in a
-//!    SASLInitialResponse naming the [`SCRAM_SHA_256`] mechanism;
+//! 1. [`ScramSha256::new`] (or [`ScramSha256::with_channel_binding`]) builds the
+//!    client-first-message (`n,,n=,r=<client nonce>`), sent in a SASLInitialResponse naming the
+//!    mechanism [`ScramSha256::mechanism`] ([`SCRAM_SHA_256`], or [`SCRAM_SHA_256_PLUS`] when
+//!    binding to the TLS channel);
 //! 2. [`ScramSha256::update`] takes the server-first-message (the data of
 //!    AuthenticationSASLContinue), checks it, and builds the client-final-message with the
 //!    client proof, sent in a SASLResponse;
@@ -15,10 +17,24 @@
 //! UTF-8 and SASLprep succeeds; otherwise its raw bytes are used, exactly as the server did
 //! when it stored the verifier (the private `saslprep` module has the details).
 //!
-//! Channel binding (`SCRAM-SHA-256-PLUS`) is not supported yet: the GS2 header is `n,,` ("the
-//! client does not support channel binding"). Once TLS exists, a client able to bind that sees
-//! no `-PLUS` offer should send `y,,` instead, so that a man-in-the-middle who stripped the
-//! offer is detected.
+//! Channel binding (RFC 5802 section 6, RFC 5929 section 4): the GS2 header that starts the
+//! client-first-message says what the client does about it, as a [`ChannelBindingChoice`]
+//! passed to [`ScramSha256::with_channel_binding`]:
+//!
+//! - `n,,` ([`ChannelBindingChoice::NotSupported`]): no TLS, or `channel_binding=disable`;
+//! - `y,,` ([`ChannelBindingChoice::SupportedButNotUsed`]): the client is on TLS and could
+//!   bind, but the server did not offer [`SCRAM_SHA_256_PLUS`]. A server that does support
+//!   channel binding refuses this header, so a man-in-the-middle who stripped the `-PLUS`
+//!   offer is detected;
+//! - `p=tls-server-end-point,,` ([`ChannelBindingChoice::TlsServerEndPoint`]): mechanism
+//!   [`SCRAM_SHA_256_PLUS`], bound to the hash of the server's TLS certificate. The
+//!   client-final-message's `c=` is then the base64 of the GS2 header followed by that hash, and
+//!   since `c=` is part of the AuthMessage both proofs cover it: a server on the other end of a
+//!   different TLS connection (a man-in-the-middle with its own certificate) cannot produce a
+//!   valid signature, and the real server refuses the client's proof.
+//!
+//! Computing the hash (RFC 5929 section 4.1: the certificate's signature hash, SHA-256 for MD5
+//! and SHA-1) is the IO layer's job; this module only carries the bytes.
 //!
 //! Limits checked on the server-first-message: the nonce must extend ours, the salt must be
 //! non-empty base64, and the iteration count must lie in `1..=`[`MAX_ITERATIONS`].
@@ -35,6 +51,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use super::saslprep::prepare_password;
+pub use super::scram_channel_binding::ChannelBindingChoice;
 use super::scram_error::shown;
 pub use super::scram_error::ScramError;
 
@@ -42,9 +59,13 @@ pub use super::scram_error::ScramError;
 /// its SASLInitialResponse.
 pub const SCRAM_SHA_256: &str = "SCRAM-SHA-256";
 
-/// The SASL mechanism name of SCRAM-SHA-256 with channel binding (offered by servers over TLS;
-/// not supported by this crate yet).
+/// The SASL mechanism name of SCRAM-SHA-256 with channel binding, offered by servers over TLS
+/// and used with [`ChannelBindingChoice::TlsServerEndPoint`].
 pub const SCRAM_SHA_256_PLUS: &str = "SCRAM-SHA-256-PLUS";
+
+/// The channel binding type PostgreSQL supports (RFC 5929 section 4), named in the GS2 header
+/// `p=tls-server-end-point,,`.
+pub const TLS_SERVER_END_POINT: &str = "tls-server-end-point";
 
 /// The largest iteration count accepted from a server: 10 million, 2,441 times PostgreSQL's
 /// default of 4096.
@@ -56,12 +77,6 @@ pub const SCRAM_SHA_256_PLUS: &str = "SCRAM-SHA-256-PLUS";
 /// higher, but nothing legitimate needs to. Counts below PostgreSQL's default are accepted
 /// (down to 1, as PostgreSQL itself allows): the server owns that trade-off.
 pub const MAX_ITERATIONS: u32 = 10_000_000;
-
-/// The GS2 header of a client that does not support channel binding (RFC 5802 section 7).
-const GS2_HEADER: &str = "n,,";
-
-/// `GS2_HEADER` in base64: the `c=` attribute of the client-final-message.
-const GS2_HEADER_BASE64: &str = "biws";
 
 /// The length in bytes of SHA-256 output, and so of every SCRAM-SHA-256 key and signature.
 const KEY_LEN: usize = 32;
@@ -95,6 +110,8 @@ type HmacSha256 = Hmac<Sha256>;
 /// ```
 pub struct ScramSha256 {
     state: State,
+    /// The SASL mechanism this exchange speaks, from its [`ChannelBindingChoice`].
+    mechanism: &'static str,
 }
 
 /// Where the exchange stands, with the data the next step needs.
@@ -106,6 +123,10 @@ enum State {
         client_nonce: String,
         /// The GS2 header followed by the client-first-message-bare.
         client_first: String,
+        /// The length of the GS2 header at the start of `client_first`.
+        gs2_len: usize,
+        /// The `c=` value of the client-final-message (base64 of GS2 header and binding data).
+        c_attribute: String,
     },
     /// The client-final-message is ready; the server-final-message is awaited.
     AwaitingServerFinal {
@@ -137,23 +158,58 @@ impl fmt::Debug for ScramSha256 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ScramSha256")
             .field("state", &self.state.name())
+            .field("mechanism", &self.mechanism)
             .finish_non_exhaustive()
     }
 }
 
 impl ScramSha256 {
     /// Starts an exchange the way PostgreSQL expects it: empty SCRAM user name, no channel
-    /// binding.
+    /// binding (GS2 header `n,,`, mechanism [`SCRAM_SHA_256`]).
     ///
     /// `client_nonce` must be non-empty printable ASCII without `,` (RFC 5802's `printable`);
     /// build it from secure random bytes with [`client_nonce_from_bytes`]. `password` may be any
     /// bytes: SASLprep is applied when the password is valid UTF-8 and SASLprep succeeds, as
     /// the server does when it stores the verifier.
     pub fn new(password: &[u8], client_nonce: &str) -> Result<ScramSha256, ScramError> {
-        ScramSha256::with_username(password, client_nonce, "")
+        ScramSha256::start(
+            password,
+            client_nonce,
+            "",
+            ChannelBindingChoice::NotSupported,
+        )
     }
 
-    /// Starts an exchange that names `username` in the client-first-message.
+    /// Starts an exchange the way PostgreSQL expects it (empty SCRAM user name) with the GS2
+    /// header of `channel_binding`; send [`message`](Self::message) in a SASLInitialResponse
+    /// naming [`mechanism`](Self::mechanism).
+    ///
+    /// With [`ChannelBindingChoice::TlsServerEndPoint`], the binding data enters the `c=`
+    /// attribute of the client-final-message and so both proofs; empty binding data is
+    /// [`ScramError::EmptyChannelBindingData`]. Otherwise as [`ScramSha256::new`].
+    ///
+    /// ```
+    /// use tusk::proto::auth::scram::{ChannelBindingChoice, ScramSha256};
+    ///
+    /// let scram = ScramSha256::with_channel_binding(
+    ///     b"pencil",
+    ///     "rOprNGfwEbeRWgbNEkqO",
+    ///     ChannelBindingChoice::SupportedButNotUsed,
+    /// )?;
+    /// assert_eq!(scram.mechanism(), "SCRAM-SHA-256");
+    /// assert_eq!(scram.message(), b"y,,n=,r=rOprNGfwEbeRWgbNEkqO");
+    /// # Ok::<(), tusk::proto::auth::ScramError>(())
+    /// ```
+    pub fn with_channel_binding(
+        password: &[u8],
+        client_nonce: &str,
+        channel_binding: ChannelBindingChoice,
+    ) -> Result<ScramSha256, ScramError> {
+        ScramSha256::start(password, client_nonce, "", channel_binding)
+    }
+
+    /// Starts an exchange that names `username` in the client-first-message (no channel
+    /// binding).
     ///
     /// PostgreSQL ignores the SCRAM user name (it authenticates the startup message's user), so
     /// a PostgreSQL client uses [`ScramSha256::new`]. This constructor exists for other SCRAM
@@ -164,13 +220,31 @@ impl ScramSha256 {
         client_nonce: &str,
         username: &str,
     ) -> Result<ScramSha256, ScramError> {
+        ScramSha256::start(
+            password,
+            client_nonce,
+            username,
+            ChannelBindingChoice::NotSupported,
+        )
+    }
+
+    fn start(
+        password: &[u8],
+        client_nonce: &str,
+        username: &str,
+        channel_binding: ChannelBindingChoice,
+    ) -> Result<ScramSha256, ScramError> {
         validate_client_nonce(client_nonce)?;
         if username.contains('\0') {
             return Err(ScramError::NulInUsername);
         }
+        if channel_binding == ChannelBindingChoice::TlsServerEndPoint(Vec::new()) {
+            return Err(ScramError::EmptyChannelBindingData);
+        }
+        let gs2_header = channel_binding.gs2_header();
         let mut client_first =
-            String::with_capacity(GS2_HEADER.len() + 5 + username.len() + client_nonce.len());
-        client_first.push_str(GS2_HEADER);
+            String::with_capacity(gs2_header.len() + 5 + username.len() + client_nonce.len());
+        client_first.push_str(gs2_header);
         client_first.push_str("n=");
         for c in username.chars() {
             match c {
@@ -186,8 +260,24 @@ impl ScramSha256 {
                 password: password.to_vec(),
                 client_nonce: client_nonce.to_owned(),
                 client_first,
+                gs2_len: gs2_header.len(),
+                c_attribute: channel_binding.c_attribute(),
             },
+            mechanism: channel_binding.mechanism(),
         })
+    }
+
+    /// The SASL mechanism of this exchange, to name in the SASLInitialResponse:
+    /// [`SCRAM_SHA_256_PLUS`] when it binds to the TLS channel, [`SCRAM_SHA_256`] otherwise.
+    pub fn mechanism(&self) -> &'static str {
+        self.mechanism
+    }
+
+    /// Whether this exchange binds to the TLS channel (SCRAM-SHA-256-PLUS). Once
+    /// [`finish`](Self::finish) succeeded, the server has then proved it is the end of this
+    /// TLS connection that knows the password.
+    pub fn is_channel_bound(&self) -> bool {
+        self.mechanism == SCRAM_SHA_256_PLUS
     }
 
     /// The message to send now: the client-first-message after [`new`](Self::new), the
@@ -214,10 +304,20 @@ impl ScramSha256 {
                 password,
                 client_nonce,
                 client_first,
+                gs2_len,
+                c_attribute,
             } => {
                 let parsed = ServerFirst::parse(server_first, &client_nonce)?;
                 let salted = cached_salted_password(&password, &parsed.salt, parsed.iterations);
-                self.state = client_final_state(&client_first, server_first, &parsed, &salted);
+                // In bounds: `start` puts the GS2 header at the start of `client_first`.
+                let client_first_bare = &client_first[gs2_len..];
+                self.state = client_final_state(
+                    client_first_bare,
+                    &c_attribute,
+                    server_first,
+                    &parsed,
+                    &salted,
+                );
                 Ok(())
             }
             state @ (State::AwaitingServerFinal { .. } | State::Done) => {
@@ -417,18 +517,18 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; KEY_LEN] {
 
 /// Builds the client-final-message and the state that awaits the server-final-message.
 fn client_final_state(
-    client_first: &str,
+    client_first_bare: &str,
+    c_attribute: &str,
     server_first: &[u8],
     parsed: &ServerFirst<'_>,
     salted: &[u8; KEY_LEN],
 ) -> State {
     let keys = Keys::derive(salted);
-    let without_proof = format!("c={GS2_HEADER_BASE64},r={}", parsed.nonce);
+    let without_proof = format!("c={c_attribute},r={}", parsed.nonce);
 
     // AuthMessage = client-first-message-bare "," server-first-message ","
     //               client-final-message-without-proof
-    // In bounds: `with_username` starts every client-first-message with GS2_HEADER.
-    let client_first_bare = &client_first.as_bytes()[GS2_HEADER.len()..];
+    let client_first_bare = client_first_bare.as_bytes();
     let mut auth_message =
         Vec::with_capacity(client_first_bare.len() + server_first.len() + without_proof.len() + 2);
     auth_message.extend_from_slice(client_first_bare);
@@ -653,3 +753,7 @@ mod tests;
 #[cfg(test)]
 #[path = "scram_error_tests.rs"]
 mod error_tests;
+
+#[cfg(test)]
+#[path = "scram_plus_tests.rs"]
+mod plus_tests;

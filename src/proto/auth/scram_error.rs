@@ -8,7 +8,7 @@ use std::fmt;
 
 use super::scram::MAX_ITERATIONS;
 #[cfg(doc)]
-use super::scram::{scram_verifier, ScramSha256};
+use super::scram::{scram_verifier, ChannelBindingChoice, ScramSha256};
 
 /// Why a SCRAM-SHA-256 exchange (or [`scram_verifier`]) failed.
 ///
@@ -70,6 +70,9 @@ pub enum ScramError {
     InvalidClientNonce,
     /// The user name passed to [`ScramSha256::with_username`] contains a NUL character.
     NulInUsername,
+    /// [`ChannelBindingChoice::TlsServerEndPoint`] was given no bytes: the IO layer failed to
+    /// compute the hash of the server's certificate.
+    EmptyChannelBindingData,
     /// [`scram_verifier`] was given an empty salt or zero iterations.
     InvalidVerifierInput {
         /// What was wrong, e.g. `"a SCRAM verifier needs a non-empty salt"`.
@@ -134,6 +137,10 @@ impl fmt::Display for ScramError {
             ScramError::NulInUsername => {
                 f.write_str("the SCRAM user name contains a NUL character")
             }
+            ScramError::EmptyChannelBindingData => f.write_str(
+                "the tls-server-end-point channel binding data is empty (the hash of the \
+                 server's certificate is missing)",
+            ),
             ScramError::InvalidVerifierInput { reason } => f.write_str(reason),
             ScramError::OutOfOrder { call, state } => match (*call, *state) {
                 ("update", "AwaitingServerFinal") => f.write_str(

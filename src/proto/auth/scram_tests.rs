@@ -285,21 +285,24 @@ fn debug_names_the_state_of_the_exchange() {
     let mut scram = started();
     assert_eq!(
         format!("{scram:?}"),
-        "ScramSha256 { state: \"AwaitingServerFirst\", .. }"
+        "ScramSha256 { state: \"AwaitingServerFirst\", mechanism: \"SCRAM-SHA-256\", .. }"
     );
     scram.update(RFC_SERVER_FIRST).unwrap();
     assert_eq!(
         format!("{scram:?}"),
-        "ScramSha256 { state: \"AwaitingServerFinal\", .. }"
+        "ScramSha256 { state: \"AwaitingServerFinal\", mechanism: \"SCRAM-SHA-256\", .. }"
     );
     scram
         .finish(b"v=3HO6Qt1M4MKJrmlKaoOqLAI0/0TV0HZe7J9H3MBtSOg=")
         .unwrap();
-    assert_eq!(format!("{scram:?}"), "ScramSha256 { state: \"Done\", .. }");
+    assert_eq!(
+        format!("{scram:?}"),
+        "ScramSha256 { state: \"Done\", mechanism: \"SCRAM-SHA-256\", .. }"
+    );
     let mut scram = started();
     let _ = scram.update(b"nonsense");
     assert_eq!(
         format!("{scram:?}"),
-        "ScramSha256 { state: \"Failed\", .. }"
+        "ScramSha256 { state: \"Failed\", mechanism: \"SCRAM-SHA-256\", .. }"
     );
 }
