@@ -12,9 +12,6 @@ mod error;
 mod pool;
 pub mod proto;
 mod sqlstate;
-// Not yet called by the connection layer (issue 9 wires it into connect); until then only the
-// tests use it.
-#[allow(dead_code)]
 mod tls;
 pub mod types;
 

@@ -78,6 +78,10 @@ pub const SKIPPABLE: &[(&str, &str)] = &[
         "citext",
         "the citext extension (Debian: postgresql-contrib)",
     ),
+    (
+        "tls",
+        "the TLS servers scripts/test-server runs (TUSK_PG_TLS_PORT, TUSK_PG_TLS_DIR)",
+    ),
 ];
 
 /// The [`SKIPPABLE`] names listed in [`ALLOW_SKIP`].
@@ -205,4 +209,74 @@ pub fn bouncer_tcp(user: &str, password: &str) -> Option<String> {
              connect_timeout=10"
         )
     })
+}
+
+/// The TLS servers `scripts/test-server` runs beside the plaintext one, with the test
+/// certificates it made.
+#[derive(Debug, Clone)]
+pub struct TlsServers {
+    /// The cluster with `ssl=on`, serving a certificate for `localhost` only, signed by the test
+    /// CA (roles: `tusk_tlsonly` hostssl-only, `tusk_plainonly` hostnossl-only, `tusk_cert`
+    /// client-certificate login, the rest accepted either way).
+    pub port: u16,
+    /// The cluster serving an expired certificate (otherwise like the main one).
+    pub expired_port: u16,
+    /// The directory of client-side files: `ca.crt`, `other-ca.crt`, `client*.crt/key`.
+    pub dir: std::path::PathBuf,
+}
+
+impl TlsServers {
+    /// A file of the certificate directory, as a string for a connection setting.
+    pub fn file(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    /// A key=value string to the TLS cluster as `user` with `password`, through `host`
+    /// (`localhost` matches the certificate; `127.0.0.1` does not).
+    pub fn conn(&self, host: &str, user: &str, password: &str) -> String {
+        format!(
+            "host={host} port={} user={user} password={password} dbname=tusk connect_timeout=10",
+            self.port
+        )
+    }
+}
+
+/// The TLS servers, or `None` when they do not run here and [`ALLOW_SKIP`] allows `tls` to be
+/// missing: the caller then returns (see [`skip_or_fail`]).
+///
+/// # Panics
+/// When they are not running and the skip is not allowed.
+pub fn tls() -> Option<TlsServers> {
+    let port = std::env::var("TUSK_PG_TLS_PORT");
+    let expired = std::env::var("TUSK_PG_TLS_EXPIRED_PORT");
+    let dir = std::env::var("TUSK_PG_TLS_DIR");
+    match (port, expired, dir) {
+        (Ok(port), Ok(expired), Ok(dir)) => Some(TlsServers {
+            port: port.parse().expect("TUSK_PG_TLS_PORT is a port number"),
+            expired_port: expired
+                .parse()
+                .expect("TUSK_PG_TLS_EXPIRED_PORT is a port number"),
+            dir: dir.into(),
+        }),
+        _ => {
+            skip_or_fail(
+                "tls",
+                "TUSK_PG_TLS_PORT, TUSK_PG_TLS_EXPIRED_PORT or TUSK_PG_TLS_DIR is not set, so \
+                 the TLS servers are not running (see the warnings of scripts/test-server)",
+            );
+            None
+        }
+    }
+}
+
+/// Whether the session uses TLS, as the server sees it (`pg_stat_ssl`): the oracle for what
+/// the sslmode negotiation did.
+pub async fn server_sees_tls(conn: &mut tusk::Connection) -> bool {
+    conn.query_one(
+        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        &[],
+    )
+    .await
+    .expect("pg_stat_ssl")
+    .get(0)
 }

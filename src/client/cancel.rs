@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::client::connection::negotiate::{self, describe_target};
 use crate::client::connection::{CancelTarget, Connection};
-use crate::client::transport::open_socket;
-use crate::config::Host;
 use crate::error::Error;
 use crate::proto::frontend;
 
@@ -67,8 +66,9 @@ impl fmt::Debug for CancelToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The secret key is a credential: never print it.
         f.debug_struct("CancelToken")
-            .field("host", &self.target.host)
-            .field("port", &self.target.port)
+            .field("host", &self.target.target.host)
+            .field("port", &self.target.target.port)
+            .field("encryption", &self.target.encryption)
             .field("process_id", &self.key.as_ref().map(|(pid, _)| *pid))
             .finish_non_exhaustive()
     }
@@ -99,17 +99,31 @@ impl CancelToken {
         let mut request = BytesMut::with_capacity(16 + secret_key.len());
         frontend::cancel_request(*process_id, secret_key, &mut request)?;
 
-        let limit = self.target.connect_timeout.unwrap_or(DEFAULT_CANCEL_WAIT);
+        let limit = self
+            .target
+            .resolved
+            .connect_timeout
+            .unwrap_or(DEFAULT_CANCEL_WAIT);
         let started = Instant::now();
-        let target = describe(&self.target.host, self.target.port);
+        let target = describe_target(&self.target.target);
         let send = async {
-            let mut socket = open_socket(&self.target.host, self.target.hostaddr, self.target.port)
-                .await
-                .map_err(|e| {
-                    Error::io(e).with_message(format!(
-                        "could not connect to {target} to send a cancel request"
-                    ))
-                })?;
+            // The same socket options and the same encryption as the session: a cancel key
+            // is a credential, and it must not travel in plaintext when the session does not.
+            let mut socket = negotiate::open(
+                &self.target.resolved,
+                &self.target.target,
+                self.target.connector.as_ref(),
+                self.target.encryption,
+            )
+            .await
+            .map_err(|e| {
+                let message = format!("could not connect to {target} to send a cancel request");
+                match e.kind() {
+                    crate::Kind::Io => e.with_message(message),
+                    _ => e,
+                }
+            })?
+            .stream;
             socket.write_all(&request).await.map_err(|e| {
                 Error::io(e).with_message(format!("could not send a cancel request to {target}"))
             })?;
@@ -266,20 +280,31 @@ impl Connection {
     }
 }
 
-/// `host:port` (or the socket path) for messages.
-fn describe(host: &Host, port: u16) -> String {
-    match host {
-        Host::Tcp(name) if name.contains(':') => format!("[{name}]:{port}"),
-        Host::Tcp(name) => format!("{name}:{port}"),
-        Host::Unix(dir) => format!("{}/.s.PGSQL.{port}", dir.display()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+
+    /// A plaintext cancel target for `host:port`.
+    fn target(host: &str, port: u16, connect_timeout: Option<Duration>) -> CancelTarget {
+        let mut config = crate::Config::new()
+            .host(host)
+            .port(port)
+            .user("u")
+            .ssl_mode(crate::SslMode::Disable);
+        if let Some(limit) = connect_timeout {
+            config = config.connect_timeout(limit);
+        }
+        // A valid TCP host, port and user: resolving cannot fail.
+        let resolved = config.resolve().unwrap();
+        CancelTarget {
+            target: resolved.targets[0].clone(),
+            resolved: std::sync::Arc::new(resolved),
+            connector: None,
+            encryption: negotiate::Encryption::Plain,
+        }
+    }
 
     #[test]
     fn token_is_send_sync_clone() {
@@ -289,12 +314,7 @@ mod tests {
     #[test]
     fn debug_hides_the_secret_key() {
         let token = CancelToken {
-            target: CancelTarget {
-                host: Host::Tcp("db".into()),
-                hostaddr: None,
-                port: 5432,
-                connect_timeout: None,
-            },
+            target: target("db", 5432, None),
             key: Some((42, Bytes::from_static(b"\xde\xad\xbe\xef"))),
         };
         let shown = format!("{token:?}");
@@ -303,12 +323,6 @@ mod tests {
             !shown.contains("xde") && !shown.contains("secret"),
             "{shown}"
         );
-    }
-
-    #[test]
-    fn describe_brackets_ipv6() {
-        assert_eq!(describe(&Host::Tcp("::1".into()), 5432), "[::1]:5432");
-        assert_eq!(describe(&Host::Tcp("db".into()), 5433), "db:5433");
     }
 
     #[tokio::test]
@@ -324,12 +338,7 @@ mod tests {
             got
         });
         let token = CancelToken {
-            target: CancelTarget {
-                host: Host::Tcp("127.0.0.1".into()),
-                hostaddr: None,
-                port,
-                connect_timeout: None,
-            },
+            target: target("127.0.0.1", port, None),
             key: Some((0x0102_0304, Bytes::from_static(b"\xde\xad\xbe\xef"))),
         };
         let started = Instant::now();
@@ -345,12 +354,7 @@ mod tests {
     #[tokio::test]
     async fn cancel_without_a_key_is_a_usage_error() {
         let token = CancelToken {
-            target: CancelTarget {
-                host: Host::Tcp("127.0.0.1".into()),
-                hostaddr: None,
-                port: 1,
-                connect_timeout: None,
-            },
+            target: target("127.0.0.1", 1, None),
             key: None,
         };
         let err = token.cancel().await.unwrap_err();
@@ -365,12 +369,7 @@ mod tests {
     #[tokio::test]
     async fn cancel_to_a_closed_port_is_an_io_error() {
         let token = CancelToken {
-            target: CancelTarget {
-                host: Host::Tcp("127.0.0.1".into()),
-                hostaddr: None,
-                port: 1,
-                connect_timeout: Some(Duration::from_secs(2)),
-            },
+            target: target("127.0.0.1", 1, Some(Duration::from_secs(2))),
             key: Some((1, Bytes::from_static(&[0; 4]))),
         };
         let err = token.cancel().await.unwrap_err();

@@ -15,7 +15,7 @@ use crate::client::simple::{SimpleColumns, SimpleQueryMessage, SimpleRow};
 use crate::client::statement::CloseQueue;
 use crate::client::statement_cache::StatementCache;
 use crate::client::transport::Wire;
-use crate::config::{Host, NoticeHandler};
+use crate::config::NoticeHandler;
 use crate::error::{DbError, Error, Kind};
 use crate::proto::backend::{self, ErrorFields, Message, Notification, TransactionStatus};
 use crate::proto::exchange::{CopyPolicy, Requests};
@@ -23,6 +23,7 @@ use crate::proto::framing;
 use crate::proto::session::Session;
 
 mod connect;
+pub(crate) mod negotiate;
 
 /// A connection to a PostgreSQL server.
 ///
@@ -57,19 +58,31 @@ pub struct Connection {
     pub(in crate::client) savepoint_counter: u64,
     notice_handler: Option<NoticeHandler>,
     cancel_target: CancelTarget,
+    /// What TLS the session runs over, if any.
+    tls: Option<TlsSummary>,
     /// The client-side limit per statement (see `Config::statement_timeout`).
     pub(in crate::client) statement_timeout: Option<std::time::Duration>,
 }
 
-/// The address a session was reached at, for opening the separate connection a
-/// CancelRequest travels on.
+/// The TLS facts of a session, for [`Connection::ssl_in_use`] and friends.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsSummary {
+    pub(crate) version: &'static str,
+    pub(crate) cipher: String,
+}
+
+/// How a session was reached, for opening the separate connection a CancelRequest travels
+/// on the same way: the same address, socket options and, when the session uses TLS, TLS with
+/// the same settings and negotiation.
 #[derive(Debug, Clone)]
 pub(crate) struct CancelTarget {
-    pub(crate) host: Host,
-    /// `hostaddr`: the address dialled instead of resolving `host`.
-    pub(crate) hostaddr: Option<std::net::IpAddr>,
-    pub(crate) port: u16,
-    pub(crate) connect_timeout: Option<std::time::Duration>,
+    pub(crate) target: crate::config::Target,
+    /// The settings the session was opened with (socket options, connect timeout).
+    pub(crate) resolved: std::sync::Arc<crate::config::Resolved>,
+    /// The TLS settings, when the session's sslmode could use TLS.
+    pub(crate) connector: Option<crate::tls::TlsConnector>,
+    /// How the session itself was encrypted: the cancel connection does the same.
+    pub(crate) encryption: negotiate::Encryption,
 }
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
@@ -90,6 +103,35 @@ impl Connection {
     /// `server_version`, `TimeZone`, `server_encoding`, `integer_datetimes`.
     pub fn parameter(&self, name: &str) -> Option<&str> {
         self.session.parameters().get(name)
+    }
+
+    /// Whether the session runs over TLS (libpq's `PQsslInUse`). With `sslmode=prefer` (the
+    /// default) or `allow`, this tells which way the negotiation went.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = &std::env::var("TUSK_PG_URL").expect("TUSK_PG_URL");
+    /// let conn = tusk::Connection::connect(url).await?;
+    /// if !conn.ssl_in_use() {
+    ///     eprintln!("warning: the database connection is not encrypted");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn ssl_in_use(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The TLS protocol version of the session (`TLSv1.2` or `TLSv1.3`), or `None` without TLS.
+    pub fn ssl_protocol_version(&self) -> Option<&str> {
+        self.tls.as_ref().map(|tls| tls.version)
+    }
+
+    /// The TLS cipher suite of the session as rustls names it (e.g.
+    /// `TLS13_AES_256_GCM_SHA384`), or `None` without TLS.
+    pub fn ssl_cipher(&self) -> Option<&str> {
+        self.tls.as_ref().map(|tls| tls.cipher.as_str())
     }
 
     /// The process ID of the server backend serving this connection, as sent in

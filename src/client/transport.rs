@@ -13,11 +13,7 @@ use std::task::{ready, Context, Poll, Waker};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
-#[cfg(unix)]
-use tokio::net::UnixStream;
 
-use crate::config::Host;
 use crate::error::Error;
 
 /// A byte stream a connection can run over: anything readable and writable asynchronously
@@ -142,37 +138,5 @@ impl Wire {
 pub(crate) fn make_read_room(buf: &mut BytesMut) {
     if buf.capacity() - buf.len() < READ_CHUNK / 4 {
         buf.reserve(READ_CHUNK);
-    }
-}
-
-/// Opens the socket to `host` and `port`: TCP (with Nagle off: requests are written whole) or
-/// the server's Unix-domain socket in directory `host`. With `hostaddr` (libpq's `hostaddr`),
-/// TCP to that address instead, whatever `host` is.
-pub(crate) async fn open_socket(
-    host: &Host,
-    hostaddr: Option<std::net::IpAddr>,
-    port: u16,
-) -> io::Result<Box<dyn Transport>> {
-    if let Some(addr) = hostaddr {
-        let stream = TcpStream::connect((addr, port)).await?;
-        stream.set_nodelay(true)?;
-        return Ok(Box::new(stream));
-    }
-    match host {
-        Host::Tcp(name) => {
-            let stream = TcpStream::connect((name.as_str(), port)).await?;
-            stream.set_nodelay(true)?;
-            Ok(Box::new(stream))
-        }
-        #[cfg(unix)]
-        Host::Unix(dir) => {
-            let path = dir.join(format!(".s.PGSQL.{port}"));
-            Ok(Box::new(UnixStream::connect(path).await?))
-        }
-        #[cfg(not(unix))]
-        Host::Unix(_) => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "Unix-domain sockets are not available on this platform",
-        )),
     }
 }

@@ -1,18 +1,24 @@
-//! Opening a [`Connection`]: each configured host in turn, under the connect timeout, the
-//! socket, then the startup and authentication exchange driven by the sans-IO [`Startup`].
+//! Opening a [`Connection`]: each configured host in turn, under the connect timeout; per host
+//! the attempts its sslmode allows (the socket and TLS are [`negotiate`]'s), then the startup
+//! and authentication exchange driven by the sans-IO [`Startup`].
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-use super::{db_error, deliver_notice, CancelTarget, Connection, NEXT_CONNECTION_ID};
+use super::negotiate::{self, describe_target, Encryption, Secured};
+use super::{db_error, deliver_notice, CancelTarget, Connection, TlsSummary, NEXT_CONNECTION_ID};
 use crate::client::statement::CloseQueue;
 use crate::client::statement_cache::StatementCache;
-use crate::client::transport::{open_socket, Transport, Wire};
-use crate::config::{Config, Host, SslMode, Target};
+use crate::client::transport::{Transport, Wire};
+use crate::config::{Config, Host, Resolved, SslMode, Target};
 use crate::error::{Error, Kind};
 use crate::proto::auth::scram;
+use crate::proto::auth::ChannelBinding;
 use crate::proto::backend;
+use crate::proto::session::AuthOptions;
 use crate::proto::session::{Startup, StartupEvent};
+use crate::tls::TlsConnector;
 
 impl Connection {
     /// Connects with a `postgres://` URL or a libpq `key=value` string.
@@ -27,19 +33,14 @@ impl Connection {
     /// Connects with `config`, trying each of its hosts in order until one accepts.
     pub(crate) async fn connect_with(config: &Config) -> Result<Connection, Error> {
         let resolved = config.resolve()?;
-        if matches!(
-            config.get_ssl_mode(),
-            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
-        ) {
-            return Err(Error::config(format!(
-                "sslmode={} needs TLS, which tusk does not support yet; use sslmode=disable, \
-                 allow or prefer (which connect without TLS)",
-                config.get_ssl_mode().as_str()
-            )));
-        }
+        let connector = if needs_tls(&resolved) {
+            Some(TlsConnector::new(&resolved.tls)?)
+        } else {
+            None
+        };
         let mut last_error = None;
         for target in &resolved.targets {
-            let attempt = Self::connect_one(config, &resolved, target);
+            let attempt = Self::connect_target(config, &resolved, target, connector.as_ref());
             let result = match resolved.connect_timeout {
                 Some(limit) => match tokio::time::timeout(limit, attempt).await {
                     Ok(result) => result,
@@ -61,31 +62,70 @@ impl Connection {
         Err(last_error.unwrap_or_else(|| Error::config("no host to connect to")))
     }
 
-    async fn connect_one(
+    /// One target, with the attempts its sslmode allows (see [`negotiate::attempts`]).
+    async fn connect_target(
         config: &Config,
-        resolved: &crate::config::Resolved,
+        resolved: &Resolved,
         target: &Target,
+        connector: Option<&TlsConnector>,
     ) -> Result<Connection, Error> {
-        let stream = open_socket(&target.host, target.hostaddr, target.port)
-            .await
-            .map_err(|e| {
-                Error::io(e)
-                    .with_message(format!("could not connect to {}", describe_target(target)))
-            })?;
-        Self::start(config, resolved, target, stream).await
+        let plan = negotiate::attempts(resolved, &target.host);
+        let first = match Self::connect_attempt(config, resolved, target, connector, plan[0]).await
+        {
+            Ok(conn) => return Ok(conn),
+            Err(e) => e,
+        };
+        let Some(&second) = plan.get(1) else {
+            return Err(first);
+        };
+        if !negotiate::fallback_allowed(plan[0], &first) {
+            return Err(first);
+        }
+        log::debug!(
+            "{}: retrying with {second:?} after: {first}",
+            describe_target(target)
+        );
+        match Self::connect_attempt(config, resolved, target, connector, second).await {
+            Ok(conn) => Ok(conn),
+            // sslmode=allow retried with TLS after the server refused the plaintext session,
+            // and the server has no TLS either: its refusal is the answer.
+            Err(e) if second == Encryption::Requested && e.kind() == Kind::Tls => Err(first),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn connect_attempt(
+        config: &Config,
+        resolved: &Resolved,
+        target: &Target,
+        connector: Option<&TlsConnector>,
+        encryption: Encryption,
+    ) -> Result<Connection, Error> {
+        let secured = negotiate::open(resolved, target, connector, encryption).await?;
+        let encryption = match &secured.tls {
+            Some(_) => encryption,
+            None => Encryption::Plain,
+        };
+        let cancel_target = CancelTarget {
+            target: target.clone(),
+            resolved: Arc::new(resolved.clone()),
+            connector: connector.cloned(),
+            encryption,
+        };
+        Self::start(config, resolved, cancel_target, secured).await
     }
 
     /// The startup and authentication exchange over an open stream, driven by the sans-IO
     /// [`Startup`].
     async fn start(
         config: &Config,
-        resolved: &crate::config::Resolved,
-        target: &Target,
-        stream: Box<dyn Transport>,
+        resolved: &Resolved,
+        cancel_target: CancelTarget,
+        secured: Secured,
     ) -> Result<Connection, Error> {
-        let (host, port) = (&target.host, target.port);
+        let target = describe_target(&cancel_target.target);
+        let (host, port) = (&cancel_target.target.host, cancel_target.target.port);
         let password = resolved.password_for(host, port);
-        let target_text = describe_target(target);
         let mut random = [0u8; 18];
         getrandom::fill(&mut random)
             .map_err(|e| Error::auth(format!("could not draw a random SCRAM nonce: {e}")))?;
@@ -96,13 +136,31 @@ impl Connection {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
 
-        let mut wire = Wire::new(stream);
+        // The channel binding data: libpq fails a connection whose certificate has none
+        // (RSASSA-PSS, Ed25519) only when binding is required; with `prefer` SCRAM then runs
+        // unbound, as the server (which cannot compute it either) expects.
+        let tls_server_end_point = match (&secured.tls, resolved.channel_binding) {
+            (None, _) | (Some(_), ChannelBinding::Disable) => None,
+            (Some(tls), ChannelBinding::Require) => Some(tls.channel_binding_data()?.to_vec()),
+            (Some(tls), ChannelBinding::Prefer) => tls.server_end_point.clone(),
+        };
+        let options = AuthOptions {
+            require_auth: resolved.require_auth,
+            channel_binding: resolved.channel_binding,
+            tls_server_end_point,
+        };
+        let tls_summary = secured.tls.as_ref().map(|tls| TlsSummary {
+            version: tls.protocol,
+            cipher: tls.cipher.clone(),
+        });
+        let mut wire = Wire::new(secured.stream);
         let max_message_len = resolved.max_message_len;
-        let mut startup = Startup::new(
+        let mut startup = Startup::with_options(
             &params,
             &resolved.user,
             password.as_deref(),
             nonce,
+            options,
             &mut wire.write_buf,
         )?;
         loop {
@@ -113,9 +171,8 @@ impl Connection {
                 }
                 wire.fill().await.map_err(|e| {
                     if e.kind() == Kind::Closed {
-                        Error::closed().with_message(format!(
-                            "{target_text} closed the connection during startup"
-                        ))
+                        Error::closed()
+                            .with_message(format!("{target} closed the connection during startup"))
                     } else {
                         e
                     }
@@ -142,12 +199,8 @@ impl Connection {
             statement_counter: 0,
             savepoint_counter: 0,
             notice_handler: config.get_notice_handler().cloned(),
-            cancel_target: CancelTarget {
-                host: host.clone(),
-                hostaddr: target.hostaddr,
-                port,
-                connect_timeout: resolved.connect_timeout,
-            },
+            cancel_target,
+            tls: tls_summary,
             statement_timeout: config.get_statement_timeout(),
         })
     }
@@ -196,7 +249,17 @@ impl Config {
             resolved.targets.first().cloned().ok_or_else(|| {
                 Error::config("no host to connect to (needed for cancel requests)")
             })?;
-        let start = Connection::start(self, &resolved, &target, Box::new(stream));
+        let cancel_target = CancelTarget {
+            target,
+            resolved: Arc::new(resolved.clone()),
+            connector: None,
+            encryption: Encryption::Plain,
+        };
+        let secured = Secured {
+            stream: Box::new(stream),
+            tls: None,
+        };
+        let start = Connection::start(self, &resolved, cancel_target, secured);
         match resolved.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, start).await.map_err(|_| {
                 Error::timeout(format!("the startup did not finish within {limit:?}"))
@@ -206,15 +269,20 @@ impl Config {
     }
 }
 
-fn describe_target(target: &Target) -> String {
-    let port = target.port;
-    let place = match &target.host {
+/// Whether any attempt may use TLS, so that a connector must be built.
+fn needs_tls(resolved: &Resolved) -> bool {
+    resolved.tls.mode != SslMode::Disable
+        && resolved
+            .targets
+            .iter()
+            .any(|t| matches!(t.host, Host::Tcp(_)))
+}
+
+/// `host:port` for messages: IPv6 in brackets, the socket file for a directory.
+pub(crate) fn describe_host(host: &Host, port: u16) -> String {
+    match host {
         Host::Tcp(name) if name.contains(':') => format!("[{name}]:{port}"),
         Host::Tcp(name) => format!("{name}:{port}"),
         Host::Unix(dir) => format!("{}/.s.PGSQL.{port}", dir.display()),
-    };
-    match target.hostaddr {
-        Some(addr) if addr.to_string() != target.host.to_string() => format!("{place} ({addr})"),
-        _ => place,
     }
 }
