@@ -58,12 +58,22 @@ pub struct FakeClient {
 }
 
 impl FakeClient {
-    /// Reads the untagged StartupMessage and returns its body (after the length).
+    /// Reads the untagged StartupMessage and returns its body (after the length). An
+    /// SSLRequest or GSSENCRequest before it is answered `N`, as a server without TLS does
+    /// (tusk's default `sslmode=prefer` sends one first).
     pub async fn read_startup(&mut self) -> io::Result<Vec<u8>> {
-        let len = self.stream.read_i32().await?;
-        let mut body = vec![0; (len as usize).saturating_sub(4)];
-        self.stream.read_exact(&mut body).await?;
-        Ok(body)
+        const SSL_REQUEST: [u8; 4] = 80_877_103i32.to_be_bytes();
+        const GSSENC_REQUEST: [u8; 4] = 80_877_104i32.to_be_bytes();
+        loop {
+            let len = self.stream.read_i32().await?;
+            let mut body = vec![0; (len as usize).saturating_sub(4)];
+            self.stream.read_exact(&mut body).await?;
+            if len == 8 && (body == SSL_REQUEST || body == GSSENC_REQUEST) {
+                self.stream.write_all(b"N").await?;
+                continue;
+            }
+            return Ok(body);
+        }
     }
 
     /// Reads one tagged frontend message: its tag and body.

@@ -147,21 +147,30 @@ async fn unsupported_and_unknown_auth_methods_are_refused() {
 
 #[tokio::test]
 async fn sasl_without_a_supported_mechanism_is_refused() {
-    let server = FakeServer::start(|mut c: FakeClient| async move {
-        c.read_startup().await?;
-        c.send(&wire::auth_sasl(&["SCRAM-SHA-256-PLUS", "OAUTHBEARER"]))
-            .await?;
-        let _ = c.read_to_end().await;
-        Ok(())
-    })
-    .await;
-    let err = connect(&server, Some("secret")).await.unwrap_err();
-    expect_message(
-        &err,
-        Kind::Auth,
-        "the server requested unsupported authentication method SASL with mechanisms \
-         [\"SCRAM-SHA-256-PLUS\", \"OAUTHBEARER\"] (tusk supports SCRAM-SHA-256)",
-    );
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["OAUTHBEARER"],
+            "the server requested unsupported authentication method SASL with mechanisms \
+             [\"OAUTHBEARER\"] (tusk supports SCRAM-SHA-256 and SCRAM-SHA-256-PLUS)",
+        ),
+        // PLUS needs TLS, which this plaintext session does not have.
+        (
+            &["SCRAM-SHA-256-PLUS", "OAUTHBEARER"],
+            "the server offers only SCRAM-SHA-256-PLUS, which needs channel binding data from \
+             a TLS connection, but the connection is not using TLS",
+        ),
+    ];
+    for (mechanisms, expected) in cases {
+        let server = FakeServer::start(move |mut c: FakeClient| async move {
+            c.read_startup().await?;
+            c.send(&wire::auth_sasl(mechanisms)).await?;
+            let _ = c.read_to_end().await;
+            Ok(())
+        })
+        .await;
+        let err = connect(&server, Some("secret")).await.unwrap_err();
+        expect_message(&err, Kind::Auth, expected);
+    }
 }
 
 #[tokio::test]

@@ -99,12 +99,21 @@ fn fatal_msg(out: &mut BytesMut) {
     message(out, b'E', &body);
 }
 
-/// Reads the StartupMessage and answers: trust authentication, a cancel key, idle.
+/// Reads the StartupMessage (answering `N` to an SSLRequest first) and answers: trust
+/// authentication, a cancel key, idle.
 async fn accept_session(listener: &TcpListener, pid: i32) -> TcpStream {
     let (mut sock, _) = listener.accept().await.unwrap();
-    let len = sock.read_i32().await.unwrap();
-    let mut startup = vec![0; usize::try_from(len - 4).unwrap()];
-    sock.read_exact(&mut startup).await.unwrap();
+    loop {
+        let len = sock.read_i32().await.unwrap();
+        let mut startup = vec![0; usize::try_from(len - 4).unwrap()];
+        sock.read_exact(&mut startup).await.unwrap();
+        // sslmode=prefer asks for TLS first: answer as a server without it.
+        if startup == 80_877_103i32.to_be_bytes() {
+            sock.write_all(b"N").await.unwrap();
+            continue;
+        }
+        break;
+    }
     let mut out = BytesMut::new();
     message(&mut out, b'R', &0i32.to_be_bytes());
     let mut key = BytesMut::new();

@@ -70,15 +70,15 @@ impl Connection {
         connector: Option<&TlsConnector>,
     ) -> Result<Connection, Error> {
         let plan = negotiate::attempts(resolved, &target.host);
-        let first = match Self::connect_attempt(config, resolved, target, connector, plan[0]).await
-        {
-            Ok(conn) => return Ok(conn),
-            Err(e) => e,
-        };
+        let (first, encrypted) =
+            match Self::connect_attempt(config, resolved, target, connector, plan[0]).await {
+                Ok(conn) => return Ok(conn),
+                Err(failed) => failed,
+            };
         let Some(&second) = plan.get(1) else {
             return Err(first);
         };
-        if !negotiate::fallback_allowed(plan[0], &first) {
+        if !negotiate::fallback_allowed(plan[0], &first, encrypted) {
             return Err(first);
         }
         log::debug!(
@@ -89,30 +89,37 @@ impl Connection {
             Ok(conn) => Ok(conn),
             // sslmode=allow retried with TLS after the server refused the plaintext session,
             // and the server has no TLS either: its refusal is the answer.
-            Err(e) if second == Encryption::Requested && e.kind() == Kind::Tls => Err(first),
-            Err(e) => Err(e),
+            Err((e, _)) if second == Encryption::Requested && e.kind() == Kind::Tls => Err(first),
+            Err((e, _)) => Err(e),
         }
     }
 
+    /// One attempt. On failure, also says whether the session was encrypted by then, which
+    /// decides whether `prefer` may try again in plaintext.
     async fn connect_attempt(
         config: &Config,
         resolved: &Resolved,
         target: &Target,
         connector: Option<&TlsConnector>,
         encryption: Encryption,
-    ) -> Result<Connection, Error> {
-        let secured = negotiate::open(resolved, target, connector, encryption).await?;
+    ) -> Result<Connection, (Error, bool)> {
+        let secured = negotiate::open(resolved, target, connector, encryption)
+            .await
+            .map_err(|e| (e, false))?;
         let encryption = match &secured.tls {
             Some(_) => encryption,
             None => Encryption::Plain,
         };
+        let encrypted = secured.tls.is_some();
         let cancel_target = CancelTarget {
             target: target.clone(),
             resolved: Arc::new(resolved.clone()),
             connector: connector.cloned(),
             encryption,
         };
-        Self::start(config, resolved, cancel_target, secured).await
+        Self::start(config, resolved, cancel_target, secured)
+            .await
+            .map_err(|e| (e, encrypted))
     }
 
     /// The startup and authentication exchange over an open stream, driven by the sans-IO

@@ -291,16 +291,24 @@ fn describe_addr(addr: IpAddr) -> String {
     addr.to_string()
 }
 
-/// Whether a failed first attempt may be followed by the second one: libpq retries after the
-/// server refused the session (an ErrorResponse during startup: `allow` and `prefer`) and,
-/// for `prefer`, after a failed TLS handshake. A verification failure cannot happen there
-/// (those modes do not verify); a timeout or a refused TCP connection is not retried, since
-/// the other encryption would meet the same network.
-pub(crate) fn fallback_allowed(first: Encryption, error: &Error) -> bool {
+/// Whether a failed first attempt may be followed by the second one, as libpq decides:
+/// - `allow` (plaintext first) retries with TLS after the server refused the session (an
+///   ErrorResponse during startup);
+/// - `prefer` (TLS first) retries in plaintext after a failed TLS handshake, or after the
+///   server refused a session that was encrypted (`encrypted`); a server that answered `N` has
+///   already been talked to in plaintext, so its refusal stands.
+///
+/// A timeout or a refused TCP connection is never retried: the other encryption would meet
+/// the same network.
+pub(crate) fn fallback_allowed(first: Encryption, error: &Error, encrypted: bool) -> bool {
     use crate::error::Kind;
     match first {
         Encryption::Plain => error.kind() == Kind::Db,
-        Encryption::Requested => matches!(error.kind(), Kind::Db | Kind::Tls),
+        Encryption::Requested => match error.kind() {
+            Kind::Tls => true,
+            Kind::Db => encrypted,
+            _ => false,
+        },
         Encryption::Direct => false,
     }
 }
