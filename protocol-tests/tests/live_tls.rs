@@ -297,34 +297,25 @@ async fn the_url_form_carries_the_tls_settings() {
 async fn tls_protocol_versions_are_enforced() {
     let Some(tls) = live::tls() else { return };
     let base = tls.conn("localhost", "tusk_scram", "pw_scram");
-    let mut conn = Connection::connect(&format!(
-        "{base} sslmode=require ssl_min_protocol_version=TLSv1.3"
-    ))
-    .await
-    .unwrap();
-    let version: String = conn
-        .query_one(
-            "SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(version, "TLSv1.3");
-    let mut conn = Connection::connect(&format!(
-        "{base} sslmode=require ssl_max_protocol_version=TLSv1.2"
-    ))
-    .await
-    .unwrap();
-    let version: String = conn
-        .query_one(
-            "SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(version, "TLSv1.2");
+    for (setting, expected) in [
+        ("ssl_min_protocol_version=TLSv1.3", "TLSv1.3"),
+        ("ssl_max_protocol_version=TLSv1.2", "TLSv1.2"),
+    ] {
+        let mut conn = Connection::connect(&format!("{base} sslmode=require {setting}"))
+            .await
+            .unwrap();
+        let version: String = conn
+            .query_one(
+                "SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(version, expected, "{setting}");
+        assert_eq!(conn.ssl_protocol_version(), Some(expected));
+        assert!(conn.ssl_cipher().is_some_and(|c| !c.is_empty()));
+    }
     let err = Connection::connect(&format!(
         "{base} sslmode=require ssl_max_protocol_version=TLSv1.1"
     ))
