@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use sqlx::{Connection as _, Executor as _, Row as _, SqlSafeStr as _, Statement as _};
 
-use drivers::{Target, TokioPostgres};
+use drivers::Target;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -75,6 +75,7 @@ fn target_from_url(url: &str) -> Result<Target, BoxError> {
         dbname: config.get_dbname().unwrap_or("tusk").into(),
         user: config.get_user().unwrap_or("tusk").into(),
         password: String::from_utf8_lossy(config.get_password().unwrap_or(b"")).into_owned(),
+        tls: None,
     })
 }
 
@@ -102,7 +103,9 @@ async fn tusk(target: &Target, workload: Workload, n: u64) -> Result<i64, BoxErr
 }
 
 async fn tokio_postgres(target: &Target, workload: Workload, n: u64) -> Result<i64, BoxError> {
-    let conn = TokioPostgres::connect(&target.tokio_postgres()).await?;
+    let conn = target
+        .tokio_postgres_connect(&target.tokio_postgres())
+        .await?;
     let stmt = match workload {
         Workload::W1 => Some(conn.client.prepare(POINT_SELECT).await?),
         Workload::W2 => None,

@@ -18,22 +18,28 @@
 //! - W6 connect, authenticate with SCRAM-SHA-256 (role tusk_scram), close;
 //! - W7 64 tasks doing point selects over a pool of 8 connections (tusk: `Pool::query_one`,
 //!   which batches concurrent queries per connection);
-//! - W7x the same with exclusive checkouts (tusk: `Pool::get` then `query_one`).
+//! - W7x the same with exclusive checkouts (tusk: `Pool::get` then `query_one`);
+//! - W1s and W4s: W1 and W4 with every driver over TLS to scripts/test-server's TLS server
+//!   (TUSK_PG_TLS_PORT), `sslmode=verify-full` against host `localhost` with the test CA
+//!   (TUSK_PG_TLS_DIR/ca.crt) as the root, rustls with ring for all three (see
+//!   versus/drivers.rs); skipped, with a message, when TUSK_PG_TLS_PORT or TUSK_PG_TLS_DIR is
+//!   not set. They run only when named in TUSK_BENCH_ONLY or when it is unset.
 //!
-//! W1-W4 and W6 run on a current-thread runtime (the CPU time is then that of one client
+//! W1-W4, W1s, W4s and W6 run on a current-thread runtime (the CPU time is then that of one client
 //! thread); W7 and W7x on a multi-thread runtime with 2 workers.
 //!
 //! Run it with `scripts/bench`, which starts the test server, creates the tables
 //! (`pgbench_accounts` from `pgbench -i -s 1`, `tusk_bench_rows`), runs this and then pgbench
 //! as the reference for what the server allows. By hand:
-//! `scripts/with-test-server cargo bench --bench versus` once the tables exist.
+//! `scripts/with-test-server cargo bench --bench versus` once the tables exist (for W1s and W4s
+//! on the TLS server too).
 //!
 //! Environment: the TUSK_PG_* settings of scripts/test-server (host, port, dbname, user,
-//! password), and
+//! password; TUSK_PG_TLS_PORT and TUSK_PG_TLS_DIR for W1s and W4s), and
 //! - TUSK_BENCH_SECONDS  length of one driver's round, in seconds (default 1)
 //! - TUSK_BENCH_ROUNDS   rounds per workload (default 5)
 //! - TUSK_BENCH_ONLY     workloads to run, e.g. `W1,W4` (default all)
-//! - TUSK_BENCH_ROWS     rows fetched by W4 (default 1000000)
+//! - TUSK_BENCH_ROWS     rows fetched by W4 and W4s (default 1000000)
 //! - TUSK_BENCH_PIPELINE selects per pipeline in W3 (default 10000)
 //! - TUSK_BENCH_TASKS, TUSK_BENCH_POOL  tasks and pool size of W7 (default 64 and 8)
 //! - TUSK_BENCH_RESULTS  a file to write the results to as tab-separated lines (scripts/bench
@@ -143,6 +149,31 @@ fn target_from_env() -> Result<Option<Target>, BoxError> {
         dbname: var("TUSK_PG_DBNAME", "tusk"),
         user: var("TUSK_PG_USER", "tusk"),
         password: var("TUSK_PG_PASSWORD", "tusk"),
+        tls: None,
+    }))
+}
+
+/// The TLS server of scripts/test-server for W1s and W4s, as `main` with its port, host
+/// `localhost` (the name its certificate is for) and the test CA; `None` when
+/// TUSK_PG_TLS_PORT or TUSK_PG_TLS_DIR is not set.
+fn tls_target_from_env(main: &Target) -> Result<Option<Target>, BoxError> {
+    let (Ok(port), Ok(dir)) = (
+        std::env::var("TUSK_PG_TLS_PORT"),
+        std::env::var("TUSK_PG_TLS_DIR"),
+    ) else {
+        return Ok(None);
+    };
+    if port.trim().is_empty() || dir.trim().is_empty() {
+        return Ok(None);
+    }
+    let ca = std::path::Path::new(&dir).join("ca.crt");
+    Ok(Some(Target {
+        host: "localhost".into(),
+        port: port
+            .parse()
+            .map_err(|_| format!("TUSK_PG_TLS_PORT={port:?} is not a port"))?,
+        tls: Some(drivers::Tls::new(ca)?),
+        ..main.clone()
     }))
 }
 
@@ -184,8 +215,13 @@ pub fn thousands(n: i64) -> String {
     out
 }
 
-/// Checks that the tables exist and returns the number of accounts.
-async fn check_data(target: &Target, settings: &Settings) -> Result<i32, BoxError> {
+/// Checks that the tables exist (tusk_bench_rows only when `rows_workload`, W4 or W4s, is to
+/// run) and returns the number of accounts.
+async fn check_data(
+    target: &Target,
+    settings: &Settings,
+    rows_workload: &str,
+) -> Result<i32, BoxError> {
     let mut conn = target.tusk().connect().await?;
     let missing = |table: &str| {
         format!("table {table} is missing: run scripts/bench, which creates the benchmark data")
@@ -199,7 +235,7 @@ async fn check_data(target: &Target, settings: &Settings) -> Result<i32, BoxErro
         .map_err(|_| missing("pgbench_accounts"))?
         .get(0);
     let accounts = accounts.ok_or_else(|| missing("pgbench_accounts"))?;
-    if settings.wants("W4") {
+    if settings.wants(rows_workload) {
         let rows: i64 = conn
             .query_one("SELECT count(*) FROM tusk_bench_rows", &[])
             .await
@@ -218,11 +254,15 @@ async fn check_data(target: &Target, settings: &Settings) -> Result<i32, BoxErro
     Ok(accounts)
 }
 
-fn run(target: &Target, settings: &Settings) -> Result<Vec<Outcome>, BoxError> {
+fn run(
+    target: &Target,
+    tls_target: Option<&Target>,
+    settings: &Settings,
+) -> Result<Vec<Outcome>, BoxError> {
     let single = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let accounts = single.block_on(check_data(target, settings))?;
+    let accounts = single.block_on(check_data(target, settings, "W4"))?;
     let mut outcomes = Vec::new();
     let mut record = |outcome: Outcome| {
         eprintln!(
@@ -263,6 +303,29 @@ fn run(target: &Target, settings: &Settings) -> Result<Vec<Outcome>, BoxError> {
             &single,
             copy_load::copy_load(target, settings),
         )?);
+    }
+    let wants_tls = settings.wants("W1s") || settings.wants("W4s");
+    match tls_target {
+        Some(tls_target) if wants_tls => {
+            let accounts = single.block_on(check_data(tls_target, settings, "W4s"))?;
+            if settings.wants("W1s") {
+                record(measure::on_fresh_threads(
+                    &single,
+                    single::point_select_prepared(tls_target, settings, accounts),
+                )?);
+            }
+            if settings.wants("W4s") {
+                record(measure::on_fresh_threads(
+                    &single,
+                    single::fetch_rows(tls_target, settings),
+                )?);
+            }
+        }
+        None if wants_tls => eprintln!(
+            "versus: W1s and W4s skipped: TUSK_PG_TLS_PORT and TUSK_PG_TLS_DIR are not both \
+             set (scripts/test-server prints them when its TLS server runs)"
+        ),
+        _ => {}
     }
     if settings.wants("W6") {
         record(measure::on_fresh_threads(
@@ -321,11 +384,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let tls_target = match tls_target_from_env(&target) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("versus: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     eprintln!(
         "versus: {}:{} db {}, {} rounds of {:?} per driver and workload",
         target.host, target.port, target.dbname, settings.rounds, settings.round
     );
-    match run(&target, &settings) {
+    if let Some(t) = &tls_target {
+        eprintln!("versus: W1s, W4s over TLS to {}:{}", t.host, t.port);
+    }
+    match run(&target, tls_target.as_ref(), &settings) {
         Ok(outcomes) => {
             println!();
             print!("{}", measure::table(&outcomes));

@@ -10,11 +10,12 @@ use sqlx::{
 };
 use tusk::types::ToSql as TuskToSql;
 
-use crate::drivers::{Target, TokioPostgres};
+use crate::drivers::Target;
 use crate::measure::{measure, repeat_for, Driver, Outcome};
 use crate::{BoxError, Ids, Settings, POINT_SELECT, ROWS_SELECT};
 
-/// W1: point select by primary key on a statement prepared once.
+/// W1: point select by primary key on a statement prepared once; W1s when `target` is the TLS
+/// server.
 pub async fn point_select_prepared(
     target: &Target,
     settings: &Settings,
@@ -62,7 +63,10 @@ pub async fn point_select_prepared(
     black_box(sink);
     drop((tusk_stmt, tp_stmt, sqlx_stmt));
     c.close().await?;
-    Ok(Outcome::new("W1", "point select, prepared", "q", results))
+    Ok(match target.tls {
+        None => Outcome::new("W1", "point select, prepared", "q", results),
+        Some(_) => Outcome::new("W1s", "point select, prepared, TLS", "q", results),
+    })
 }
 
 /// W2: the same query given as SQL text every time: tusk's statement cache, tokio-postgres's
@@ -192,7 +196,8 @@ fn all_rows(fetched: usize, expected: i64) -> Result<u64, BoxError> {
     }
 }
 
-/// W4: fetch many rows of (int8, text, float8, timestamptz) and read every column.
+/// W4: fetch many rows of (int8, text, float8, timestamptz) and read every column; W4s when
+/// `target` is the TLS server.
 pub async fn fetch_rows(target: &Target, settings: &Settings) -> Result<Outcome, BoxError> {
     let mut c = target.connect_all().await?;
     let tusk_stmt = c.tusk.prepare(ROWS_SELECT).await?;
@@ -258,12 +263,11 @@ pub async fn fetch_rows(target: &Target, settings: &Settings) -> Result<Outcome,
     }
     drop((tusk_stmt, tp_stmt, sqlx_stmt));
     c.close().await?;
-    Ok(Outcome::new(
-        "W4",
-        &format!("fetch {} rows, read 4 columns", crate::thousands(n)),
-        "row",
-        results,
-    ))
+    let title = format!("fetch {} rows, read 4 columns", crate::thousands(n));
+    Ok(match target.tls {
+        None => Outcome::new("W4", &title, "row", results),
+        Some(_) => Outcome::new("W4s", &format!("{title}, TLS"), "row", results),
+    })
 }
 
 /// W6: connect, authenticate with SCRAM-SHA-256, close.
@@ -285,7 +289,11 @@ pub async fn connect_scram(target: &Target, settings: &Settings) -> Result<Outco
             }
             Driver::TokioPostgres => {
                 repeat_for(budget, async || {
-                    TokioPostgres::connect(&tp_config).await?.close().await?;
+                    target
+                        .tokio_postgres_connect(&tp_config)
+                        .await?
+                        .close()
+                        .await?;
                     Ok(1)
                 })
                 .await
