@@ -317,6 +317,58 @@ pub(crate) fn fallback_allowed(first: Encryption, error: &Error, encrypted: bool
 mod tests {
     use super::*;
 
+    /// The socket options are read back from the kernel: what libpq's keepalive settings ask
+    /// for is what the socket has.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn keepalives_and_user_timeout_reach_the_socket() {
+        use std::time::Duration;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let resolve = |extra: &str| {
+            format!("host=127.0.0.1 port={port} user=u {extra}")
+                .parse::<crate::Config>()
+                .unwrap()
+                .resolve()
+                .unwrap()
+        };
+
+        let tuned = resolve(
+            "keepalives_idle=7 keepalives_interval=3 keepalives_count=4 tcp_user_timeout=9000",
+        );
+        let stream = open_socket(&tuned, &tuned.targets[0]).await.unwrap();
+        drop(stream);
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        set_liveness(&stream, &tuned).unwrap();
+        let socket = socket2::SockRef::from(&stream);
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), Duration::from_secs(7));
+        assert_eq!(
+            socket.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(3)
+        );
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 4);
+        assert_eq!(
+            socket.tcp_user_timeout().unwrap(),
+            Some(Duration::from_millis(9000))
+        );
+
+        // On by default, as in libpq; off when asked.
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        set_liveness(&stream, &resolve("")).unwrap();
+        assert!(socket2::SockRef::from(&stream).keepalive().unwrap());
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        set_liveness(&stream, &resolve("keepalives=0")).unwrap();
+        assert!(!socket2::SockRef::from(&stream).keepalive().unwrap());
+    }
+
+    #[test]
+    fn describe_host_brackets_ipv6() {
+        use super::super::connect::describe_host;
+        assert_eq!(describe_host(&Host::Tcp("::1".into()), 5432), "[::1]:5432");
+        assert_eq!(describe_host(&Host::Tcp("db".into()), 5433), "db:5433");
+    }
+
     #[test]
     fn passwd_lookup_finds_the_user_by_id() {
         let passwd = "root:x:0:0:root:/root:/bin/bash\n\
