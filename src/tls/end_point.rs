@@ -234,6 +234,39 @@ mod tests {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
 
+    /// DER length forms at their boundaries, built by hand (X.690 §8.1.3): short form up to
+    /// 0x7f, long form with 1 to 4 length bytes, and the forms DER forbids.
+    #[test]
+    fn der_length_forms_at_their_boundaries() {
+        let ok = |input: &[u8], content: &[u8], rest: &[u8]| {
+            assert_eq!(
+                expect(input, 0x30, "t"),
+                Ok((content, rest)),
+                "{input:02x?}"
+            );
+        };
+        let bad = |input: &[u8]| {
+            assert!(expect(input, 0x30, "t").is_err(), "{input:02x?}");
+        };
+        ok(&[0x30, 0x00, 0xaa], &[], &[0xaa]);
+        let long = [0x5a; 0x80];
+        let mut short_max = vec![0x30, 0x7f];
+        short_max.extend_from_slice(&long[..0x7f]);
+        ok(&short_max, &long[..0x7f], &[]);
+        let mut one_byte = vec![0x30, 0x81, 0x80];
+        one_byte.extend_from_slice(&long);
+        ok(&one_byte, &long, &[]);
+        // 0x82 0x00 0x02: two length bytes, both used (0x0002), then 2 bytes and 1 left over.
+        ok(&[0x30, 0x82, 0x00, 0x02, 1, 2, 3], &[1, 2], &[3]);
+        ok(&[0x30, 0x84, 0, 0, 0, 1, 9], &[9], &[]);
+        bad(&[0x30, 0x80, 0x00]); // indefinite length
+        bad(&[0x30, 0x85, 0, 0, 0, 0, 1, 9]); // five length bytes
+        bad(&[0x30, 0x82, 0x00]); // length bytes cut short
+        bad(&[0x30, 0x02, 0x00]); // content cut short
+        bad(&[0x31, 0x00]); // another tag
+        bad(&[]);
+    }
+
     /// A fixture certificate's DER.
     fn der(name: &str) -> Vec<u8> {
         let path = format!("{}/src/tls/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
