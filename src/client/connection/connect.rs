@@ -32,7 +32,8 @@ impl Connection {
 
     /// Connects with `config`, trying each of its hosts in order until one accepts.
     pub(crate) async fn connect_with(config: &Config) -> Result<Connection, Error> {
-        let resolved = config.resolve()?;
+        // Shared by every attempt and kept by the connection's cancel target.
+        let resolved = Arc::new(config.resolve()?);
         let connector = if needs_tls(&resolved) {
             Some(TlsConnector::new(&resolved.tls)?)
         } else {
@@ -65,7 +66,7 @@ impl Connection {
     /// One target, with the attempts its sslmode allows (see [`negotiate::attempts`]).
     async fn connect_target(
         config: &Config,
-        resolved: &Resolved,
+        resolved: &Arc<Resolved>,
         target: &Target,
         connector: Option<&TlsConnector>,
     ) -> Result<Connection, Error> {
@@ -98,7 +99,7 @@ impl Connection {
     /// decides whether `prefer` may try again in plaintext.
     async fn connect_attempt(
         config: &Config,
-        resolved: &Resolved,
+        resolved: &Arc<Resolved>,
         target: &Target,
         connector: Option<&TlsConnector>,
         encryption: Encryption,
@@ -113,7 +114,7 @@ impl Connection {
         let encrypted = secured.tls.is_some();
         let cancel_target = CancelTarget {
             target: target.clone(),
-            resolved: Arc::new(resolved.clone()),
+            resolved: resolved.clone(),
             connector: connector.cloned(),
             encryption,
         };
@@ -251,14 +252,14 @@ impl Config {
     /// # }
     /// ```
     pub async fn connect_raw<S: Transport>(&self, stream: S) -> Result<Connection, Error> {
-        let resolved = self.resolve()?;
+        let resolved = Arc::new(self.resolve()?);
         let target =
             resolved.targets.first().cloned().ok_or_else(|| {
                 Error::config("no host to connect to (needed for cancel requests)")
             })?;
         let cancel_target = CancelTarget {
             target,
-            resolved: Arc::new(resolved.clone()),
+            resolved: resolved.clone(),
             connector: None,
             encryption: Encryption::Plain,
         };

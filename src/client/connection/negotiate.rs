@@ -15,7 +15,6 @@
 //! sockets: they are local and never encrypted.
 
 use std::io;
-use std::net::IpAddr;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -281,14 +280,10 @@ pub(crate) fn describe_target(target: &Target) -> String {
     let base = super::connect::describe_host(&target.host, target.port);
     match target.hostaddr {
         Some(addr) if Host::Tcp(addr.to_string()) != target.host => {
-            format!("{base} (address {})", describe_addr(addr))
+            format!("{base} (address {addr})")
         }
         _ => base,
     }
-}
-
-fn describe_addr(addr: IpAddr) -> String {
-    addr.to_string()
 }
 
 /// Whether a failed first attempt may be followed by the second one, as libpq decides:
