@@ -119,6 +119,28 @@ impl TlsProxy {
     pub fn connections(&self) -> Vec<SeenConnection> {
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// The connections that have ended, once there are at least `count` of them. The proxy
+    /// records a connection after both sides closed, a moment after the client's call
+    /// returned, so a test waits here rather than reading [`TlsProxy::connections`] at once.
+    ///
+    /// # Panics
+    /// When fewer than `count` have ended after 10 seconds.
+    pub async fn ended(&self, count: usize) -> Vec<SeenConnection> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let seen = self.connections();
+            if seen.len() >= count {
+                return seen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the proxy recorded {} of {count} connections: {seen:?}",
+                seen.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 }
 
 /// The rustls server configuration: ring, TLS 1.2 and 1.3, ALPN `postgresql`.
@@ -297,18 +319,6 @@ mod tests {
         assert_eq!(&back, b"ping");
     }
 
-    /// Waits for the proxy to record `n` connections (it records when they end).
-    async fn connections(proxy: &TlsProxy, n: usize) -> Vec<SeenConnection> {
-        for _ in 0..200 {
-            let seen = proxy.connections();
-            if seen.len() >= n {
-                return seen;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("the proxy recorded {:?}", proxy.connections());
-    }
-
     #[tokio::test]
     async fn ssl_request_then_tls_is_forwarded() {
         let proxy = proxy(|_| {}).await;
@@ -323,7 +333,7 @@ mod tests {
         let mut tls = connector(&[]).connect(name, tcp).await.expect("handshake");
         round_trip(&mut tls).await;
         drop(tls);
-        let seen = &connections(&proxy, 1).await[0];
+        let seen = &proxy.ended(1).await[0];
         assert!(seen.ssl_request && seen.tls && !seen.direct, "{seen:?}");
         assert_eq!(seen.alpn, None);
         assert_eq!(seen.sni.as_deref(), Some("localhost"));
@@ -343,7 +353,7 @@ mod tests {
         assert_eq!(tls.get_ref().1.alpn_protocol(), Some(ALPN));
         round_trip(&mut tls).await;
         drop(tls);
-        let seen = &connections(&proxy, 1).await[0];
+        let seen = &proxy.ended(1).await[0];
         assert!(seen.direct && seen.tls && !seen.ssl_request, "{seen:?}");
         assert_eq!(seen.alpn.as_deref(), Some(ALPN));
         assert_eq!(seen.alpn_offered, vec![ALPN.to_vec()]);
@@ -370,7 +380,7 @@ mod tests {
             )),
             "{err}"
         );
-        let seen = &connections(&proxy, 1).await[0];
+        let seen = &proxy.ended(1).await[0];
         assert!(seen.direct && !seen.tls && seen.error.is_some(), "{seen:?}");
     }
 
@@ -405,7 +415,7 @@ mod tests {
             .connect(name, tcp)
             .await
             .expect_err("closed");
-        let seen = connections(&proxy, 2).await;
+        let seen = proxy.ended(2).await;
         assert!(
             seen.iter()
                 .any(|s| s.ssl_request && !s.tls && s.error.is_none()),

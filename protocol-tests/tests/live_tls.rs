@@ -174,15 +174,21 @@ async fn an_expired_certificate_is_refused_when_verifying() {
     check(&format!("{base} sslmode=prefer"), Outcome::Tls).await;
 }
 
+/// `tusk_cert` over verify-full, without a certificate yet: the role logs in by client
+/// certificate only (pg_hba.conf `cert`).
+fn cert_login(tls: &live::TlsServers) -> String {
+    format!(
+        "host=localhost port={} user=tusk_cert dbname=tusk sslmode=verify-full sslrootcert={} \
+         connect_timeout=10",
+        tls.port,
+        tls.file("ca.crt")
+    )
+}
+
 #[tokio::test]
 async fn client_certificate_login_with_each_key_format() {
     let Some(tls) = live::tls() else { return };
-    let ca = tls.file("ca.crt");
-    let base = format!(
-        "host=localhost port={} user=tusk_cert dbname=tusk sslmode=verify-full sslrootcert={ca} \
-         connect_timeout=10",
-        tls.port
-    );
+    let base = cert_login(&tls);
     for (cert, key) in [
         ("client.crt", "client.key"),       // PKCS#8
         ("client.crt", "client-rsa.key"),   // PKCS#1
@@ -208,12 +214,7 @@ async fn client_certificate_login_with_each_key_format() {
 #[tokio::test]
 async fn client_certificate_login_fails_without_a_certificate_or_with_a_foreign_one() {
     let Some(tls) = live::tls() else { return };
-    let ca = tls.file("ca.crt");
-    let base = format!(
-        "host=localhost port={} user=tusk_cert dbname=tusk sslmode=verify-full sslrootcert={ca} \
-         connect_timeout=10",
-        tls.port
-    );
+    let base = cert_login(&tls);
     // No certificate: the server's cert rule refuses the session.
     let err = Connection::connect(&base).await.unwrap_err();
     expect_db(&err, &SqlState::INVALID_AUTHORIZATION_SPECIFICATION);
@@ -243,11 +244,9 @@ async fn client_certificate_login_fails_without_a_certificate_or_with_a_foreign_
 #[tokio::test]
 async fn an_encrypted_key_gets_a_clear_error() {
     let Some(tls) = live::tls() else { return };
-    let ca = tls.file("ca.crt");
     let conn_str = format!(
-        "host=localhost port={} user=tusk_cert dbname=tusk sslmode=verify-full sslrootcert={ca} \
-         sslcert={} sslkey={}",
-        tls.port,
+        "{} sslcert={} sslkey={}",
+        cert_login(&tls),
         tls.file("client.crt"),
         tls.file("client-encrypted.key")
     );

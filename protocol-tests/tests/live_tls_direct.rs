@@ -27,19 +27,6 @@ async fn proxy(tls: &TlsServers, accept_ssl_request: bool, accept_direct: bool) 
         .expect("the TLS proxy starts")
 }
 
-/// The connections the proxy has seen end, once there are `count` of them: the proxy records a
-/// connection after both sides closed, a moment after the client's call returned.
-async fn ended(proxy: &TlsProxy, count: usize) -> Vec<protocol_tests::tls_proxy::SeenConnection> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let seen = proxy.connections();
-        if seen.len() >= count || Instant::now() > deadline {
-            return seen;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 fn through(proxy: &TlsProxy, tls: &TlsServers, settings: &str) -> String {
     format!(
         "host=localhost port={} user=tusk_scram password=pw_scram dbname=tusk connect_timeout=10 \
@@ -59,7 +46,7 @@ async fn direct_negotiation_sends_a_client_hello_with_alpn_postgresql() {
     let row = conn.query_one("SELECT 40 + 2", &[]).await.unwrap();
     assert_eq!(row.get::<_, i32>(0), 42);
     conn.close().await.unwrap();
-    let seen = ended(&proxy, 1).await;
+    let seen = proxy.ended(1).await;
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(seen[0].direct && !seen[0].ssl_request, "{seen:?}");
     assert_eq!(seen[0].alpn.as_deref(), Some(&b"postgresql"[..]));
@@ -77,7 +64,7 @@ async fn the_default_negotiation_sends_an_sslrequest_first() {
     assert!(conn.ssl_protocol_version().unwrap().starts_with("TLSv1."));
     conn.simple_query("SELECT 1").await.unwrap();
     conn.close().await.unwrap();
-    let seen = ended(&proxy, 1).await;
+    let seen = proxy.ended(1).await;
     assert!(
         seen[0].ssl_request && !seen[0].direct && seen[0].tls,
         "{seen:?}"
@@ -190,7 +177,7 @@ async fn a_cancel_request_uses_the_sessions_tls() {
         expect_db(&err, &SqlState::QUERY_CANCELED);
         canceller.await.unwrap().unwrap();
         // The cancel connection has ended; the session still runs.
-        let seen = ended(&proxy, 1).await;
+        let seen = proxy.ended(1).await;
         assert_eq!(seen.len(), 1, "{settings}: {seen:?}");
         assert!(
             seen[0].tls,
