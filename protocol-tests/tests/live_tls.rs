@@ -322,3 +322,46 @@ async fn tls_protocol_versions_are_enforced() {
     .unwrap_err();
     assert!(err.to_string().contains("TLSv1.1"), "{err}");
 }
+
+/// A rustls configuration of the caller's own, trusting exactly `roots` (PEM files).
+fn own_rustls_config(roots: &[String]) -> std::sync::Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut store = rustls::RootCertStore::empty();
+    for path in roots {
+        for cert in CertificateDer::pem_file_iter(path).expect("a PEM file") {
+            store
+                .add(cert.expect("a certificate"))
+                .expect("a CA certificate");
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    std::sync::Arc::new(config)
+}
+
+/// `Config::tls_config`: the caller's rustls configuration decides what is trusted; the
+/// sslmode still decides that TLS is required.
+#[tokio::test]
+async fn a_callers_own_rustls_config_is_used() {
+    let Some(tls) = live::tls() else { return };
+    let base: Config = tls
+        .conn("localhost", "tusk_tlsonly", "pw_tlsonly")
+        .parse()
+        .unwrap();
+    let trusting = base
+        .clone()
+        .ssl_mode(tusk::SslMode::VerifyFull)
+        .tls_config(own_rustls_config(&[tls.file("ca.crt")]));
+    let mut conn = trusting.connect().await.unwrap();
+    assert!(live::server_sees_tls(&mut conn).await);
+    let distrusting = base
+        .ssl_mode(tusk::SslMode::VerifyFull)
+        .tls_config(own_rustls_config(&[tls.file("other-ca.crt")]));
+    let err = distrusting.connect().await.unwrap_err();
+    expect_message(&err, Kind::Tls, "not signed by a trusted CA");
+}

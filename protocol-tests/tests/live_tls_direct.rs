@@ -191,3 +191,18 @@ async fn a_cancel_request_uses_the_sessions_tls() {
         conn.simple_query("SELECT 1").await.unwrap();
     }
 }
+
+/// `sslsni=0` keeps the host name out of the ClientHello (it is still verified).
+#[tokio::test]
+async fn sslsni_off_sends_no_server_name() {
+    let Some(tls) = live::tls() else { return };
+    let proxy = proxy(&tls, true, true).await;
+    let mut conn = Connection::connect(&through(&proxy, &tls, "sslmode=verify-full sslsni=0"))
+        .await
+        .unwrap();
+    conn.simple_query("SELECT 1").await.unwrap();
+    conn.close().await.unwrap();
+    let seen = proxy.ended(1).await;
+    assert!(seen[0].tls, "{seen:?}");
+    assert_eq!(seen[0].sni, None, "{seen:?}");
+}
