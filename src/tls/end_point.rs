@@ -259,7 +259,13 @@ mod tests {
         // 0x82 0x00 0x02: two length bytes, both used (0x0002), then 2 bytes and 1 left over.
         ok(&[0x30, 0x82, 0x00, 0x02, 1, 2, 3], &[1, 2], &[3]);
         ok(&[0x30, 0x84, 0, 0, 0, 1, 9], &[9], &[]);
+        // A length byte that uses every byte left, and no content.
+        ok(&[0x30, 0x81, 0x00], &[], &[]);
         bad(&[0x30, 0x80, 0x00]); // indefinite length
+                                  // Indefinite length even with 128 bytes after it: 0x80 is never a short-form length.
+        let mut indefinite = vec![0x30, 0x80];
+        indefinite.extend_from_slice(&long);
+        bad(&indefinite);
         bad(&[0x30, 0x85, 0, 0, 0, 0, 1, 9]); // five length bytes
         bad(&[0x30, 0x82, 0x00]); // length bytes cut short
         bad(&[0x30, 0x02, 0x00]); // content cut short

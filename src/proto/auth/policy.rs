@@ -131,16 +131,6 @@ impl RequireAuth {
     pub fn allowed(self) -> impl Iterator<Item = AuthMethod> {
         AuthMethod::ALL.into_iter().filter(move |m| self.allows(*m))
     }
-
-    /// The allowed methods as a comma-separated list, for error messages.
-    pub fn describe_allowed(self) -> String {
-        let names: Vec<&str> = self.allowed().map(AuthMethod::as_str).collect();
-        if names.is_empty() {
-            "no method".to_owned()
-        } else {
-            names.join(", ")
-        }
-    }
 }
 
 impl std::str::FromStr for RequireAuth {
@@ -400,6 +390,11 @@ mod tests {
             assert!(r.allows(m), "{m}");
         }
         assert_eq!(r.to_string(), "!password,!none");
+        // Three refused, three allowed: the positive list is printed.
+        assert_eq!(
+            parse("!password,!md5,!gss").to_string(),
+            "scram-sha-256,sspi,none"
+        );
         assert_eq!(r.to_string().parse::<RequireAuth>(), Ok(r));
     }
 
@@ -442,6 +437,7 @@ mod tests {
             ChannelBinding::Require,
         ] {
             assert_eq!(cb.as_str().parse::<ChannelBinding>(), Ok(cb));
+            assert_eq!(cb.to_string(), cb.as_str());
         }
         assert_eq!(ChannelBinding::default(), ChannelBinding::Prefer);
         assert!("on"
