@@ -24,6 +24,7 @@ use crate::proto::session::Session;
 
 mod connect;
 pub(crate) mod negotiate;
+pub(crate) mod routing;
 
 /// A connection to a PostgreSQL server.
 ///
