@@ -97,6 +97,6 @@ async fn main() -> Result<()> {
         );
     }
     pool.execute("DROP TABLE pool_demo_accounts", &[]).await?;
-    pool.close();
+    pool.close().await;
     Ok(())
 }

@@ -105,7 +105,7 @@ pub async fn pooled_point_selects(
         Ok(ops)
     })
     .await?;
-    tusk_pool.close();
+    tusk_pool.close().await;
     tp_pool.close();
     sqlx_pool.close().await;
     let (id, how) = match pool_use {

@@ -270,7 +270,7 @@ async fn dropped_futures_leave_the_pool_usable() {
 async fn a_closed_pool_refuses_work() {
     let pool = Pool::new(config("tusk_pool_closed"));
     pool.query_one("SELECT 1", &[]).await.unwrap();
-    pool.close();
+    pool.close().await;
     assert!(pool.is_closed());
     let err = pool.query("SELECT 1", &[]).await.unwrap_err();
     expect_message(&err, Kind::Closed, "the pool is closed");

@@ -24,44 +24,81 @@
 //! next: they need real server sessions (a direct server, or pgbouncer in session mode).
 //! Behind a transaction-pooling proxy use checkouts with
 //! [`Config::statement_cache_capacity`] 0, where each query is parsed and bound in one group.
+//!
+//! # Lifecycle
+//!
+//! Each connection is opened on demand (or in the background, see `min_idle`), checked before
+//! every reuse, and closed for a reason the pool counts ([`PoolStatus::closed`]):
+//!
+//! | knob | default | what it does |
+//! |---|---|---|
+//! | [`PoolBuilder::max_size`] | 10 | the most connections open |
+//! | [`PoolBuilder::acquire_timeout`] | 30 s | how long `get()` (and a shared query in the queue) waits; then [`Kind::Timeout`](crate::Kind::Timeout) |
+//! | [`PoolBuilder::max_lifetime`] | 30 min, less 0–5 % at random per connection | older connections are closed instead of reused |
+//! | [`PoolBuilder::idle_timeout`] | 10 min | connections idle that long are closed, down to `min_idle` |
+//! | [`PoolBuilder::min_idle`] | 0 | idle connections kept open by a background task |
+//! | [`PoolBuilder::health_check_after`] | off | a connection idle that long answers one empty round trip before reuse |
+//! | [`PoolBuilder::health_check_timeout`] | 5 s | how long that round trip may take |
+//! | [`PoolBuilder::before_connect`] / [`PoolBuilder::after_connect`] | none | choose the configuration of, and set up, each new connection |
+//!
+//! Before reuse a connection is also dropped when the server ended the session, or no longer
+//! satisfies the configuration's `target_session_attrs` (a promoted standby, a primary made
+//! read-only, as the server reported). [`Pool::close`] is graceful: new work is refused, queued
+//! and running work finishes, checked-out connections are waited for, then every connection is
+//! closed. The timers need tokio's time driver (on with `#[tokio::main]`).
 
+mod builder;
 mod described;
+mod hooks;
+mod lifecycle;
+mod maintenance;
 mod runner;
+mod status;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::client::connection::Connection;
 use crate::client::query::{at_most_one, check_param_limit, exactly_one, Outcome, Params};
 use crate::client::row::Row;
-use crate::config::Config;
+use crate::config::{Config, TargetSessionAttrs};
 use crate::error::Error;
+use crate::sqlstate::SqlState;
 use crate::TransactionStatus;
 use described::Described;
+use hooks::Hooks;
+use lifecycle::{close_quietly, Lifecycle, Live};
+use status::{CloseReason, Counters};
 
-/// Connections a pool opens at most unless [`PoolBuilder::max_size`] says otherwise.
-pub const DEFAULT_POOL_SIZE: usize = 10;
-
-/// Shared queries one connection sends together at most, unless [`PoolBuilder::max_batch`]
-/// says otherwise.
-pub const DEFAULT_MAX_BATCH: usize = 64;
+pub use builder::{
+    PoolBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_HEALTH_CHECK_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BATCH, DEFAULT_MAX_LIFETIME, DEFAULT_POOL_SIZE,
+};
+pub use hooks::BoxFuture;
+pub use status::{PoolClosedCounts, PoolStatus};
 
 /// SQL texts whose descriptions the pool remembers; beyond that the memory is cleared and
 /// rebuilt (each miss costs one Parse/Describe round trip on a checked-out connection).
 const DESCRIPTION_CAPACITY: usize = 1024;
+
+/// How often [`Pool::close`] looks again while it waits, in case a slot came back without a
+/// wake-up (one given back on a runtime that was shutting down).
+const CLOSE_RECHECK: Duration = Duration::from_millis(100);
 
 /// A pool of connections to one server, cheap to clone (clones share the pool).
 ///
 /// Connections are opened on demand up to the maximum size and kept open when returned.
 /// Before a connection is reused it is checked without a round trip (a server that ended the
 /// session has said so on the socket), resynchronised if a dropped future left a request
-/// unfinished, and rolled back if a transaction was left open.
+/// unfinished, and rolled back if a transaction was left open. See the [module
+/// documentation](self) for the lifecycle settings (timeouts, lifetimes, health checks, hooks).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -81,6 +118,9 @@ const DESCRIPTION_CAPACITY: usize = 1024;
 /// let mut tx = conn.transaction().await?;
 /// tx.execute("UPDATE t SET b = 'x' WHERE a = $1", &[&1i32]).await?;
 /// tx.commit().await?;
+/// drop(conn);
+///
+/// pool.close().await;
 /// # Ok(())
 /// # }
 /// ```
@@ -89,43 +129,26 @@ pub struct Pool {
     shared: Arc<Shared>,
 }
 
-/// Settings of a [`Pool`]; start with [`Pool::builder`].
-#[derive(Debug, Clone)]
-pub struct PoolBuilder {
-    config: Config,
-    max_size: usize,
-    max_batch: usize,
-}
-
-/// A snapshot of a pool's state, from [`Pool::status`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PoolStatus {
-    /// The most connections the pool opens.
-    pub max_size: usize,
-    /// Connections open and waiting for work.
-    pub idle: usize,
-    /// Connections checked out with [`Pool::get`] or running shared queries.
-    pub in_use: usize,
-    /// Shared queries waiting for a connection.
-    pub queued: usize,
-}
-
 /// A connection checked out of a [`Pool`]; dereferences to [`Connection`] and implements
-/// [`GenericClient`](crate::GenericClient). Dropping it gives the connection back (a closed
-/// one is discarded).
+/// [`GenericClient`](crate::GenericClient). Dropping it gives the connection back (one that is
+/// closed, expired or no longer of the wanted server role is closed instead).
 pub struct PooledConnection {
-    conn: Option<Connection>,
-    permit: Option<OwnedSemaphorePermit>,
-    shared: Arc<Shared>,
+    /// Present until dropped.
+    live: Option<Live>,
+    slot: Slot,
 }
 
-/// What the pool shares between its handles, checkouts and runners.
+/// What the pool shares between its handles, checkouts, runners and maintenance task.
 struct Shared {
     config: Config,
+    /// The configuration's `target_session_attrs`, which connections must keep satisfying.
+    attrs: TargetSessionAttrs,
     max_size: usize,
     max_batch: usize,
-    /// One permit per connection the pool may have in use: held by a checkout or a runner.
+    lifecycle: Lifecycle,
+    hooks: Hooks,
+    /// One permit per connection slot in use: held by a checkout, a runner, or the
+    /// maintenance task while it opens a connection. Closed by [`Pool::close`].
     permits: Arc<Semaphore>,
     /// Calls of [`Pool::get`] waiting for a permit.
     checkouts_waiting: AtomicUsize,
@@ -133,17 +156,28 @@ struct Shared {
     /// SQL text -> its description (its parameter types), detached from any connection: what
     /// callers encode their parameters against before a connection is chosen.
     descriptions: Mutex<HashMap<Box<str>, Arc<Described>>>,
+    counters: Arc<Counters>,
+    /// Identifies each shared query, so one that timed out can be taken off the queue.
+    next_job_id: AtomicU64,
+    /// Wakes [`Pool::close`] when a permit comes back after the pool was closed.
+    slot_returned: Notify,
+    /// Whether the maintenance task runs (see `maintenance.rs`).
+    maintenance_running: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
 struct State {
-    idle: Vec<Connection>,
+    /// Idle connections in the order they were given back: checkouts take the last (the
+    /// warmest), the idle timeout closes from the front (the longest idle).
+    idle: Vec<Live>,
     queue: VecDeque<Job>,
     closed: bool,
 }
 
 /// One shared query waiting for a runner.
 struct Job {
+    /// Identifies it in the queue.
+    id: u64,
     /// The pool's description of the SQL: its text and the parameter types `section` was
     /// encoded for.
     described: Arc<Described>,
@@ -152,7 +186,56 @@ struct Job {
     section: Bytes,
     /// Whether it already ran once into "cached plan must not change result type".
     retried: bool,
-    reply: oneshot::Sender<Result<Outcome, Error>>,
+    reply: Reply,
+}
+
+/// Where a shared query's outcome goes; also notes a read-only refusal (SQLSTATE 25006) for the
+/// runner that sent it, when the pool needs read-write sessions.
+struct Reply {
+    sender: oneshot::Sender<Result<Outcome, Error>>,
+    /// Set on a 25006 error, when the runner watches for them.
+    read_only_seen: Option<Arc<AtomicBool>>,
+}
+
+impl Reply {
+    /// Sends the outcome (as `oneshot::Sender::send`: the caller may have gone).
+    fn send(self, outcome: Result<Outcome, Error>) -> Result<(), Result<Outcome, Error>> {
+        if let (Some(seen), Err(e)) = (&self.read_only_seen, &outcome) {
+            if e.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
+                seen.store(true, Ordering::Relaxed);
+            }
+        }
+        self.sender.send(outcome)
+    }
+}
+
+/// A held permit with the duty to give it back through [`Shared::give_back`] (which hands it
+/// to a runner when shared queries wait), also when the future holding it is dropped.
+struct Slot {
+    permit: Option<OwnedSemaphorePermit>,
+    shared: Arc<Shared>,
+}
+
+impl Slot {
+    fn new(shared: Arc<Shared>, permit: OwnedSemaphorePermit) -> Slot {
+        Slot {
+            permit: Some(permit),
+            shared,
+        }
+    }
+
+    /// Gives the permit back, with `live` when there is a connection to keep.
+    fn give_back(&mut self, live: Option<Live>) {
+        if let Some(permit) = self.permit.take() {
+            self.shared.give_back(live, permit);
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.give_back(None);
+    }
 }
 
 /// Locks a pool mutex. Nothing panics while holding one, and each critical section leaves the
@@ -162,37 +245,52 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Pool {
-    /// A pool with the default settings ([`DEFAULT_POOL_SIZE`] connections). No connection is
-    /// opened until one is needed.
+    /// A pool with the default settings ([`DEFAULT_POOL_SIZE`] connections, and the lifecycle
+    /// defaults listed in the [module documentation](self)). No connection is opened until one
+    /// is needed.
     pub fn new(config: Config) -> Pool {
         Pool::builder(config).build()
     }
 
     /// Starts a pool's settings.
     pub fn builder(config: Config) -> PoolBuilder {
-        PoolBuilder {
-            config,
-            max_size: DEFAULT_POOL_SIZE,
-            max_batch: DEFAULT_MAX_BATCH,
-        }
+        PoolBuilder::new(config)
     }
 
     /// Checks out a connection for exclusive use, waiting while all are in use. Connections
     /// are handed out in the order callers asked.
+    ///
+    /// Fails with [`Kind::Timeout`](crate::Kind::Timeout) when no connection could be had
+    /// within [`PoolBuilder::acquire_timeout`], and with [`Kind::Closed`](crate::Kind::Closed)
+    /// once [`Pool::close`] was called. Dropping the future gives back whatever it held.
     pub async fn get(&self) -> Result<PooledConnection, Error> {
-        let permit = {
-            // Counted while waiting, so busy runners hand their connection over.
-            let _waiting = WaitingCheckout::new(&self.shared.checkouts_waiting);
-            self.shared.permits.clone().acquire_owned().await
+        self.shared.ensure_maintenance();
+        let shared = &self.shared;
+        let attempt = async {
+            let permit = {
+                // Counted while waiting, so busy runners hand their connection over.
+                let _waiting = WaitingCheckout::new(&shared.checkouts_waiting);
+                shared.permits.clone().acquire_owned().await
+            }
+            .map_err(|_| pool_closed())?;
+            // From here the permit goes back (waking a runner if shared queries wait) however
+            // this future ends.
+            let slot = Slot::new(shared.clone(), permit);
+            let live = shared.take_or_open().await?;
+            Ok(PooledConnection {
+                live: Some(live),
+                slot,
+            })
+        };
+        match shared.lifecycle.acquire_timeout {
+            None => attempt.await,
+            Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                Ok(result) => result,
+                Err(_) => Err(shared.timed_out(format!(
+                    "no pool connection within the acquire_timeout of {limit:?}"
+                ))),
+            },
         }
-        .map_err(|_| pool_closed())?;
-        // If this future is dropped while opening, the permit goes back with it.
-        let conn = self.shared.open().await?;
-        Ok(PooledConnection {
-            conn: Some(conn),
-            permit: Some(permit),
-            shared: self.shared.clone(),
-        })
     }
 
     /// Runs a statement on some connection of the pool and returns the rows it affected (or
@@ -208,6 +306,9 @@ impl Pool {
     /// queued; the statement then runs in its own Sync group (its own implicit transaction),
     /// batched with whatever other shared queries are waiting. Dropping the future does not
     /// stop a query already queued; its result is discarded.
+    ///
+    /// A query still queued after [`PoolBuilder::acquire_timeout`] is taken off the queue (it
+    /// never runs) and fails with [`Kind::Timeout`](crate::Kind::Timeout).
     pub async fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, Error> {
         Ok(self.run(sql, params).await?.rows)
     }
@@ -222,32 +323,51 @@ impl Pool {
         at_most_one(self.query(sql, params).await?)
     }
 
-    /// What the pool holds right now.
+    /// What the pool holds right now, and what it did since it was built.
     pub fn status(&self) -> PoolStatus {
-        let state = lock(&self.shared.state);
-        PoolStatus {
-            max_size: self.shared.max_size,
-            idle: state.idle.len(),
-            in_use: self.shared.max_size - self.shared.permits.available_permits(),
-            queued: state.queue.len(),
-        }
+        self.shared.status()
     }
 
-    /// Closes the pool: idle connections are closed, queued shared queries fail, and every
-    /// later call fails. Connections checked out are closed when they are given back.
-    pub fn close(&self) {
-        let (idle, queue) = {
-            let mut state = lock(&self.shared.state);
+    /// Closes the pool gracefully. From the call on, [`Pool::get`] and shared queries fail
+    /// with "the pool is closed" (so do `get()` calls still waiting for a connection). Shared
+    /// queries already queued or running finish; the call then waits until every checked-out
+    /// connection is given back, and closes every connection (Terminate, then the socket).
+    ///
+    /// Calling it again waits the same way. Dropping the future stops the waiting only:
+    /// the pool stays closed, and connections given back later are closed then.
+    pub async fn close(&self) {
+        let shared = &self.shared;
+        {
+            let mut state = lock(&shared.state);
             state.closed = true;
-            self.shared.permits.close();
-            (
-                std::mem::take(&mut state.idle),
-                std::mem::take(&mut state.queue),
-            )
-        };
-        drop(idle);
-        for job in queue {
-            let _ = job.reply.send(Err(pool_closed()));
+            shared.permits.close();
+        }
+        loop {
+            let returned = shared.slot_returned.notified();
+            tokio::pin!(returned);
+            // Registered before looking, so a permit given back in between still wakes us.
+            returned.as_mut().enable();
+            let drained = {
+                let mut state = lock(&shared.state);
+                // Permits are no longer handed out, so once all are back they stay back.
+                (shared.permits.available_permits() == shared.max_size).then(|| {
+                    // No slot is in use, so no runner will come for jobs still queued (a
+                    // connection given back outside a runtime could not start one).
+                    let stranded: Vec<Job> = state.queue.drain(..).collect();
+                    (std::mem::take(&mut state.idle), stranded)
+                })
+            };
+            if let Some((idle, stranded)) = drained {
+                for job in stranded {
+                    let _ = job.reply.send(Err(pool_closed()));
+                }
+                let closing = idle
+                    .into_iter()
+                    .map(|live| close_quietly(live.retire(CloseReason::PoolClosed)));
+                futures_util::future::join_all(closing).await;
+                return;
+            }
+            let _ = tokio::time::timeout(CLOSE_RECHECK, returned).await;
         }
     }
 
@@ -262,17 +382,8 @@ impl Pool {
         let described = self.describe(sql).await?;
         let section = described.encode(params)?;
         let (reply, outcome) = oneshot::channel();
-        self.shared.enqueue(Job {
-            described,
-            section,
-            retried: false,
-            reply,
-        })?;
-        match outcome.await {
-            Ok(result) => result,
-            // The runner was dropped with the job: the runtime is shutting down.
-            Err(_) => Err(pool_closed()),
-        }
+        let id = self.shared.enqueue(described, section, reply)?;
+        self.shared.outcome(id, outcome).await
     }
 
     /// The pool's description of `sql`; the first time, a connection is checked out to
@@ -297,43 +408,33 @@ impl fmt::Debug for Pool {
         f.debug_struct("Pool")
             .field("status", &self.status())
             .field("max_batch", &self.shared.max_batch)
+            .field("lifecycle", &self.shared.lifecycle)
+            .field("hooks", &self.shared.hooks)
             .finish_non_exhaustive()
-    }
-}
-
-impl PoolBuilder {
-    /// The most connections the pool opens (at least 1; default [`DEFAULT_POOL_SIZE`]).
-    pub fn max_size(mut self, max_size: usize) -> PoolBuilder {
-        self.max_size = max_size.max(1);
-        self
-    }
-
-    /// The most shared queries one connection sends in one batch (at least 1; default
-    /// [`DEFAULT_MAX_BATCH`]). 1 turns batching off.
-    pub fn max_batch(mut self, max_batch: usize) -> PoolBuilder {
-        self.max_batch = max_batch.max(1);
-        self
-    }
-
-    /// Builds the pool; no connection is opened yet.
-    pub fn build(self) -> Pool {
-        Pool {
-            shared: Arc::new(Shared {
-                permits: Arc::new(Semaphore::new(self.max_size)),
-                checkouts_waiting: AtomicUsize::new(0),
-                max_size: self.max_size,
-                max_batch: self.max_batch,
-                config: self.config,
-                state: Mutex::new(State::default()),
-                descriptions: Mutex::new(HashMap::new()),
-            }),
-        }
     }
 }
 
 impl Shared {
     /// Queues a shared query, and starts a runner for it when a connection slot is free.
-    fn enqueue(self: &Arc<Self>, job: Job) -> Result<(), Error> {
+    /// Returns the job's id.
+    fn enqueue(
+        self: &Arc<Self>,
+        described: Arc<Described>,
+        section: Bytes,
+        sender: oneshot::Sender<Result<Outcome, Error>>,
+    ) -> Result<u64, Error> {
+        self.ensure_maintenance();
+        let id = self.next_job_id.fetch_add(1, Ordering::Relaxed);
+        let job = Job {
+            id,
+            described,
+            section,
+            retried: false,
+            reply: Reply {
+                sender,
+                read_only_seen: None,
+            },
+        };
         let permit = {
             let mut state = lock(&self.state);
             if state.closed {
@@ -347,46 +448,117 @@ impl Shared {
         if let Some(permit) = permit {
             tokio::spawn(runner::run(self.clone(), permit));
         }
-        Ok(())
+        Ok(id)
     }
 
-    /// An idle connection that is still good, or a new one.
-    async fn open(&self) -> Result<Connection, Error> {
-        loop {
-            let Some(mut conn) = lock(&self.state).idle.pop() else {
-                break;
-            };
-            if !conn.probe_idle() {
-                continue;
-            }
-            match reset(&mut conn).await {
-                Ok(()) => return Ok(conn),
-                Err(e) if conn.is_closed() => log::debug!("discarding a pooled connection: {e}"),
-                Err(e) => return Err(e),
-            }
+    /// Waits for shared query `id`'s outcome. Past the acquire timeout, a job still queued is
+    /// taken off the queue and fails; one a runner has taken is waited for to its end.
+    async fn outcome(
+        &self,
+        id: u64,
+        mut outcome: oneshot::Receiver<Result<Outcome, Error>>,
+    ) -> Result<Outcome, Error> {
+        let received = match self.lifecycle.acquire_timeout {
+            None => outcome.await,
+            Some(limit) => match tokio::time::timeout(limit, &mut outcome).await {
+                Ok(received) => received,
+                Err(_) => {
+                    let unqueued = {
+                        let mut state = lock(&self.state);
+                        let position = state.queue.iter().position(|job| job.id == id);
+                        position.and_then(|i| state.queue.remove(i)).is_some()
+                    };
+                    if unqueued {
+                        return Err(self.timed_out(format!(
+                            "a shared query waited in the pool's queue for the acquire_timeout \
+                             of {limit:?} and was not run"
+                        )));
+                    }
+                    outcome.await
+                }
+            },
+        };
+        match received {
+            Ok(result) => result,
+            // The runner was dropped with the job: the runtime is shutting down.
+            Err(_) => Err(pool_closed()),
         }
-        self.config.connect().await
     }
 
-    /// Takes back a connection (unless it is closed, or the pool is) and its permit: the
+    /// Counts an acquire timeout and describes it with the pool's state.
+    fn timed_out(&self, what: String) -> Error {
+        self.counters.timed_out();
+        let status = self.status();
+        Error::timeout(format!(
+            "{what} (pool: {} of max_size {} in use, {} idle, {} get() waiting, {} shared \
+             queries queued)",
+            status.in_use, status.max_size, status.idle, status.waiting, status.queued
+        ))
+    }
+
+    fn status(&self) -> PoolStatus {
+        let (idle, queued) = {
+            let state = lock(&self.state);
+            (state.idle.len(), state.queue.len())
+        };
+        PoolStatus {
+            max_size: self.max_size,
+            idle,
+            in_use: self
+                .max_size
+                .saturating_sub(self.permits.available_permits()),
+            queued,
+            size: self.counters.open(),
+            waiting: self.checkouts_waiting.load(Ordering::Acquire),
+            timeouts: self.counters.timeouts(),
+            opened: self.counters.opened(),
+            closed: self.counters.closed(),
+        }
+    }
+
+    /// Takes back a permit, and the connection that came with it (kept if still fit): the
     /// permit starts a runner when shared queries are waiting, else it is released.
-    fn give_back(self: &Arc<Self>, conn: Option<Connection>, permit: OwnedSemaphorePermit) {
+    fn give_back(self: &Arc<Self>, live: Option<Live>, permit: OwnedSemaphorePermit) {
         let mut state = lock(&self.state);
-        if let Some(conn) = conn {
-            if !state.closed && !conn.is_closed() {
-                state.idle.push(conn);
-            }
+        if let Some(live) = live {
+            self.put_idle(&mut state, live);
         }
-        if !state.closed && !state.queue.is_empty() {
+        // Queued jobs run even after `close`: it waits for them.
+        if !state.queue.is_empty() {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 drop(state);
                 runtime.spawn(runner::run(self.clone(), permit));
                 return;
             }
         }
-        // Released under the lock: see `enqueue`.
+        self.release(state, permit);
+    }
+
+    /// Releases a permit under the state lock (see `enqueue`), then wakes a waiting
+    /// [`Pool::close`].
+    fn release(&self, state: MutexGuard<'_, State>, permit: OwnedSemaphorePermit) {
         drop(permit);
+        let closed = state.closed;
         drop(state);
+        if closed {
+            self.slot_returned.notify_waiters();
+        }
+    }
+
+    /// Puts a connection back on the idle list, or closes it (counted) when it is broken,
+    /// expired, no longer of the wanted role, or the pool is closed.
+    fn put_idle(&self, state: &mut State, mut live: Live) {
+        let now = Instant::now();
+        if state.closed {
+            // Dropped at once: its `Drop` writes Terminate without waiting, before the permit
+            // goes back and `close` can return.
+            drop(live.retire(CloseReason::PoolClosed));
+        } else if let Some(reason) = self.unfit(&live, now) {
+            lifecycle::close_in_background(live.retire(reason));
+        } else {
+            live.idle_since = now;
+            state.idle.push(live);
+        }
     }
 }
 
@@ -430,32 +602,37 @@ impl Deref for PooledConnection {
     type Target = Connection;
 
     fn deref(&self) -> &Connection {
-        // `conn` is only taken in `drop`.
-        self.conn
+        // `live` is only taken in `drop`.
+        &self
+            .live
             .as_ref()
             .expect("a pooled connection is present until dropped")
+            .conn
     }
 }
 
 impl DerefMut for PooledConnection {
     fn deref_mut(&mut self) -> &mut Connection {
-        // `conn` is only taken in `drop`.
-        self.conn
+        // `live` is only taken in `drop`.
+        &mut self
+            .live
             .as_mut()
             .expect("a pooled connection is present until dropped")
+            .conn
     }
 }
 
 impl Drop for PooledConnection {
     fn drop(&mut self) {
-        if let Some(permit) = self.permit.take() {
-            self.shared.give_back(self.conn.take(), permit);
-        }
+        let live = self.live.take();
+        self.slot.give_back(live);
     }
 }
 
 impl fmt::Debug for PooledConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("PooledConnection").field(&self.conn).finish()
+        f.debug_tuple("PooledConnection")
+            .field(&self.live.as_ref().map(|live| &live.conn))
+            .finish()
     }
 }

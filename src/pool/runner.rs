@@ -6,44 +6,54 @@
 //! query ends only its own Sync group; a failing connection fails the queries it was running
 //! and is replaced for the rest.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::lifecycle::{close_in_background, Live};
+use super::status::CloseReason;
 use super::{lock, Job, Shared};
 use crate::client::connection::Connection;
 use crate::client::pipeline::prepare_all;
 use crate::client::query::{is_stale_plan, Outcome};
 use crate::client::statement::Statement;
+use crate::config::TargetSessionAttrs;
 use crate::error::Error;
 
-/// Runs batches until the queue is empty (or the pool closed), then gives the connection and
-/// the permit back.
+/// Runs batches until the queue is empty, then gives the connection and the permit back.
+/// After [`Pool::close`](super::Pool::close) it still runs what was queued.
 pub(super) async fn run(shared: Arc<Shared>, mut permit: OwnedSemaphorePermit) {
-    let mut conn: Option<Connection> = None;
+    let mut live: Option<Live> = None;
+    // Set by a job's reply when the server refused it as read-only (SQLSTATE 25006), watched
+    // only when the pool needs read-write sessions: the server changed role under us.
+    let read_only_seen = (shared.attrs == TargetSessionAttrs::ReadWrite)
+        .then(|| Arc::new(AtomicBool::new(false)));
     // Set after the permit was offered to waiting checkouts and came back: run a batch before
     // offering it again, so the loop always reaches an await (a checkout that counts itself as
     // waiting may not have reached the semaphore's queue yet; spinning here could keep it from
     // ever being polled).
     let mut offered = false;
     loop {
-        let batch: Vec<Job> = {
+        {
             let mut state = lock(&shared.state);
-            let yielding = !offered && shared.checkouts_waiting.load(Ordering::Acquire) > 0;
+            // After `close`, no checkout waits for a permit: none is yielded to them.
+            let yielding =
+                !state.closed && !offered && shared.checkouts_waiting.load(Ordering::Acquire) > 0;
             offered = false;
-            if state.closed || state.queue.is_empty() || yielding {
-                if let Some(conn) = conn.take() {
-                    if !state.closed && !conn.is_closed() {
-                        state.idle.push(conn);
-                    }
+            if state.queue.is_empty() || yielding {
+                if let Some(live) = live.take() {
+                    shared.put_idle(&mut state, live);
                 }
-                // Released under the lock: see `Shared::enqueue`. A waiting `Pool::get` is
-                // handed the permit first, so shared load cannot starve checkouts.
-                drop(permit);
-                if state.closed || state.queue.is_empty() {
+                if state.queue.is_empty() {
+                    // Released under the lock: see `Shared::enqueue`.
+                    shared.release(state, permit);
                     return;
                 }
+                // A waiting `Pool::get` is handed the permit first, so shared load cannot
+                // starve checkouts.
+                drop(permit);
                 // Jobs still wait: go on if the permit was not taken. If it was, the checkout
                 // that took it starts a runner when it is given back.
                 match shared.permits.clone().try_acquire_owned() {
@@ -54,26 +64,56 @@ pub(super) async fn run(shared: Arc<Shared>, mut permit: OwnedSemaphorePermit) {
                     Err(_) => return,
                 }
             }
-            let n = state.queue.len().min(shared.max_batch);
-            state.queue.drain(..n).collect()
-        };
-        let current = match &mut conn {
+        }
+        // The connection is found before the jobs are taken off the queue, so a job waits in
+        // the queue (where its acquire timeout can take it back) until a connection is ready.
+        let current = match &mut live {
             Some(current) => current,
-            None => match shared.open().await {
-                Ok(opened) => conn.insert(opened),
-                Err(e) => {
+            None => match open(&shared).await {
+                Some(Ok(opened)) => live.insert(opened),
+                Some(Err(e)) => {
                     // The server cannot be reached: this batch fails; the next one (if any)
                     // tries again.
+                    let batch = take_batch(&shared, None);
                     for job in batch {
                         let _ = job.reply.send(Err(e.duplicate()));
                     }
                     continue;
                 }
+                // No connection within the acquire timeout: the jobs that waited that long
+                // have been taken off the queue by their own timeouts; try again for the rest
+                // (after letting their callers run: with a zero timeout no attempt waits).
+                None => {
+                    tokio::task::yield_now().await;
+                    continue;
+                }
             },
         };
-        let retries = run_batch(current, batch).await;
-        if current.is_closed() {
-            conn = None;
+        let batch = take_batch(&shared, read_only_seen.as_ref());
+        if batch.is_empty() {
+            // Its jobs timed out while the connection was being found.
+            continue;
+        }
+        let retries = run_batch(&mut current.conn, batch).await;
+        let refused_as_read_only = read_only_seen
+            .as_ref()
+            .is_some_and(|seen| seen.swap(false, Ordering::Relaxed));
+        let reason = if current.conn.is_closed() {
+            Some(CloseReason::Broken)
+        } else if refused_as_read_only {
+            log::info!(
+                "discarding a pooled connection: a shared query was refused with SQLSTATE \
+                 25006 (read-only transaction) and target_session_attrs=read-write"
+            );
+            Some(CloseReason::RoleChanged)
+        } else {
+            // Expired or of another role: a new connection for the next batch.
+            shared.unfit(current, Instant::now())
+        };
+        if let Some(reason) = reason {
+            if let Some(done) = live.take() {
+                close_in_background(done.retire(reason));
+            }
         }
         if !retries.is_empty() {
             let mut state = lock(&shared.state);
@@ -82,6 +122,31 @@ pub(super) async fn run(shared: Arc<Shared>, mut permit: OwnedSemaphorePermit) {
             }
         }
     }
+}
+
+/// A connection for the runner; `None` when none came within the acquire timeout (the
+/// jobs' own timeouts take them off the queue meanwhile; this one keeps a runner stuck opening
+/// from holding its permit for ever).
+async fn open(shared: &Shared) -> Option<Result<Live, Error>> {
+    match shared.lifecycle.acquire_timeout {
+        None => Some(shared.take_or_open().await),
+        Some(limit) => tokio::time::timeout(limit, shared.take_or_open()).await.ok(),
+    }
+}
+
+/// Takes the next batch off the queue; each job's reply watches for a read-only refusal when
+/// `read_only_seen` is given.
+fn take_batch(shared: &Shared, read_only_seen: Option<&Arc<AtomicBool>>) -> Vec<Job> {
+    let mut state = lock(&shared.state);
+    let n = state.queue.len().min(shared.max_batch);
+    state
+        .queue
+        .drain(..n)
+        .map(|mut job| {
+            job.reply.read_only_seen = read_only_seen.cloned();
+            job
+        })
+        .collect()
 }
 
 /// Runs one batch on `conn`, answering every job except those to run again (returned): the
