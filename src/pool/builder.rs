@@ -175,17 +175,19 @@ impl PoolBuilder {
     /// configuration as is). For credentials that expire (a cloud IAM token as the password)
     /// or a host chosen at connect time.
     ///
-    /// An error fails the acquire that needed the connection with that error.
+    /// An error fails the acquire that needed the connection with that error; an error of
+    /// your own can be passed as `tusk::Error::from(std::io::Error::other(e))`.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), tusk::Error> {
-    /// # async fn fetch_token() -> Result<String, tusk::Error> { Ok("tusk".into()) }
+    /// # async fn fetch_token() -> Result<String, std::io::Error> { Ok("tusk".into()) }
     /// # let url = std::env::var("TUSK_PG_URL").expect("run under scripts/with-test-server");
     /// let config: tusk::Config = url.parse()?;
     /// let pool = tusk::Pool::builder(config)
     ///     .before_connect(|config: tusk::Config| async move {
-    ///         let token = fetch_token().await?; // e.g. a short-lived IAM token
+    ///         // e.g. a short-lived IAM token from the cloud provider's SDK
+    ///         let token = fetch_token().await.map_err(tusk::Error::from)?;
     ///         Ok(config.password(&token))
     ///     })
     ///     .build();

@@ -549,9 +549,10 @@ impl Shared {
     /// expired, no longer of the wanted role, or the pool is closed.
     fn put_idle(&self, state: &mut State, mut live: Live) {
         let now = Instant::now();
-        if state.closed {
+        if state.closed && state.queue.is_empty() {
             // Dropped at once: its `Drop` writes Terminate without waiting, before the permit
-            // goes back and `close` can return.
+            // goes back and `close` can return. (While shared queries queued before `close`
+            // still wait, it stays for the runner that will run them.)
             drop(live.retire(CloseReason::PoolClosed));
         } else if let Some(reason) = self.unfit(&live, now) {
             lifecycle::close_in_background(live.retire(reason));
