@@ -37,8 +37,8 @@ pub use config::{
 pub use error::{BoxError, Conversion, ConvertedValue, DbError, Error, Kind};
 pub use pool::{
     BoxFuture, Pool, PoolBuilder, PoolClosedCounts, PoolStatus, PooledConnection,
-    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_HEALTH_CHECK_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_BATCH, DEFAULT_MAX_LIFETIME, DEFAULT_POOL_SIZE,
+    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_HEALTH_CHECK_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_LIFETIME, DEFAULT_POOL_SIZE,
 };
 pub use proto::backend::{Notification, TransactionStatus};
 pub use sqlstate::SqlState;

@@ -194,7 +194,9 @@ impl Shared {
                 .is_some_and(|after| now.saturating_duration_since(live.idle_since) >= after);
             if check_due {
                 if let Err(reason) = self.health_check(&mut live.conn).await {
-                    log::debug!("discarding a pooled connection that failed its health check: {reason}");
+                    log::debug!(
+                        "discarding a pooled connection that failed its health check: {reason}"
+                    );
                     close_in_background(live.retire(CloseReason::HealthCheck));
                     continue;
                 }
@@ -273,7 +275,10 @@ mod tests {
     fn jitter_stays_within_five_percent() {
         let lifetime = Duration::from_secs(30 * 60);
         assert_eq!(jittered(lifetime, 0), lifetime);
-        assert_eq!(jittered(lifetime, u32::MAX), Duration::from_secs(30 * 60 * 95 / 100));
+        assert_eq!(
+            jittered(lifetime, u32::MAX),
+            Duration::from_secs(30 * 60 * 95 / 100)
+        );
         assert_eq!(
             jittered(lifetime, u32::MAX / 2),
             // Half the range, less the rounding of u32::MAX / 2.
@@ -281,7 +286,10 @@ mod tests {
         );
         // The extremes of Duration: exact, no overflow.
         assert_eq!(jittered(Duration::ZERO, u32::MAX), Duration::ZERO);
-        assert_eq!(jittered(Duration::from_nanos(19), u32::MAX), Duration::from_nanos(19));
+        assert_eq!(
+            jittered(Duration::from_nanos(19), u32::MAX),
+            Duration::from_nanos(19)
+        );
         assert_eq!(
             jittered(Duration::MAX, u32::MAX),
             Duration::MAX - Duration::MAX / 20

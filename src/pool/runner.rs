@@ -28,8 +28,8 @@ pub(super) async fn run(shared: Arc<Shared>, mut permit: OwnedSemaphorePermit) {
     let mut live: Option<Live> = None;
     // Set by a job's reply when the server refused it as read-only (SQLSTATE 25006), watched
     // only when the pool needs read-write sessions: the server changed role under us.
-    let read_only_seen = (shared.attrs == TargetSessionAttrs::ReadWrite)
-        .then(|| Arc::new(AtomicBool::new(false)));
+    let read_only_seen =
+        (shared.attrs == TargetSessionAttrs::ReadWrite).then(|| Arc::new(AtomicBool::new(false)));
     // Set after the permit was offered to waiting checkouts and came back: run a batch before
     // offering it again, so the loop always reaches an await (a checkout that counts itself as
     // waiting may not have reached the semaphore's queue yet; spinning here could keep it from
@@ -130,7 +130,9 @@ pub(super) async fn run(shared: Arc<Shared>, mut permit: OwnedSemaphorePermit) {
 async fn open(shared: &Shared) -> Option<Result<Live, Error>> {
     match shared.lifecycle.acquire_timeout {
         None => Some(shared.take_or_open().await),
-        Some(limit) => tokio::time::timeout(limit, shared.take_or_open()).await.ok(),
+        Some(limit) => tokio::time::timeout(limit, shared.take_or_open())
+            .await
+            .ok(),
     }
 }
 
