@@ -14,6 +14,8 @@
 //! - [`duplex`]: the shared helpers of the `duplex_*` tests, which run `Connection` against
 //!   [`scripted`]: connecting, checks, and the operations under test.
 //! - [`errors`]: assertions that name the error a call returned (SQLSTATE, kind and message).
+//! - [`stall_proxy`]: a TCP proxy in front of the real server whose open connections a test
+//!   can silence (no bytes, no close), as a network that went quiet.
 //! - [`tls_proxy`]: a TLS-terminating proxy in front of the real server, answering SSLRequest
 //!   and direct TLS (PostgreSQL 17's `sslnegotiation=direct`) itself; a test helper only.
 
@@ -24,5 +26,6 @@ pub mod live;
 pub mod poll;
 pub mod proxy;
 pub mod scripted;
+pub mod stall_proxy;
 pub mod tls_proxy;
 pub mod wire;
