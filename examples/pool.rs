@@ -24,7 +24,14 @@ fn url() -> String {
 #[tokio::main]
 async fn main() -> Result<()> {
     let config: Config = url().parse()?;
-    let pool = Pool::builder(config).max_size(4).build();
+    // The lifecycle limits (the values here are examples; see `tusk::PoolBuilder` for the defaults):
+    // how long to wait for a connection, how long one lives, how many stay open when idle.
+    let pool = Pool::builder(config)
+        .max_size(4)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .max_lifetime(std::time::Duration::from_secs(15 * 60))
+        .min_idle(1)
+        .build();
 
     pool.execute(
         "CREATE TABLE IF NOT EXISTS pool_demo_accounts (id int4 PRIMARY KEY, balance int8 NOT NULL)",
@@ -97,6 +104,7 @@ async fn main() -> Result<()> {
         );
     }
     pool.execute("DROP TABLE pool_demo_accounts", &[]).await?;
+    println!("{:?}", pool.status());
     pool.close().await;
     Ok(())
 }

@@ -41,6 +41,23 @@ pub const DEFAULT_HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Settings of a [`Pool`]; start with [`Pool::builder`].
 ///
+/// # Lifecycle
+///
+/// | setting | default |
+/// |---|---|
+/// | [`max_size`](PoolBuilder::max_size) | [`DEFAULT_POOL_SIZE`] (10) |
+/// | [`acquire_timeout`](PoolBuilder::acquire_timeout): how long `get()`, and a shared query in the queue, may wait | 30 s |
+/// | [`max_lifetime`](PoolBuilder::max_lifetime): connections older than this (less 0–5 % drawn per connection) are not reused | 30 min |
+/// | [`idle_timeout`](PoolBuilder::idle_timeout): connections idle this long are closed, down to `min_idle` | 10 min |
+/// | [`min_idle`](PoolBuilder::min_idle): idle connections kept open in the background | 0 |
+/// | [`health_check_after`](PoolBuilder::health_check_after): connections idle this long answer one empty round trip before reuse | off |
+/// | [`health_check_timeout`](PoolBuilder::health_check_timeout) | 5 s |
+/// | [`before_connect`](PoolBuilder::before_connect) / [`after_connect`](PoolBuilder::after_connect): choose each new connection's configuration / set its session up | none |
+///
+/// Connections are also closed, instead of reused, when the server ended the session or no
+/// longer satisfies the configuration's `target_session_attrs`; [`Pool::status`] counts each
+/// reason. The timers need tokio's time driver (enabled by `#[tokio::main]`).
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tusk::Error> {

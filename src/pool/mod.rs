@@ -97,8 +97,8 @@ const CLOSE_RECHECK: Duration = Duration::from_millis(100);
 /// Connections are opened on demand up to the maximum size and kept open when returned.
 /// Before a connection is reused it is checked without a round trip (a server that ended the
 /// session has said so on the socket), resynchronised if a dropped future left a request
-/// unfinished, and rolled back if a transaction was left open. See the [module
-/// documentation](self) for the lifecycle settings (timeouts, lifetimes, health checks, hooks).
+/// unfinished, and rolled back if a transaction was left open. See [`PoolBuilder`] for the
+/// lifecycle settings (timeouts, lifetimes, health checks, hooks) and their defaults.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -246,8 +246,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Pool {
     /// A pool with the default settings ([`DEFAULT_POOL_SIZE`] connections, and the lifecycle
-    /// defaults listed in the [module documentation](self)). No connection is opened until one
-    /// is needed.
+    /// defaults listed at [`PoolBuilder`]). No connection is opened until one is needed.
     pub fn new(config: Config) -> Pool {
         Pool::builder(config).build()
     }
