@@ -155,11 +155,17 @@ async fn starting_up_moves_to_the_next_host_and_every_failure_is_listed() {
     let text = e.to_string();
     // The last failure decides the kind; every server is named, in order, with its reason.
     assert_eq!(e.kind(), Kind::ServerRole, "{text}");
-    assert!(text.contains("could not connect to any of 3 servers tried"), "{text}");
+    assert!(
+        text.contains("could not connect to any of 3 servers tried"),
+        "{text}"
+    );
     let first = text.find(&format!("(1) 127.0.0.1:{}", starting.addr.port()));
     let second = text.find(&format!("(2) 127.0.0.1:{closed_port}"));
     let third = text.find(&format!("(3) 127.0.0.1:{}", standby.addr.port()));
-    assert!(first < second && second < third && first.is_some(), "{text}");
+    assert!(
+        first < second && second < third && first.is_some(),
+        "{text}"
+    );
     assert!(text.contains("starting up"), "{text}");
     assert!(text.contains("refused"), "{text}");
     assert!(text.contains("session is read-only"), "{text}");

@@ -28,7 +28,7 @@ use crate::SqlState;
 /// What one host's attempts came to.
 enum HostOutcome {
     /// A session satisfying the target.
-    Connected(Connection),
+    Connected(Box<Connection>),
     /// Passed over (each reason recorded): try the next host.
     Next,
     /// The server refused us in a way no other host would change.
@@ -67,7 +67,7 @@ impl Connection {
                     want,
                 };
                 match host.run(target, &mut failures).await {
-                    HostOutcome::Connected(conn) => return Ok(conn),
+                    HostOutcome::Connected(conn) => return Ok(*conn),
                     HostOutcome::Next => {}
                     HostOutcome::Stop(e) => return Err(e),
                 }
@@ -121,7 +121,7 @@ impl HostAttempt<'_> {
                 None => attempt.await,
             };
             match result {
-                Ok(conn) => return HostOutcome::Connected(conn),
+                Ok(conn) => return HostOutcome::Connected(Box::new(conn)),
                 Err(e) if e.kind() == Kind::ServerRole || is_starting_up(&e) => {
                     // libpq moves to the next host here, not the next address: the server
                     // answered, and its other addresses reach the same server.
@@ -157,24 +157,39 @@ impl HostAttempt<'_> {
             None => lookup.await,
         }
         .map_err(|e| Error::io(e).with_message(format!("could not resolve host name {name:?}")))?;
-        let mut ips: Vec<IpAddr> = Vec::new();
-        for address in found {
-            if !ips.contains(&address.ip()) {
-                ips.push(address.ip());
-            }
-        }
-        if self.resolved.load_balance {
-            shuffle(&mut ips, &mut random_below)?;
-        }
-        Ok(ips
-            .into_iter()
-            .map(|ip| {
-                let mut target = target.clone();
-                target.hostaddr = Some(ip);
-                target
-            })
-            .collect())
+        let ips: Vec<IpAddr> = found.map(|address| address.ip()).collect();
+        let random: Option<&mut dyn FnMut(usize) -> Result<usize, Error>> =
+            match self.resolved.load_balance {
+                true => Some(&mut random_below),
+                false => None,
+            };
+        expand(target, ips, random)
     }
+}
+
+/// One target per distinct address, in the resolver's order or shuffled with `random`.
+fn expand(
+    target: &Target,
+    mut ips: Vec<IpAddr>,
+    random: Option<&mut dyn FnMut(usize) -> Result<usize, Error>>,
+) -> Result<Vec<Target>, Error> {
+    // The resolver lists an address once per socket type on some systems.
+    let mut seen = Vec::with_capacity(ips.len());
+    ips.retain(|ip| {
+        let first = !seen.contains(ip);
+        seen.push(*ip);
+        first
+    });
+    if let Some(random) = random {
+        shuffle(&mut ips, random)?;
+    }
+    Ok(ips
+        .into_iter()
+        .map(|ip| Target {
+            hostaddr: Some(ip),
+            ..target.clone()
+        })
+        .collect())
 }
 
 /// Whether the server refused the session because it is not ready yet (a standby still
@@ -229,4 +244,36 @@ fn needs_tls(resolved: &Resolved) -> bool {
             .targets
             .iter()
             .any(|t| matches!(t.host, Host::Tcp(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_distinct_address_becomes_a_target_keeping_the_name() {
+        let target = Target {
+            host: Host::Tcp("db.example".into()),
+            hostaddr: None,
+            port: 5433,
+        };
+        let ips: Vec<IpAddr> = ["::1", "127.0.0.1", "::1", "10.0.0.7"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let expanded = expand(&target, ips.clone(), None).unwrap();
+        let dialled: Vec<IpAddr> = expanded.iter().filter_map(|t| t.hostaddr).collect();
+        assert_eq!(dialled, vec![ips[0], ips[1], ips[3]]);
+        assert!(expanded
+            .iter()
+            .all(|t| t.host == target.host && t.port == 5433));
+        // Shuffled with load balancing: always drawing 0 rotates the list.
+        let mut zero = |_: usize| Ok(0);
+        let shuffled = expand(&target, ips, Some(&mut zero)).unwrap();
+        let dialled: Vec<String> = shuffled
+            .iter()
+            .filter_map(|t| t.hostaddr.map(|ip| ip.to_string()))
+            .collect();
+        assert_eq!(dialled, ["127.0.0.1", "10.0.0.7", "::1"]);
+    }
 }
