@@ -218,11 +218,23 @@ async fn shared_task(pool: Pool, task: i32, table: Arc<str>) -> HashSet<i32> {
         let id = v.int4;
         let missing = -1 - id;
         let label = format!("{task}/{round}");
-        let n = pool
-            .execute(insert.as_str(), &[&id, &task, &round, &label])
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", at("insert")));
-        assert_eq!(n, 1, "{}", at("insert"));
+        if round % 4 == 1 {
+            let row = pool
+                .query_one(
+                    format!("{insert} RETURNING id, upper(label)").as_str(),
+                    &[&id, &task, &round, &label],
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", at("insert returning")));
+            assert_eq!(row.get::<_, i32>(0), id, "{}", at("insert returning"));
+            assert_eq!(row.get::<_, String>(1), label.to_uppercase());
+        } else {
+            let n = pool
+                .execute(insert.as_str(), &[&id, &task, &round, &label])
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", at("insert")));
+            assert_eq!(n, 1, "{}", at("insert"));
+        }
         let none = pool
             .query(find.as_str(), &[&missing])
             .await
