@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::{lock, Job, Shared};
+use super::{lock, unnamed, Job, Shared};
 use crate::client::connection::Connection;
 use crate::client::pipeline::prepare_all;
 use crate::client::query::{is_stale_plan, Outcome};
@@ -71,7 +71,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut permit: OwnedSemaphorePermit) {
                 }
             },
         };
-        let retries = run_batch(current, batch).await;
+        let retries = run_batch(&shared, current, batch).await;
         if current.is_closed() {
             conn = None;
         }
@@ -85,8 +85,12 @@ pub(super) async fn run(shared: Arc<Shared>, mut permit: OwnedSemaphorePermit) {
 }
 
 /// Runs one batch on `conn`, answering every job except those to run again (returned): the
-/// ones whose cached statement went stale under a schema change.
-async fn run_batch(conn: &mut Connection, jobs: Vec<Job>) -> Vec<Job> {
+/// ones whose cached statement went stale under a schema change. With the statement cache off
+/// the batch runs on unnamed statements instead (see `unnamed.rs`).
+async fn run_batch(shared: &Shared, conn: &mut Connection, jobs: Vec<Job>) -> Vec<Job> {
+    if shared.config.get_statement_cache_capacity() == 0 {
+        return unnamed::run_batch(shared, conn, jobs).await;
+    }
     let mut retries = Vec::new();
     let statements = match statements_for(conn, &jobs).await {
         Ok(statements) => statements,
