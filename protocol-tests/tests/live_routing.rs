@@ -44,7 +44,7 @@ fn refusing_port() -> u16 {
 
 #[tokio::test]
 async fn every_target_session_attrs_value_in_both_orders() {
-    let Some((primary, standby)) = live::ha_pair() else {
+    let Some(live::HaPair { primary, standby }) = live::ha_pair() else {
         return;
     };
     use TargetSessionAttrs::*;
@@ -72,7 +72,7 @@ async fn every_target_session_attrs_value_in_both_orders() {
 
 #[tokio::test]
 async fn no_suitable_server_lists_every_one_tried() {
-    let Some((primary, standby)) = live::ha_pair() else {
+    let Some(live::HaPair { primary, standby }) = live::ha_pair() else {
         return;
     };
     // Only standbys when read-write is wanted.
@@ -107,7 +107,7 @@ async fn no_suitable_server_lists_every_one_tried() {
 
 #[tokio::test]
 async fn a_host_that_refuses_first_is_passed_over() {
-    let Some((primary, standby)) = live::ha_pair() else {
+    let Some(live::HaPair { primary, standby }) = live::ha_pair() else {
         return;
     };
     let refused = refusing_port();
@@ -127,7 +127,7 @@ async fn a_host_that_refuses_first_is_passed_over() {
 
 #[tokio::test]
 async fn a_host_name_is_resolved_and_its_address_dialled() {
-    let Some((primary, standby)) = live::ha_pair() else {
+    let Some(live::HaPair { primary, standby }) = live::ha_pair() else {
         return;
     };
     // `localhost` resolves to 127.0.0.1 where the servers listen (::1 too on some machines,
@@ -144,7 +144,7 @@ async fn a_host_name_is_resolved_and_its_address_dialled() {
 
 #[tokio::test]
 async fn load_balancing_spreads_connects_over_both_servers() {
-    let Some((primary, standby)) = live::ha_pair() else {
+    let Some(live::HaPair { primary, standby }) = live::ha_pair() else {
         return;
     };
     let config = config(&[primary, standby], TargetSessionAttrs::Any)
