@@ -239,3 +239,7 @@ async fn failover_reset_promote_reset_swaps_the_roles_and_keeps_the_data() {
         .await
         .unwrap();
 }
+
+// The pool through a failover: in this binary because it needs the failover pair's lock.
+#[path = "live_ha_servers/failover_pool.rs"]
+mod failover_pool;
