@@ -95,6 +95,9 @@ pub enum Kind {
     /// expired, revoked). The message names the cause; the rustls error, when there is one, is
     /// the [`source`](std::error::Error::source).
     Tls,
+    /// A server was passed over because its role did not match `target_session_attrs` (a
+    /// standby when a read-write session was wanted, a primary when a standby was).
+    ServerRole,
 }
 
 /// The error of every fallible tusk operation.
@@ -221,6 +224,34 @@ impl Error {
     /// SQLSTATE, so it is never mistaken for a statement the server cancelled.
     pub(crate) fn timeout(message: impl Into<String>) -> Error {
         Error::new(Kind::Timeout).with_message(message)
+    }
+
+    /// A server was passed over by `target_session_attrs`.
+    pub(crate) fn server_role(message: impl Into<String>) -> Error {
+        Error::new(Kind::ServerRole).with_message(message)
+    }
+
+    /// The error of a connect that tried several servers and failed on each: the last
+    /// failure's kind and SQLSTATE (what a caller branches on), with a message listing every
+    /// server tried and why it was passed over, in order. The last failure is the source.
+    pub(crate) fn connect_attempts(attempts: Vec<(String, Error)>) -> Error {
+        let count = attempts.len();
+        let mut message = format!("could not connect to any of {count} servers tried:");
+        let mut last = None;
+        for (i, (server, error)) in attempts.into_iter().enumerate() {
+            if let Some(previous) = last.replace(error) {
+                message.push_str(&format!(": {previous};"));
+            }
+            message.push_str(&format!(" ({}) {server}", i + 1));
+        }
+        // Display appends the source, the last failure, after the last server's name.
+        let Some(last) = last else {
+            return Error::config("no host to connect to");
+        };
+        let mut error = Error::new(last.kind()).with_message(message);
+        error.0.code = last.code().cloned();
+        error.0.source = Some(Box::new(last));
+        error
     }
 
     /// A statement's time limit passed and it was cancelled on the server: `Kind::Timeout`
@@ -374,6 +405,7 @@ impl fmt::Display for Error {
             Kind::RowCount => "unexpected number of rows",
             Kind::Usage => "invalid use",
             Kind::Tls => "TLS error",
+            Kind::ServerRole => "unsuitable server",
         };
         f.write_str(what)?;
         if let Some(code) = &self.0.code {

@@ -14,7 +14,8 @@
 //! Each allowed skip is then printed at once on stderr and again in a summary after the
 //! command (recorded in the file `TUSK_SKIP_LOG` names, which `scripts/with-test-server` sets,
 //! prints and removes). A test checks what it needs with [`skip_or_fail`] (or
-//! [`bouncer_port`]) and returns when that returns. CI never allows a skip.
+//! [`bouncer_port`], [`tls`], [`ha_pair`], [`failover`]) and returns when that returns. CI
+//! never allows a skip.
 
 /// A setting exported by `scripts/with-test-server`.
 ///
@@ -55,6 +56,15 @@ pub fn admin() -> String {
     tcp("tusk", "tusk")
 }
 
+/// A key=value string for `user` with `password` over TCP to the test database on another of
+/// the servers `scripts/test-server` runs (e.g. one of [`ha_pair`]'s), which have the same
+/// roles and passwords.
+pub fn tcp_at(port: u16, user: &str, password: &str) -> String {
+    format!(
+        "host=127.0.0.1 port={port} user={user} password={password} dbname=tusk connect_timeout=10"
+    )
+}
+
 /// The variable that allows a live test to skip when something it needs is missing here: a
 /// comma-separated list of [`SKIPPABLE`] names, e.g. `TUSK_ALLOW_SKIP=pgbouncer,citext`.
 ///
@@ -81,6 +91,11 @@ pub const SKIPPABLE: &[(&str, &str)] = &[
     (
         "tls",
         "the TLS servers scripts/test-server runs (TUSK_PG_TLS_PORT, TUSK_PG_TLS_DIR)",
+    ),
+    (
+        "ha",
+        "the HA and failover pairs scripts/test-server runs (TUSK_PG_HA_PRIMARY_PORT, \
+         TUSK_PG_HA_STANDBY_PORT, TUSK_PG_FAILOVER_PORT_A, TUSK_PG_FAILOVER_PORT_B)",
     ),
 ];
 
@@ -279,4 +294,176 @@ pub async fn server_sees_tls(conn: &mut tusk::Connection) -> bool {
     .await
     .expect("pg_stat_ssl")
     .get(0)
+}
+
+/// A port variable of `scripts/test-server`, `None` when it is not set.
+///
+/// # Panics
+/// When it is set but is not a port number.
+fn port_var(name: &str) -> Option<u16> {
+    std::env::var(name).ok().map(|port| {
+        port.parse()
+            .unwrap_or_else(|_| panic!("{name}={port:?} is not a port number"))
+    })
+}
+
+/// The HA pair `scripts/test-server` runs: a primary and its asynchronous hot standby
+/// (`pg_basebackup -R`, streaming replication over loopback; the same roles, passwords and
+/// test database as the main server, see [`tcp_at`]). A row written on the primary shows on
+/// the standby a moment later; the standby is read-only (`pg_is_in_recovery()`,
+/// `transaction_read_only`). Tests must leave the pair as it is: no promotion, no `ALTER
+/// SYSTEM` (the failover pair, [`failover`], is the one to break).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HaPair {
+    /// `TUSK_PG_HA_PRIMARY_PORT`: always the primary.
+    pub primary: u16,
+    /// `TUSK_PG_HA_STANDBY_PORT`: always its hot standby.
+    pub standby: u16,
+}
+
+/// The HA pair, or `None` when it does not run here and [`ALLOW_SKIP`] allows `ha` to be
+/// missing: the caller then returns (see [`skip_or_fail`]).
+///
+/// # Panics
+/// When it is not running and the skip is not allowed.
+pub fn ha_pair() -> Option<HaPair> {
+    match (
+        port_var("TUSK_PG_HA_PRIMARY_PORT"),
+        port_var("TUSK_PG_HA_STANDBY_PORT"),
+    ) {
+        (Some(primary), Some(standby)) => Some(HaPair { primary, standby }),
+        _ => {
+            skip_or_fail(
+                "ha",
+                "TUSK_PG_HA_PRIMARY_PORT or TUSK_PG_HA_STANDBY_PORT is not set, so the HA pair is \
+                 not running (see the warnings of scripts/test-server)",
+            );
+            None
+        }
+    }
+}
+
+/// Serialises the users of the failover pair within this process: see [`failover`].
+static FAILOVER_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The failover pair `scripts/test-server` runs (`TUSK_PG_FAILOVER_PORT_A` and `_B`): one is
+/// the primary, the other its synchronous standby (`synchronous_commit = on`,
+/// `synchronous_standby_names = '*'`: every commit acknowledged to a client has reached the
+/// standby), and a test may fail the primary over ([`Failover::promote`]) and make the pair
+/// healthy again ([`Failover::reset`]). Which port is the primary changes with every failover:
+/// call [`Failover::reset`] first and use the ports it returns.
+///
+/// Holding a `Failover` holds a process-wide lock, so two tests of one binary never use the
+/// pair at the same time. The failover subcommands must NOT run concurrently for two tests:
+/// the script's own lock only keeps two runs from overlapping, not one test's failover from
+/// breaking another test's pair. So only one test binary may use the failover pair (today
+/// `live_ha_servers`); a second user must join that binary and take this lock.
+#[derive(Debug)]
+pub struct Failover {
+    /// `TUSK_PG_FAILOVER_PORT_A`.
+    pub port_a: u16,
+    /// `TUSK_PG_FAILOVER_PORT_B`.
+    pub port_b: u16,
+    _lock: std::sync::MutexGuard<'static, ()>,
+}
+
+/// The failover pair, locked for the caller (see [`Failover`]; blocks while another test of
+/// this process holds it), or `None` when it does not run here and [`ALLOW_SKIP`] allows `ha`
+/// to be missing: the caller then returns (see [`skip_or_fail`]).
+///
+/// # Panics
+/// When it is not running and the skip is not allowed.
+pub fn failover() -> Option<Failover> {
+    let (Some(port_a), Some(port_b)) = (
+        port_var("TUSK_PG_FAILOVER_PORT_A"),
+        port_var("TUSK_PG_FAILOVER_PORT_B"),
+    ) else {
+        skip_or_fail(
+            "ha",
+            "TUSK_PG_FAILOVER_PORT_A or TUSK_PG_FAILOVER_PORT_B is not set, so the failover pair \
+             is not running (see the warnings of scripts/test-server)",
+        );
+        return None;
+    };
+    // A test that panicked while holding the lock left the pair in some state; reset copes.
+    let lock = FAILOVER_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Some(Failover {
+        port_a,
+        port_b,
+        _lock: lock,
+    })
+}
+
+impl Failover {
+    /// Runs `scripts/test-server failover-reset`: makes the pair healthy whatever state it is
+    /// in (the current primary stays primary; the other server is made its synchronous
+    /// standby again, a fresh copy when it was not one). Returns `(primary, standby)`. Takes
+    /// about a second when a standby has to be made, less otherwise. Blocks the thread.
+    ///
+    /// # Panics
+    /// When the script fails (its stderr is in the message).
+    pub fn reset(&mut self) -> (u16, u16) {
+        let out = self.run("failover-reset");
+        let primary = self.printed_port(&out, "TUSK_PG_FAILOVER_PRIMARY_PORT");
+        let standby = self.printed_port(&out, "TUSK_PG_FAILOVER_STANDBY_PORT");
+        assert_ne!(primary, standby, "failover-reset printed one port twice");
+        (primary, standby)
+    }
+
+    /// Runs `scripts/test-server failover-promote`: simulates losing the primary. It stops the
+    /// primary in immediate mode (like a crash: its sessions are cut), promotes the standby,
+    /// sets `synchronous_standby_names = ''` on it (no standby is left) and waits until it
+    /// accepts writes. Returns the new primary's port (the old standby's). The old primary
+    /// stays down until [`Failover::reset`]. Needs a healthy pair (call [`Failover::reset`]
+    /// first). About a third of a second. Blocks the thread.
+    ///
+    /// # Panics
+    /// When the script fails (its stderr is in the message).
+    pub fn promote(&mut self) -> u16 {
+        let out = self.run("failover-promote");
+        self.printed_port(&out, "TUSK_PG_FAILOVER_PRIMARY_PORT")
+    }
+
+    /// Runs `scripts/test-server SUBCOMMAND` with this process's environment (the variables
+    /// `scripts/with-test-server` exported, `TUSK_PG_DIR` among them, locate the clusters) and
+    /// returns its stdout.
+    fn run(&self, subcommand: &str) -> String {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("scripts")
+            .join("test-server");
+        let out = std::process::Command::new(&script)
+            .arg(subcommand)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("running {} {subcommand}: {e}", script.display()));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{} {subcommand} failed ({}):\n{}{stdout}",
+            script.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// The port printed as `name=<port>`: one of the pair's.
+    fn printed_port(&self, stdout: &str, name: &str) -> u16 {
+        let port: u16 = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("no {name} in the script's output:\n{stdout}"))
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} is not a port number in:\n{stdout}"));
+        assert!(
+            port == self.port_a || port == self.port_b,
+            "{name}={port} is neither TUSK_PG_FAILOVER_PORT_A={} nor _B={}",
+            self.port_a,
+            self.port_b
+        );
+        port
+    }
 }

@@ -113,3 +113,27 @@ pub fn startup_tail() -> Vec<u8> {
     ]
     .concat()
 }
+
+/// The reply to a simple Query returning one text column `name` with one row `value`:
+/// RowDescription, DataRow, CommandComplete `SELECT 1`, ReadyForQuery idle.
+pub fn one_value_reply(name: &str, value: &str) -> Vec<u8> {
+    let mut description = 1i16.to_be_bytes().to_vec();
+    description.extend_from_slice(name.as_bytes());
+    description.push(0);
+    description.extend_from_slice(&0i32.to_be_bytes()); // table OID
+    description.extend_from_slice(&0i16.to_be_bytes()); // column number
+    description.extend_from_slice(&25i32.to_be_bytes()); // text
+    description.extend_from_slice(&(-1i16).to_be_bytes()); // variable length
+    description.extend_from_slice(&(-1i32).to_be_bytes()); // no modifier
+    description.extend_from_slice(&0i16.to_be_bytes()); // text format
+    let mut row = 1i16.to_be_bytes().to_vec();
+    row.extend_from_slice(&(value.len() as i32).to_be_bytes());
+    row.extend_from_slice(value.as_bytes());
+    [
+        msg(b'T', &description),
+        msg(b'D', &row),
+        msg(b'C', b"SELECT 1\0"),
+        ready(b'I'),
+    ]
+    .concat()
+}

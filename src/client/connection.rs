@@ -23,6 +23,7 @@ use crate::proto::framing;
 use crate::proto::session::Session;
 
 mod connect;
+mod hosts;
 pub(crate) mod negotiate;
 pub(crate) mod routing;
 

@@ -90,8 +90,10 @@ impl Config {
         self
     }
 
-    /// Sets how long to wait for each host to connect. `Duration::ZERO` means wait
-    /// indefinitely.
+    /// Sets how long to wait for each address to connect (the socket, TLS, authentication and
+    /// the `target_session_attrs` check), and for each host name to resolve: as in libpq, the
+    /// limit applies to every host name and IP address separately. `Duration::ZERO` means
+    /// wait indefinitely.
     pub fn connect_timeout(mut self, timeout: Duration) -> Config {
         self.connect_timeout = Some(timeout);
         self
@@ -293,15 +295,25 @@ impl Config {
         self
     }
 
-    /// Sets `target_session_attrs`. Only [`TargetSessionAttrs::Any`] (the default) is
-    /// supported yet; any other value makes connecting fail with a configuration error.
+    /// Sets `target_session_attrs` (default [`TargetSessionAttrs::Any`]): which kind of
+    /// server session to accept among the hosts, e.g. the primary of a replicated cluster.
+    ///
+    /// ```
+    /// use tusk::{Config, TargetSessionAttrs};
+    /// // Whichever of the two is the primary now, also after a failover.
+    /// let config = Config::new()
+    ///     .host("db1.internal").host("db2.internal")
+    ///     .target_session_attrs(TargetSessionAttrs::ReadWrite);
+    /// # let _ = config;
+    /// ```
     pub fn target_session_attrs(mut self, attrs: TargetSessionAttrs) -> Config {
         self.target_session_attrs = Some(attrs);
         self
     }
 
-    /// Sets `load_balance_hosts`: with [`LoadBalanceHosts::Random`] the hosts are tried in a
-    /// random order, drawn afresh for each connection.
+    /// Sets `load_balance_hosts`: with [`LoadBalanceHosts::Random`] the hosts, and the
+    /// addresses of each host name, are tried in a random order drawn afresh for each
+    /// connection, so many clients spread over the servers.
     pub fn load_balance_hosts(mut self, mode: LoadBalanceHosts) -> Config {
         self.load_balance_hosts = Some(mode);
         self

@@ -59,7 +59,7 @@ use crate::proto::auth::{ChannelBinding, RequireAuth};
 use crate::{DbError, Error};
 
 #[allow(unused_imports)] // `Keepalives` is for the connection layer's socket options.
-pub(crate) use resolve::{Keepalives, Resolved, Target};
+pub(crate) use resolve::{random_below, shuffle, Keepalives, Resolved, Target};
 pub use session_modes::{GssEncMode, LoadBalanceHosts, Replication, TargetSessionAttrs};
 pub use tls_modes::{SslCertMode, SslNegotiation, SslProtocolVersion};
 pub(crate) use tls_settings::TlsSettings;

@@ -86,6 +86,10 @@ pub(crate) struct Resolved {
     pub tcp_user_timeout: Option<Duration>,
     /// `requirepeer`: the OS user the server must run as, checked on Unix-domain sockets.
     pub requirepeer: Option<String>,
+    /// `target_session_attrs`: the kind of server session wanted.
+    pub target_session_attrs: TargetSessionAttrs,
+    /// `load_balance_hosts=random`: the addresses of each host name are shuffled too.
+    pub load_balance: bool,
 }
 
 impl fmt::Debug for Resolved {
@@ -106,6 +110,8 @@ impl fmt::Debug for Resolved {
             .field("keepalives", &self.keepalives)
             .field("tcp_user_timeout", &self.tcp_user_timeout)
             .field("requirepeer", &self.requirepeer)
+            .field("target_session_attrs", &self.target_session_attrs)
+            .field("load_balance", &self.load_balance)
             .finish()
     }
 }
@@ -132,7 +138,7 @@ fn check_no_nul(what: &str, value: &str) -> Result<(), Error> {
 }
 
 /// A uniformly random index below `n` (`n > 0`), from the operating system's generator.
-fn random_below(n: usize) -> Result<usize, Error> {
+pub(crate) fn random_below(n: usize) -> Result<usize, Error> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| {
         Error::config(format!(
@@ -145,7 +151,7 @@ fn random_below(n: usize) -> Result<usize, Error> {
 
 /// Shuffles `items` (Fisher-Yates, as libpq 16 does for `load_balance_hosts=random`), with
 /// `random(n)` drawing an index below `n`.
-pub(super) fn shuffle<T>(
+pub(crate) fn shuffle<T>(
     items: &mut [T],
     random: &mut dyn FnMut(usize) -> Result<usize, Error>,
 ) -> Result<(), Error> {
@@ -276,6 +282,8 @@ impl Config {
             },
             tcp_user_timeout: self.get_tcp_user_timeout(),
             requirepeer: self.get_require_peer().map(str::to_owned),
+            target_session_attrs: self.get_target_session_attrs(),
+            load_balance: self.get_load_balance_hosts() == LoadBalanceHosts::Random,
         })
     }
 
@@ -294,13 +302,6 @@ impl Config {
                 "gssencmode=require cannot be satisfied: tusk has no GSSAPI support (use \
                  gssencmode=prefer or disable)",
             ));
-        }
-        let attrs = self.get_target_session_attrs();
-        if attrs != TargetSessionAttrs::Any {
-            return Err(Error::config(format!(
-                "target_session_attrs={attrs} is not supported yet: tusk does not check the \
-                 server's role; only target_session_attrs=any is accepted"
-            )));
         }
         Ok(())
     }

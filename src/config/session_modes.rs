@@ -6,9 +6,11 @@ use std::fmt;
 
 /// libpq's `target_session_attrs`: which kind of server session is acceptable.
 ///
-/// Only [`TargetSessionAttrs::Any`] is supported for now: tusk does not yet check a server's
-/// role after connecting, so any other value makes connecting fail with a configuration error
-/// rather than silently connect to the wrong kind of server.
+/// With several hosts, each is tried in turn (every address of each) until one satisfies
+/// this; a server that does not is passed over, and the error of a failed connect lists every
+/// server tried and why. PostgreSQL 14 and later report what is needed at startup
+/// (`in_hot_standby`, `default_transaction_read_only`); older servers are asked with `SHOW
+/// transaction_read_only` or `SELECT pg_is_in_recovery()`, as libpq does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TargetSessionAttrs {
     /// Any successful connection is acceptable (the default).

@@ -1,9 +1,10 @@
-//! What the pool knows about a SQL text before a connection is chosen: its parameter types,
-//! as a server described them.
+//! What the pool knows about a SQL text before a connection is chosen: its parameter types
+//! and result formats, as a server described them.
 
 use bytes::{Bytes, BytesMut};
 
 use crate::client::query::{check_param_count, encode_detached_bind, Params};
+use crate::client::statement::Column;
 use crate::error::Error;
 use crate::proto::frontend;
 use crate::types::Type;
@@ -15,17 +16,33 @@ use crate::types::Type;
 /// server-side statement: the runner that sends a job looks up (or prepares) the statement on
 /// its own connection, and reads the rows with that statement's columns. It checks there that
 /// the parameter types still match these.
+///
+/// With the statement cache off there is no statement on the connection: the runner sends the
+/// SQL text with these parameter types and result formats in each job's own Sync group.
 #[derive(Debug)]
 pub(super) struct Described {
     sql: Box<str>,
     params: Box<[Type]>,
+    /// `params` as OIDs, for the Parse of an unnamed job.
+    param_oids: Box<[u32]>,
+    /// One format code per result column, each the one tusk decodes that column's type in
+    /// (binary where it has a binary codec, as [`Column::format`] chose): for the Bind of an
+    /// unnamed job, which is written before the server describes the portal. One code per
+    /// column rather than one for all (as a `Statement` sends when they agree), so a query
+    /// whose column count changed since (a table altered under `SELECT *`) is refused at Bind,
+    /// before it runs, instead of sending its new columns in a format chosen for others.
+    result_formats: Box<[i16]>,
 }
 
 impl Described {
-    pub(super) fn new(sql: &str, params: &[Type]) -> Described {
+    /// The description of `sql`: its parameter types and its result columns, as a server
+    /// described them.
+    pub(super) fn new(sql: &str, params: &[Type], columns: &[Column]) -> Described {
         Described {
             sql: sql.into(),
             params: params.into(),
+            param_oids: params.iter().map(Type::oid).collect(),
+            result_formats: columns.iter().map(|c| c.format() as i16).collect(),
         }
     }
 
@@ -37,6 +54,16 @@ impl Described {
     /// The parameter types the server inferred or was told.
     pub(super) fn params(&self) -> &[Type] {
         &self.params
+    }
+
+    /// The parameter types as OIDs.
+    pub(super) fn param_oids(&self) -> &[u32] {
+        &self.param_oids
+    }
+
+    /// The Bind result format codes, one per result column.
+    pub(super) fn result_formats(&self) -> &[i16] {
+        &self.result_formats
     }
 
     /// The Bind parameter section (formats, count, values) for `params`, see

@@ -20,10 +20,21 @@
 //! a cancel could hit one of theirs. For a limit on shared queries, set the server's own
 //! `statement_timeout` for the pool's sessions (`options=-c statement_timeout=5s`).
 //!
-//! Shared queries use named prepared statements, described in one Sync group and bound in the
-//! next: they need real server sessions (a direct server, or pgbouncer in session mode).
-//! Behind a transaction-pooling proxy use checkouts with
-//! [`Config::statement_cache_capacity`] 0, where each query is parsed and bound in one group.
+//! With the statement cache on (the default), shared queries use named prepared statements,
+//! cached per connection: each is described once and then bound by name in later Sync groups,
+//! which must therefore reach the same server session. With
+//! [`Config::statement_cache_capacity`] 0 they use the unnamed statement: each query is one
+//! self-contained Sync group (Parse, Bind, Describe, Execute, Sync; still many to a write),
+//! which any server session can run, and the pool describes new SQL the same way. Behind
+//! pgbouncer:
+//!
+//! - session pooling: either works; keep the cache (it spares the server a parse per query);
+//! - transaction pooling: set the capacity to 0. Shared queries and checkouts then work
+//!   (each query, and each transaction, runs on one server session). A statement from
+//!   [`Connection::prepare`] is still named: use it only inside the transaction that
+//!   prepared it;
+//! - statement pooling: capacity 0 as well, and no multi-statement transactions on checkouts
+//!   (pgbouncer refuses them).
 //!
 //! # Lifecycle
 //!
@@ -54,6 +65,7 @@ mod lifecycle;
 mod maintenance;
 mod runner;
 mod status;
+mod unnamed;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -386,13 +398,20 @@ impl Pool {
     }
 
     /// The pool's description of `sql`; the first time, a connection is checked out to
-    /// prepare it (which also leaves it in that connection's statement cache).
+    /// prepare it (which also leaves it in that connection's statement cache), or with the
+    /// cache off, to describe it with the unnamed statement (one Sync group, nothing left on
+    /// the server session: a transaction-pooling proxy may give the next group another one).
     async fn describe(&self, sql: &str) -> Result<Arc<Described>, Error> {
         if let Some(described) = lock(&self.shared.descriptions).get(sql) {
             return Ok(described.clone());
         }
-        let prepared = self.get().await?.prepare(sql).await?;
-        let described = Arc::new(Described::new(sql, prepared.params()));
+        let described = if self.shared.config.get_statement_cache_capacity() == 0 {
+            unnamed::describe(&mut *self.get().await?, sql).await?
+        } else {
+            let prepared = self.get().await?.prepare(sql).await?;
+            Described::new(sql, prepared.params(), prepared.columns())
+        };
+        let described = Arc::new(described);
         let mut descriptions = lock(&self.shared.descriptions);
         if descriptions.len() >= DESCRIPTION_CAPACITY {
             descriptions.clear();

@@ -14,7 +14,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::lifecycle::{close_in_background, Live};
 use super::status::CloseReason;
-use super::{lock, Job, Shared};
+use super::{lock, unnamed, Job, Shared};
 use crate::client::connection::Connection;
 use crate::client::pipeline::prepare_all;
 use crate::client::query::{is_stale_plan, Outcome};
@@ -94,7 +94,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut permit: OwnedSemaphorePermit) {
             // Its jobs timed out while the connection was being found.
             continue;
         }
-        let retries = run_batch(&mut current.conn, batch).await;
+        let retries = run_batch(&shared, &mut current.conn, batch).await;
         let refused_as_read_only = read_only_seen
             .as_ref()
             .is_some_and(|seen| seen.swap(false, Ordering::Relaxed));
@@ -152,8 +152,12 @@ fn take_batch(shared: &Shared, read_only_seen: Option<&Arc<AtomicBool>>) -> Vec<
 }
 
 /// Runs one batch on `conn`, answering every job except those to run again (returned): the
-/// ones whose cached statement went stale under a schema change.
-async fn run_batch(conn: &mut Connection, jobs: Vec<Job>) -> Vec<Job> {
+/// ones whose cached statement went stale under a schema change. With the statement cache off
+/// the batch runs on unnamed statements instead (see `unnamed.rs`).
+async fn run_batch(shared: &Shared, conn: &mut Connection, jobs: Vec<Job>) -> Vec<Job> {
+    if shared.config.get_statement_cache_capacity() == 0 {
+        return unnamed::run_batch(shared, conn, jobs).await;
+    }
     let mut retries = Vec::new();
     let statements = match statements_for(conn, &jobs).await {
         Ok(statements) => statements,

@@ -11,7 +11,7 @@ use super::{db_error, deliver_notice, CancelTarget, Connection, TlsSummary, NEXT
 use crate::client::statement::CloseQueue;
 use crate::client::statement_cache::StatementCache;
 use crate::client::transport::{Transport, Wire};
-use crate::config::{Config, Host, Resolved, SslMode, Target};
+use crate::config::{Config, Host, Resolved, Target};
 use crate::error::{Error, Kind};
 use crate::proto::auth::scram;
 use crate::proto::auth::ChannelBinding;
@@ -30,41 +30,8 @@ impl Connection {
         config.with_env_fallbacks()?.connect().await
     }
 
-    /// Connects with `config`, trying each of its hosts in order until one accepts.
-    pub(crate) async fn connect_with(config: &Config) -> Result<Connection, Error> {
-        // Shared by every attempt and kept by the connection's cancel target.
-        let resolved = Arc::new(config.resolve()?);
-        let connector = if needs_tls(&resolved) {
-            Some(TlsConnector::new(&resolved.tls)?)
-        } else {
-            None
-        };
-        let mut last_error = None;
-        for target in &resolved.targets {
-            let attempt = Self::connect_target(config, &resolved, target, connector.as_ref());
-            let result = match resolved.connect_timeout {
-                Some(limit) => match tokio::time::timeout(limit, attempt).await {
-                    Ok(result) => result,
-                    Err(_) => Err(Error::timeout(format!(
-                        "could not connect to {} within {limit:?}",
-                        describe_target(target)
-                    ))),
-                },
-                None => attempt.await,
-            };
-            match result {
-                Ok(conn) => return Ok(conn),
-                // The server itself refused us (bad password, missing database): trying the
-                // next host would not change the answer, and libpq stops here too.
-                Err(e) if e.kind() == Kind::Db => return Err(e),
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| Error::config("no host to connect to")))
-    }
-
     /// One target, with the attempts its sslmode allows (see [`negotiate::attempts`]).
-    async fn connect_target(
+    pub(super) async fn connect_target(
         config: &Config,
         resolved: &Arc<Resolved>,
         target: &Target,
@@ -275,15 +242,6 @@ impl Config {
             None => start.await,
         }
     }
-}
-
-/// Whether any attempt may use TLS, so that a connector must be built.
-fn needs_tls(resolved: &Resolved) -> bool {
-    resolved.tls.mode != SslMode::Disable
-        && resolved
-            .targets
-            .iter()
-            .any(|t| matches!(t.host, Host::Tcp(_)))
 }
 
 /// `host:port` for messages: IPv6 in brackets, the socket file for a directory.

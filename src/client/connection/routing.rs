@@ -21,8 +21,6 @@ pub(crate) struct ServerRole {
 }
 
 /// Which question must be asked of a server too old to report its role.
-// For the connect path, which does not use it yet on this branch (the pool uses the rest).
-#[allow(dead_code)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RoleQuery {
     /// `SHOW transaction_read_only` answers read-write / read-only.
@@ -64,7 +62,6 @@ impl ServerRole {
     }
 
     /// The query that tells what `attrs` needs when the server did not report it.
-    #[allow(dead_code)] // See `RoleQuery`.
     pub(crate) fn query_needed(self, attrs: TargetSessionAttrs) -> Option<RoleQuery> {
         if self.satisfies(attrs).is_some() {
             return None;

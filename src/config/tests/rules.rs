@@ -332,14 +332,6 @@ fn unsupported_settings_are_refused_clearly() {
             "replication=database is not supported",
         ),
         ("gssencmode=require", "no GSSAPI support"),
-        (
-            "target_session_attrs=read-write",
-            "target_session_attrs=read-write is not supported yet",
-        ),
-        (
-            "target_session_attrs=prefer-standby",
-            "target_session_attrs=prefer-standby is not supported yet",
-        ),
     ] {
         let e = resolve_err(&parse(setting));
         assert!(e.contains(needle), "{setting}: {e}");
@@ -350,6 +342,8 @@ fn unsupported_settings_are_refused_clearly() {
         "gssencmode=prefer",
         "gssencmode=disable",
         "target_session_attrs=any",
+        "target_session_attrs=read-write",
+        "target_session_attrs=prefer-standby",
         "krbsrvname=x gsslib=gssapi gssdelegation=1 sslcompression=1",
     ] {
         resolve(&parse(fine));

@@ -16,6 +16,12 @@
 //! | Query (simple protocol) | results (RowDescription, DataRows, CommandComplete, ...), then ReadyForQuery |
 //! | Flush                   | nothing                                                       |
 //!
+//! Two requests write a whole Sync group at once, for work any server session may run (behind
+//! a transaction-pooling proxy, consecutive groups may land on different sessions):
+//! [`Requests::run_unnamed`] (Parse, Bind, Describe of the portal, Execute, Sync of the unnamed
+//! statement and portal) and [`Requests::describe_unnamed`] (Parse, Describe of the statement,
+//! Sync). Each owes the sum of its messages' rows above, and is written whole or not at all.
+//!
 //! [`Exchange::handle`] checks each backend message against the step at the front and refuses
 //! anything else with [`ProtoError::Unexpected`] naming both. It also applies the server's own
 //! rules: after an ErrorResponse in the extended protocol the server skips to the next Sync, so

@@ -126,6 +126,78 @@ impl<'a> Requests<'a> {
         Ok(())
     }
 
+    /// One self-contained Sync group that runs `sql` on the unnamed statement and portal:
+    /// Parse (with `param_types`, the OIDs `parameter_section` was encoded for), Bind (the
+    /// section, see [`frontend::bind_parameter_section`], and `result_formats`), Describe of
+    /// the portal (whose RowDescription gives the columns the rows come in), Execute of all
+    /// rows, Sync.
+    ///
+    /// Nothing in it refers to anything an earlier group left on the server, so any server
+    /// session may run it: what a transaction-pooling proxy (pgbouncer in transaction mode)
+    /// needs. All five messages are written, or none (the buffer is rolled back and nothing is
+    /// owed).
+    pub fn run_unnamed(
+        &mut self,
+        sql: &str,
+        param_types: &[u32],
+        parameter_section: &[u8],
+        result_formats: &[i16],
+    ) -> Result<(), ProtoError> {
+        let start = self.out.len();
+        let written = frontend::parse("", sql, param_types.iter().copied(), self.out)
+            .and_then(|()| {
+                frontend::bind_with_parameter_section(
+                    "",
+                    "",
+                    parameter_section,
+                    result_formats,
+                    self.out,
+                )
+            })
+            .and_then(|()| frontend::describe_portal("", self.out))
+            .and_then(|()| frontend::execute("", 0, self.out));
+        if let Err(e) = written {
+            self.out.truncate(start);
+            return Err(e);
+        }
+        frontend::sync(self.out);
+        // Recorded only once everything is written, so a failure above owes nothing.
+        for step in [
+            Step::ParseComplete,
+            Step::BindComplete,
+            Step::RowDescription,
+            Step::Execute { copy: None },
+            Step::Ready,
+        ] {
+            self.exchange.push(step);
+        }
+        Ok(())
+    }
+
+    /// One self-contained Sync group that describes `sql` without naming it: Parse of the
+    /// unnamed statement (with `param_types`; 0 or none leaves a type to the server), Describe
+    /// of it, Sync. Like [`Requests::run_unnamed`], any server session may answer it, and it
+    /// is written whole or not at all.
+    pub fn describe_unnamed(&mut self, sql: &str, param_types: &[u32]) -> Result<(), ProtoError> {
+        let start = self.out.len();
+        let written = frontend::parse("", sql, param_types.iter().copied(), self.out)
+            .and_then(|()| frontend::describe_statement("", self.out));
+        if let Err(e) = written {
+            self.out.truncate(start);
+            return Err(e);
+        }
+        frontend::sync(self.out);
+        for step in [
+            Step::ParseComplete,
+            Step::ParameterDescription,
+            Step::RowDescription,
+            Step::Ready,
+        ] {
+            self.exchange.push(step);
+        }
+        Ok(())
+    }
+
     /// Execute of a portal, up to `max_rows` rows (0: all).
     #[inline]
     pub fn execute(&mut self, portal: &str, max_rows: i32) -> Result<(), ProtoError> {

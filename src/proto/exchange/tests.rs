@@ -673,3 +673,103 @@ fn copy_fail_is_written_and_ends_the_copy_in() {
     p.accept(ready());
     assert!(p.exchange.is_idle());
 }
+
+#[test]
+fn unnamed_jobs_are_self_contained_groups_and_an_error_ends_only_its_own() {
+    let mut p = Pair::default();
+    let mut r = p.requests();
+    // Two jobs, as the pool's runner writes them with the statement cache off.
+    r.run_unnamed(
+        "SELECT $1::int4",
+        &[23],
+        &[0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 7],
+        &[1],
+    )
+    .unwrap();
+    r.run_unnamed("SELECT 1 / $1::int4", &[23], &[0, 0, 0, 0], &[1])
+        .unwrap();
+    assert_eq!(p.take_written(), b"PBDESPBDES");
+    assert_eq!(p.exchange.owed(), 2);
+    assert!(!p.exchange.group_open());
+
+    // The first: the portal's columns before its rows.
+    p.accept(parse_complete());
+    p.accept(bind_complete());
+    assert!(!p.exchange.accepts_rows());
+    p.accept(row_description());
+    assert!(p.exchange.accepts_rows());
+    p.accept(data_row());
+    p.accept(complete("SELECT 1"));
+    p.refuse(data_row(), "ReadyForQuery");
+    p.accept(ready());
+    assert_eq!(p.exchange.owed(), 1);
+
+    // The second fails at Bind: the server skips its Describe and Execute, up to its Sync.
+    p.accept(parse_complete());
+    p.accept(error());
+    p.refuse(row_description(), "ReadyForQuery");
+    p.accept(ready());
+    assert!(p.exchange.is_idle());
+
+    // A portal without rows (a command) is described with NoData.
+    let mut r = p.requests();
+    r.run_unnamed("INSERT INTO t VALUES (1)", &[], &[0, 0, 0, 0], &[])
+        .unwrap();
+    p.out.clear();
+    p.accept(parse_complete());
+    p.accept(bind_complete());
+    p.accept(no_data());
+    p.accept(complete("INSERT 0 1"));
+    p.accept(ready());
+    assert!(p.exchange.is_idle());
+}
+
+#[test]
+fn an_unnamed_job_is_written_whole_or_not_at_all() {
+    let mut p = Pair::default();
+    let mut r = p.requests();
+    // The Parse fails (a NUL in the text): nothing written, nothing owed.
+    assert!(r
+        .run_unnamed("SELECT '\0'", &[], &[0, 0, 0, 0], &[])
+        .is_err());
+    // The Parse encodes, the Bind does not (more result formats than a 16-bit count): the
+    // Parse is rolled back with it.
+    let formats = vec![1i16; usize::from(u16::MAX) + 1];
+    assert!(r
+        .run_unnamed("SELECT 1", &[], &[0, 0, 0, 0], &formats)
+        .is_err());
+    assert!(r.describe_unnamed("SELECT '\0'", &[]).is_err());
+    assert!(p.out.is_empty());
+    assert!(p.exchange.is_idle());
+
+    // Inside a group left open (a Close written before), a failed job leaves the group as it
+    // was: still open, owing only the CloseComplete.
+    let mut r = p.requests();
+    r.close_statement("s1").unwrap();
+    assert!(r
+        .run_unnamed("SELECT 1", &[], &[0, 0, 0, 0], &formats)
+        .is_err());
+    assert_eq!(p.take_written(), b"C");
+    assert!(p.exchange.group_open());
+    assert_eq!(p.exchange.front(), Some(&Step::CloseComplete));
+    assert_eq!(p.exchange.owed(), 0);
+}
+
+#[test]
+fn an_unnamed_description_is_one_group() {
+    let mut p = Pair::default();
+    let mut r = p.requests();
+    r.describe_unnamed("SELECT $1::int4", &[]).unwrap();
+    r.describe_unnamed("SELECT x FROM missing", &[23]).unwrap();
+    assert_eq!(p.take_written(), b"PDSPDS");
+    assert_eq!(p.exchange.owed(), 2);
+    p.accept(parse_complete());
+    p.refuse(row_description(), "ParameterDescription");
+    p.accept(parameter_description());
+    p.accept(row_description());
+    p.accept(ready());
+    // The second fails at Parse: its Describe is skipped.
+    p.accept(error());
+    p.accept(ready());
+    assert!(p.exchange.is_idle());
+}
