@@ -2,10 +2,6 @@
 //! whose role no longer matches `target_session_attrs`, against the real server (and, for a
 //! ParameterStatus arriving on an idle socket, which the real server sends only on a
 //! configuration reload, against the scripted fake backend).
-//!
-//! The pools needing `target_session_attrs=read-write` connect through a `before_connect` hook
-//! that asks for `any`: what the pool checks is its own configuration's setting, and the
-//! connect path of this branch accepts only `any` (see `config/resolve.rs`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -35,12 +31,9 @@ async fn sessions_named(app: &str) -> i64 {
         .get(0)
 }
 
-/// A pool whose configuration wants read-write sessions (connecting with `any`, see the
-/// module comment).
+/// A pool whose configuration wants read-write sessions.
 fn read_write_pool(config: Config) -> PoolBuilder {
-    Pool::builder(config.target_session_attrs(TargetSessionAttrs::ReadWrite)).before_connect(
-        |config: Config| async move { Ok(config.target_session_attrs(TargetSessionAttrs::Any)) },
-    )
+    Pool::builder(config.target_session_attrs(TargetSessionAttrs::ReadWrite))
 }
 
 #[tokio::test]
