@@ -243,3 +243,7 @@ async fn failover_reset_promote_reset_swaps_the_roles_and_keeps_the_data() {
 // The pool through a failover: in this binary because it needs the failover pair's lock.
 #[path = "live_ha_servers/failover_pool.rs"]
 mod failover_pool;
+
+// The pool's role checks through a real promotion: also here for the failover pair's lock.
+#[path = "live_ha_servers/pool_role_change.rs"]
+mod pool_role_change;
