@@ -174,7 +174,10 @@ impl PoolBuilder {
     ///
     /// Without it, a connection whose server ended the session is still noticed without a
     /// round trip (the server said so on the socket); one behind a network that went silent
-    /// (a dropped NAT entry, a failed-over address) is only noticed by a check like this.
+    /// (a dropped NAT entry, a failed-over address) is only noticed by a check like this. So
+    /// is a change of the server's role while the connection sat idle (a promoted standby, a
+    /// reload making it read-only): PostgreSQL reports it with the session's next answer, so
+    /// without the check such a connection is handed out once and dropped when given back.
     pub fn health_check_after(mut self, idle: impl Into<Option<Duration>>) -> PoolBuilder {
         self.lifecycle.health_check_after = idle.into();
         self

@@ -54,7 +54,8 @@
 //!
 //! Before reuse a connection is also dropped when the server ended the session, or no longer
 //! satisfies the configuration's `target_session_attrs` (a promoted standby, a primary made
-//! read-only, as the server reported). [`Pool::close`] is graceful: new work is refused, queued
+//! read-only, as the server reported: PostgreSQL reports such a change with a session's next
+//! answer, so an idle connection shows it at its health check, else when given back). [`Pool::close`] is graceful: new work is refused, queued
 //! and running work finishes, checked-out connections are waited for, then every connection is
 //! closed. The timers need tokio's time driver (on with `#[tokio::main]`).
 
