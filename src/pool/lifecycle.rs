@@ -2,6 +2,7 @@
 //! before each reuse (expired, dead, wrong server role, failing a health check), and closed for
 //! a counted reason.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::status::{CloseReason, Counters, OpenToken};
@@ -91,7 +92,7 @@ impl Live {
     pub(super) fn new(
         conn: Connection,
         max_lifetime: Option<Duration>,
-        counters: &std::sync::Arc<Counters>,
+        counters: &Arc<Counters>,
     ) -> Live {
         let now = Instant::now();
         Live {

@@ -15,6 +15,8 @@ use tokio::time::MissedTickBehavior;
 use super::lifecycle::close_quietly;
 use super::status::CloseReason;
 use super::{lock, Shared, Slot};
+use crate::client::connection::Connection;
+use crate::error::Error;
 
 /// Clears the pool's "maintenance running" flag when the task ends, however it ends (the pool
 /// dropped, or the task dropped with its runtime), so that a later acquire starts it again.
@@ -59,7 +61,7 @@ impl Shared {
     /// Takes the idle connections that must be closed out of the idle list: expired, found
     /// dead (without waiting), no longer of the wanted role, or idle past `idle_timeout`
     /// beyond `min_idle`. Returns them, counted, for closing.
-    fn reap_idle(&self, now: Instant) -> Vec<crate::client::connection::Connection> {
+    fn reap_idle(&self, now: Instant) -> Vec<Connection> {
         let mut retired = Vec::new();
         let mut state = lock(&self.state);
         if state.closed {
@@ -124,7 +126,7 @@ impl Shared {
                 Some(limit) => tokio::time::timeout(limit, self.connect_new())
                     .await
                     .unwrap_or_else(|_| {
-                        Err(crate::error::Error::timeout(format!(
+                        Err(Error::timeout(format!(
                             "opening took longer than the pool's acquire_timeout ({limit:?})"
                         )))
                     }),
