@@ -5,8 +5,9 @@
 //! With `statement_cache_capacity(0)` the pool describes SQL with the unnamed statement and runs
 //! each shared query as one self-contained group (Parse/Bind/Describe/Execute/Sync), many to a
 //! write: every result must be right whichever session runs it, errors stay with their caller,
-//! and a schema change shows at once. With the cache on (named statements) the same path breaks
-//! there, which the last test shows on purpose.
+//! and a schema change shows at once. (With the cache on, named statements break there as soon
+//! as pgbouncer moves a client to another session; a test that showed it depended on how
+//! pgbouncer assigned sessions under the rest of the suite's load and was dropped as flaky.)
 //!
 //! Every value is checked against one computed in Rust from the parameters sent. Tables are
 //! named `bouncer_*` with the process id and a timestamp (other tests share the server).
@@ -21,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, TimeZone, Utc};
 use protocol_tests::live;
-use tusk::{Config, Connection, Kind, Pool, SqlState};
+use tusk::{Config, Kind, Pool, SqlState};
 
 /// Tasks sharing the pool at once.
 const TASKS: i32 = 64;
@@ -487,100 +488,6 @@ async fn a_schema_change_between_calls_gives_the_new_shape() {
         assert_eq!(row.get::<_, &str>(1), "10.0.0.7");
 
         ddl(format!("DROP TABLE {table}")).await;
-    })
-    .await;
-}
-
-/// The premise: with named statements (the statement cache on) the shared path does break
-/// behind transaction pooling. The statement is prepared on one server session; that session
-/// is then held by another client's transaction, so the next Bind lands on the other session,
-/// where the name is missing or means another statement.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn named_statements_break_the_shared_path_under_transaction_pooling() {
-    let Some(config) = bouncer_config(None) else {
-        return;
-    };
-    let holder_config = bouncer_config(Some(0)).expect("pgbouncer is running");
-    within_limit("the named-statement premise", async {
-        let pool = Pool::builder(config).max_size(1).build();
-        // A text no earlier run used: a statement of the same name that some run left on a
-        // session cannot be this one.
-        let token = unique_table("premise");
-        let sql = format!("SELECT pg_backend_pid(), $1::text AS {token}");
-        let ours = |row: &tusk::Row| row.get::<_, &str>(1) == token;
-
-        let first = pool.query_one(sql.as_str(), &[&token]).await;
-        let pid = match first {
-            // Described on one session and bound on another already.
-            Err(e) => {
-                assert_eq!(e.kind(), Kind::Db, "a clean server error: {e}");
-                eprintln!("the named path broke at once: {e}");
-                return;
-            }
-            Ok(row) if !ours(&row) => {
-                eprintln!("the named path ran another statement of the same name at once");
-                return;
-            }
-            // The Bind found our statement: it was prepared on this session.
-            Ok(row) => row.get::<_, i32>(0),
-        };
-
-        // Pin that session in another client's transaction (pgbouncer hands out the session
-        // used last first, so this takes a few tries at most).
-        let mut holder: Connection = holder_config.connect().await.expect("holder");
-        let mut pinned = false;
-        for _ in 0..200 {
-            holder.batch_execute("BEGIN").await.expect("BEGIN");
-            let held: i32 = holder
-                .query_one("SELECT pg_backend_pid()", &[])
-                .await
-                .expect("pid")
-                .get(0);
-            if held == pid {
-                pinned = true;
-                break;
-            }
-            holder.batch_execute("ROLLBACK").await.expect("ROLLBACK");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        assert!(
-            pinned,
-            "could not pin backend {pid}: pgbouncer kept other sessions busy"
-        );
-
-        let second = pool.query_one(sql.as_str(), &[&token]).await;
-        match &second {
-            Err(e) => {
-                assert_eq!(e.kind(), Kind::Db, "{e}");
-                eprintln!("the named path broke as expected: {e}");
-            }
-            Ok(row) => assert!(
-                !ours(row),
-                "the named statement ran on another session ({}), which cannot have it",
-                row.get::<_, i32>(0)
-            ),
-        }
-
-        // Leave nothing behind: the statement lives on the pinned session.
-        let names: Vec<String> = holder
-            .query(
-                "SELECT name FROM pg_prepared_statements WHERE statement = $1",
-                &[&sql],
-            )
-            .await
-            .expect("prepared statements")
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        for name in names {
-            holder
-                .batch_execute(&format!("DEALLOCATE \"{name}\""))
-                .await
-                .expect("DEALLOCATE");
-        }
-        holder.batch_execute("COMMIT").await.expect("COMMIT");
-        holder.close().await.expect("close");
-        pool.close().await;
     })
     .await;
 }
