@@ -362,6 +362,24 @@ impl Config {
         self
     }
 
+    /// Whether the spans of statements carry the SQL text as `db.query.text` (default
+    /// `false`). Only with the feature `tracing`, which has the spans; without it this setting
+    /// has no effect.
+    ///
+    /// Off by default because the text can hold data: values written into the SQL rather than
+    /// passed as parameters (`WHERE email = 'alice@example.com'`) would reach whatever the
+    /// spans are exported to. Parameters are never recorded. Set it in code: it has no key in
+    /// the connection string, so that whoever controls a URL cannot turn it on.
+    ///
+    /// ```
+    /// let config = tusk::Config::new().trace_query_text(true);
+    /// assert!(config.get_trace_query_text());
+    /// ```
+    pub fn trace_query_text(mut self, enabled: bool) -> Config {
+        self.trace_query_text = enabled;
+        self
+    }
+
     /// Adds a server setting sent in the StartupMessage, e.g. `("TimeZone", "UTC")`. Setting
     /// the same name again (compared case-insensitively, as the server does) replaces it.
     pub fn param(mut self, name: &str, value: &str) -> Config {

@@ -89,6 +89,11 @@ impl Config {
         self.statement_timeout.filter(|t| !t.is_zero())
     }
 
+    /// Whether statement spans carry the SQL text (see [`Config::trace_query_text`]).
+    pub fn get_trace_query_text(&self) -> bool {
+        self.trace_query_text
+    }
+
     /// The extra server settings added with [`Config::param`].
     pub fn get_params(&self) -> &[(String, String)] {
         &self.params

@@ -253,6 +253,7 @@ pub struct Config {
     statement_cache_capacity: usize,
     // `Some(Duration::ZERO)` = explicitly "no limit".
     statement_timeout: Option<Duration>,
+    trace_query_text: bool,
     params: Vec<(String, String)>,
     max_message_len: usize,
     notice_handler: Option<NoticeHandler>,
@@ -332,6 +333,7 @@ impl Default for Config {
             tls_config: None,
             statement_cache_capacity: DEFAULT_STATEMENT_CACHE_CAPACITY,
             statement_timeout: None,
+            trace_query_text: false,
             params: Vec::new(),
             max_message_len: crate::proto::DEFAULT_MAX_MESSAGE_LEN,
             notice_handler: None,
@@ -392,6 +394,7 @@ impl fmt::Debug for Config {
             .field("tls_config", &self.tls_config)
             .field("statement_cache_capacity", &self.statement_cache_capacity)
             .field("statement_timeout", &self.get_statement_timeout())
+            .field("trace_query_text", &self.trace_query_text)
             .field("params", &self.params)
             .field("max_message_len", &self.max_message_len)
             .finish()
