@@ -13,6 +13,7 @@ mod pool;
 pub mod proto;
 mod sqlstate;
 mod tls;
+mod trace;
 pub mod types;
 
 pub use client::cancel::{CancelToken, StatementTimeoutGuard};

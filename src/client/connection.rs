@@ -21,6 +21,7 @@ use crate::proto::backend::{self, ErrorFields, Message, Notification, Transactio
 use crate::proto::exchange::{CopyPolicy, Requests};
 use crate::proto::framing;
 use crate::proto::session::Session;
+use crate::trace;
 
 mod connect;
 mod hosts;
@@ -64,6 +65,8 @@ pub struct Connection {
     tls: Option<TlsSummary>,
     /// The client-side limit per statement (see `Config::statement_timeout`).
     pub(in crate::client) statement_timeout: Option<std::time::Duration>,
+    /// What this connection's spans say about it (feature `tracing`; zero-sized without).
+    pub(crate) trace: crate::trace::ConnTrace,
 }
 
 /// The TLS facts of a session, for [`Connection::ssl_in_use`] and friends.
@@ -188,7 +191,10 @@ impl Connection {
     /// # }
     /// ```
     pub async fn batch_execute(&mut self, sql: &str) -> Result<(), Error> {
-        self.simple_query_inner(sql, false).await.map(drop)
+        trace::traced!(
+            trace::statement(&self.trace, sql),
+            self.simple_query_inner(sql, false).await.map(drop)
+        )
     }
 
     /// Runs one or more SQL statements with the simple query protocol and returns every row
@@ -211,7 +217,10 @@ impl Connection {
     /// # }
     /// ```
     pub async fn simple_query(&mut self, sql: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
-        self.simple_query_inner(sql, true).await
+        trace::traced!(
+            trace::statement(&self.trace, sql),
+            self.simple_query_inner(sql, true).await
+        )
     }
 
     async fn simple_query_inner(

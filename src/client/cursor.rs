@@ -8,6 +8,7 @@ use crate::client::query::{Params, ToStatement};
 use crate::client::row::Row;
 use crate::client::statement::{Column, SharedColumns};
 use crate::error::Error;
+use crate::trace;
 use crate::types::ToSql;
 
 /// A buffered cursor: [`execute`](Cursor::execute) runs a statement and keeps its whole
@@ -62,7 +63,10 @@ impl<'c> Cursor<'c> {
     {
         self.result = None;
         self.rowcount = -1;
-        let outcome = self.conn.run(query.query_ref(), params).await?;
+        let outcome = trace::traced!(
+            trace::statement_ref(&self.conn.trace, query.query_ref()),
+            self.conn.run(query.query_ref(), params).await
+        )?;
         self.rowcount = match outcome.rows_affected {
             Some(n) => i64::try_from(n).unwrap_or(i64::MAX),
             None if outcome.columns.is_some() => outcome.rows.len() as i64,

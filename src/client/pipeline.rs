@@ -18,6 +18,7 @@ use crate::client::row::Row;
 use crate::client::statement::{columns_from, Column, PendingClose, SharedColumns, Statement};
 use crate::error::Error;
 use crate::proto::backend::Message;
+use crate::trace;
 use crate::types::{ToSql, Type};
 
 /// The result of one pipelined statement.
@@ -155,123 +156,129 @@ impl<'c, 'p> Pipeline<'c, 'p> {
             entries,
             sync_each,
         } = self;
-        conn.ready().await?;
-
-        // Phase one: describe every SQL text the connection has not prepared yet, each in its
-        // own Sync group so one bad statement does not take the others down.
-        let mut slots = Vec::with_capacity(entries.len());
-        let mut to_prepare: Vec<(&str, String)> = Vec::new();
-        let mut index_of: HashMap<&str, usize> = HashMap::new();
-        for entry in &entries {
-            // In an aborted transaction only ROLLBACK may run: refuse the rest here (25P02),
-            // before anything, even a Parse, is sent for them.
-            let sql = match entry.query {
-                QueryRef::Prepared(stmt) => stmt.sql(),
-                QueryRef::Sql(sql) => sql,
-            };
-            if let Err(e) = conn
-                .check_allowed(sql)
-                .and_then(|()| check_param_limit(&entry.params))
+        trace::traced!(
+            trace::pipeline(&conn.trace, entries.iter().map(|e| e.query)),
             {
-                slots.push(Slot::Refused(e));
-                continue;
-            }
-            slots.push(match entry.query {
-                QueryRef::Prepared(stmt) => {
-                    if stmt.connection_id() != conn.id {
-                        Slot::Refused(Error::usage(
-                            "this statement was prepared on another connection",
-                        ))
-                    } else {
-                        Slot::Ready(stmt.clone())
-                    }
-                }
-                QueryRef::Sql(sql) => match conn.cache.get(sql) {
-                    Some(stmt) => Slot::Ready(stmt),
-                    None => {
-                        let next = to_prepare.len();
-                        let i = *index_of.entry(sql).or_insert(next);
-                        if i == next {
-                            to_prepare.push((sql, conn.next_statement_name()));
-                        }
-                        Slot::Preparing(i)
-                    }
-                },
-            });
-        }
-        // One result per SQL text in `to_prepare`, so every `Slot::Preparing` index is valid.
-        let prepared = prepare_all(conn, &to_prepare).await?;
+                conn.ready().await?;
 
-        // Phase two: Bind/Execute for every statement, then one Sync or a Sync each.
-        let mut outcomes: Vec<Option<Result<QueryResult, Error>>> = Vec::new();
-        let mut sent: Vec<(usize, Statement)> = Vec::new();
-        conn.write_pending_closes()?;
-        for (i, (entry, slot)) in entries.iter().zip(slots).enumerate() {
-            outcomes.push(None);
-            let stmt = match slot {
-                Slot::Ready(stmt) => stmt,
-                Slot::Refused(e) => {
-                    outcomes[i] = Some(Err(e));
-                    continue;
-                }
-                Slot::Preparing(p) => match &prepared[p] {
-                    Ok(stmt) => stmt.clone(),
-                    Err(e) => {
-                        outcomes[i] = Some(Err(share(e)));
+                // Phase one: describe every SQL text the connection has not prepared yet, each
+                // in its own Sync group so one bad statement does not take the others down.
+                let mut slots = Vec::with_capacity(entries.len());
+                let mut to_prepare: Vec<(&str, String)> = Vec::new();
+                let mut index_of: HashMap<&str, usize> = HashMap::new();
+                for entry in &entries {
+                    // In an aborted transaction only ROLLBACK may run: refuse the rest here
+                    // (25P02), before anything, even a Parse, is sent for them.
+                    let sql = match entry.query {
+                        QueryRef::Prepared(stmt) => stmt.sql(),
+                        QueryRef::Sql(sql) => sql,
+                    };
+                    if let Err(e) = conn
+                        .check_allowed(sql)
+                        .and_then(|()| check_param_limit(&entry.params))
+                    {
+                        slots.push(Slot::Refused(e));
                         continue;
                     }
-                },
-            };
-            let mut requests = conn.requests();
-            let queued = check_param_count(stmt.params(), &entry.params)
-                .and_then(|()| encode_bind("", &stmt, &entry.params, &mut requests))
-                .and_then(|()| Ok(requests.execute("", 0)?));
-            if let Err(e) = queued {
-                outcomes[i] = Some(Err(e));
-                continue;
-            }
-            if sync_each {
-                requests.sync();
-            }
-            sent.push((i, stmt));
-        }
-        drop(prepared);
-        // One Sync for the whole group, or for queued Closes alone (whose CloseComplete would
-        // otherwise turn up among the answers to the next request).
-        let closes_only = sent.is_empty() && conn.session().exchange().group_open();
-        let one_group = !sync_each && !sent.is_empty();
-        if one_group || closes_only {
-            conn.requests().sync();
-        }
-        conn.flush().await?;
+                    slots.push(match entry.query {
+                        QueryRef::Prepared(stmt) => {
+                            if stmt.connection_id() != conn.id {
+                                Slot::Refused(Error::usage(
+                                    "this statement was prepared on another connection",
+                                ))
+                            } else {
+                                Slot::Ready(stmt.clone())
+                            }
+                        }
+                        QueryRef::Sql(sql) => match conn.cache.get(sql) {
+                            Some(stmt) => Slot::Ready(stmt),
+                            None => {
+                                let next = to_prepare.len();
+                                let i = *index_of.entry(sql).or_insert(next);
+                                if i == next {
+                                    to_prepare.push((sql, conn.next_statement_name()));
+                                }
+                                Slot::Preparing(i)
+                            }
+                        },
+                    });
+                }
+                // One result per SQL text in `to_prepare`, so every `Slot::Preparing` index is
+                // valid.
+                let prepared = prepare_all(conn, &to_prepare).await?;
 
-        let mut group_failed = false;
-        for (i, stmt) in &sent {
-            let result = if group_failed {
-                Err(Error::usage(
-                    "not run: an earlier statement in the same pipeline Sync group failed",
-                ))
-            } else {
-                read_result(conn, stmt).await?
-            };
-            if let Err(e) = &result {
-                conn.cache.forget_if_stale(stmt, e);
+                // Phase two: Bind/Execute for every statement, then one Sync or a Sync each.
+                let mut outcomes: Vec<Option<Result<QueryResult, Error>>> = Vec::new();
+                let mut sent: Vec<(usize, Statement)> = Vec::new();
+                conn.write_pending_closes()?;
+                for (i, (entry, slot)) in entries.iter().zip(slots).enumerate() {
+                    outcomes.push(None);
+                    let stmt = match slot {
+                        Slot::Ready(stmt) => stmt,
+                        Slot::Refused(e) => {
+                            outcomes[i] = Some(Err(e));
+                            continue;
+                        }
+                        Slot::Preparing(p) => match &prepared[p] {
+                            Ok(stmt) => stmt.clone(),
+                            Err(e) => {
+                                outcomes[i] = Some(Err(share(e)));
+                                continue;
+                            }
+                        },
+                    };
+                    let mut requests = conn.requests();
+                    let queued = check_param_count(stmt.params(), &entry.params)
+                        .and_then(|()| encode_bind("", &stmt, &entry.params, &mut requests))
+                        .and_then(|()| Ok(requests.execute("", 0)?));
+                    if let Err(e) = queued {
+                        outcomes[i] = Some(Err(e));
+                        continue;
+                    }
+                    if sync_each {
+                        requests.sync();
+                    }
+                    sent.push((i, stmt));
+                }
+                drop(prepared);
+                // One Sync for the whole group, or for queued Closes alone (whose CloseComplete
+                // would otherwise turn up among the answers to the next request).
+                let closes_only = sent.is_empty() && conn.session().exchange().group_open();
+                let one_group = !sync_each && !sent.is_empty();
+                if one_group || closes_only {
+                    conn.requests().sync();
+                }
+                conn.flush().await?;
+
+                let mut group_failed = false;
+                for (i, stmt) in &sent {
+                    let result = if group_failed {
+                        Err(Error::usage(
+                            "not run: an earlier statement in the same pipeline Sync group failed",
+                        ))
+                    } else {
+                        read_result(conn, stmt).await?
+                    };
+                    if let Err(e) = &result {
+                        conn.cache.forget_if_stale(stmt, e);
+                    }
+                    if result.is_err() && !sync_each {
+                        group_failed = true;
+                    }
+                    if sync_each {
+                        expect_ready(conn).await?;
+                    }
+                    outcomes[*i] = Some(result);
+                }
+                if one_group || closes_only {
+                    expect_ready(conn).await?;
+                }
+                Ok(outcomes
+                    .into_iter()
+                    .map(|o| o.unwrap_or_else(|| Err(Error::usage("statement was not sent"))))
+                    .collect())
             }
-            if result.is_err() && !sync_each {
-                group_failed = true;
-            }
-            if sync_each {
-                expect_ready(conn).await?;
-            }
-            outcomes[*i] = Some(result);
-        }
-        if one_group || closes_only {
-            expect_ready(conn).await?;
-        }
-        Ok(outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or_else(|| Err(Error::usage("statement was not sent"))))
-            .collect())
+        )
     }
 }
 

@@ -15,6 +15,7 @@ use crate::client::statement::{CloseQueue, Column, ServerObject, SharedColumns};
 use crate::client::transaction::Transaction;
 use crate::error::Error;
 use crate::proto::backend::Message;
+use crate::trace;
 use crate::TransactionStatus;
 
 /// The prefix of every portal name; statement names use `tusk_s`.
@@ -149,33 +150,35 @@ impl Transaction<'_> {
         max_rows: i32,
     ) -> Result<Vec<Row>, Error> {
         let conn = self.connection();
-        conn.ready().await?;
-        if portal.connection_id != conn.id {
-            return Err(Error::usage("this portal was bound on another connection"));
-        }
-        if max_rows < 0 {
-            return Err(Error::usage(format!(
-                "max_rows is {max_rows}; it must be 0 (all rows) or positive"
-            )));
-        }
-        if portal.is_exhausted() {
-            return Ok(Vec::new());
-        }
-        // In an aborted transaction the server would refuse the Execute: refuse it locally.
-        conn.check_allowed("EXECUTE")?;
-        conn.write_pending_closes()?;
-        let mut requests = conn.requests();
-        requests.execute(&portal.name, max_rows)?;
-        requests.sync();
-        conn.flush().await?;
+        trace::traced!(trace::command(&conn.trace, "EXECUTE", None), {
+            conn.ready().await?;
+            if portal.connection_id != conn.id {
+                return Err(Error::usage("this portal was bound on another connection"));
+            }
+            if max_rows < 0 {
+                return Err(Error::usage(format!(
+                    "max_rows is {max_rows}; it must be 0 (all rows) or positive"
+                )));
+            }
+            if portal.is_exhausted() {
+                return Ok(Vec::new());
+            }
+            // In an aborted transaction the server would refuse the Execute: refuse it locally.
+            conn.check_allowed("EXECUTE")?;
+            conn.write_pending_closes()?;
+            let mut requests = conn.requests();
+            requests.execute(&portal.name, max_rows)?;
+            requests.sync();
+            conn.flush().await?;
 
-        let mut rows = Vec::new();
-        let done = conn
-            .read_rows_to_ready(&portal.columns, "execute or query", &mut rows)
-            .await?;
-        if done.completed {
-            portal.exhausted.store(true, Ordering::Relaxed);
-        }
-        Ok(rows)
+            let mut rows = Vec::new();
+            let done = conn
+                .read_rows_to_ready(&portal.columns, "execute or query", &mut rows)
+                .await?;
+            if done.completed {
+                portal.exhausted.store(true, Ordering::Relaxed);
+            }
+            Ok(rows)
+        })
     }
 }

@@ -15,6 +15,7 @@ use crate::error::{Conversion, ConvertedValue, Error};
 use crate::proto::backend::Message;
 use crate::proto::exchange::Requests;
 use crate::proto::frontend::BindError;
+use crate::trace;
 use crate::types::{Format, ToSql, Type};
 use crate::SqlState;
 
@@ -179,15 +180,17 @@ impl Connection {
     /// statements do not survive between transactions, turn the cache off and pass SQL text
     /// to `query`/`execute` instead.
     pub async fn prepare(&mut self, sql: &str) -> Result<Statement, Error> {
-        self.ready().await?;
-        if let Some(stmt) = self.cache.get(sql) {
-            return Ok(stmt);
-        }
-        let name = self.next_statement_name();
-        let stmt = self.parse_describe(&name, sql).await?;
-        self.finish_group().await?;
-        self.cache.insert(sql, stmt.clone());
-        Ok(stmt)
+        trace::traced!(trace::statement(&self.trace, sql), {
+            self.ready().await?;
+            if let Some(stmt) = self.cache.get(sql) {
+                return Ok(stmt);
+            }
+            let name = self.next_statement_name();
+            let stmt = self.parse_describe(&name, sql).await?;
+            self.finish_group().await?;
+            self.cache.insert(sql, stmt.clone());
+            Ok(stmt)
+        })
     }
 
     /// Runs a statement and returns the number of rows it affected (or returned).
@@ -208,9 +211,11 @@ impl Connection {
     where
         Q: ToStatement + ?Sized,
     {
-        let mut count = CountRows(0);
-        let done = self.run_into(query.query_ref(), params, &mut count).await?;
-        Ok(done.rows_affected.unwrap_or(count.0))
+        trace::traced!(trace::statement_ref(&self.trace, query.query_ref()), {
+            let mut count = CountRows(0);
+            let done = self.run_into(query.query_ref(), params, &mut count).await?;
+            Ok(done.rows_affected.unwrap_or(count.0))
+        })
     }
 
     /// Runs a query and returns all its rows.
@@ -218,7 +223,10 @@ impl Connection {
     where
         Q: ToStatement + ?Sized,
     {
-        Ok(self.run(query.query_ref(), params).await?.rows)
+        trace::traced!(
+            trace::statement_ref(&self.trace, query.query_ref()),
+            Ok(self.run(query.query_ref(), params).await?.rows)
+        )
     }
 
     /// Runs a query that must return exactly one row.
@@ -226,9 +234,11 @@ impl Connection {
     where
         Q: ToStatement + ?Sized,
     {
-        let mut first = FirstRow::default();
-        self.run_into(query.query_ref(), params, &mut first).await?;
-        first.exactly_one()
+        trace::traced!(trace::statement_ref(&self.trace, query.query_ref()), {
+            let mut first = FirstRow::default();
+            self.run_into(query.query_ref(), params, &mut first).await?;
+            first.exactly_one()
+        })
     }
 
     /// Runs a query that must return at most one row.
@@ -240,9 +250,11 @@ impl Connection {
     where
         Q: ToStatement + ?Sized,
     {
-        let mut first = FirstRow::default();
-        self.run_into(query.query_ref(), params, &mut first).await?;
-        first.at_most_one()
+        trace::traced!(trace::statement_ref(&self.trace, query.query_ref()), {
+            let mut first = FirstRow::default();
+            self.run_into(query.query_ref(), params, &mut first).await?;
+            first.at_most_one()
+        })
     }
 
     /// [`execute`](Connection::execute) with `:name` placeholders.

@@ -49,6 +49,7 @@ use crate::client::row::Row;
 use crate::client::statement::{Column, SharedColumns};
 use crate::error::Error;
 use crate::proto::backend::Message;
+use crate::trace;
 
 /// Rows per Execute of [`Connection::query_stream`].
 ///
@@ -104,6 +105,9 @@ pub struct RowStream<'c> {
     rows_seen: u64,
     rows_affected: Option<u64>,
     phase: Phase,
+    /// The query's span, open until the stream is dropped (feature `tracing`; zero-sized
+    /// without): the rows are recorded on it when the result ends.
+    span: trace::Span,
 }
 
 #[derive(Debug)]
@@ -165,54 +169,58 @@ impl Connection {
     where
         Q: ToStatement + ?Sized,
     {
-        let batch_rows = i32::try_from(batch_rows).map_err(|_| {
-            Error::usage(format!(
-                "a stream batch of {batch_rows} rows does not fit the protocol's row limit \
-                 ({})",
-                i32::MAX
-            ))
-        })?;
-        let stmt = self.statement_for(query.query_ref(), params).await?;
-        self.write_bind("", &stmt, params)?;
-        let mut requests = self.requests();
-        requests.execute("", batch_rows)?;
-        if batch_rows == 0 {
-            requests.sync();
-        } else {
-            // The group stays open; `ready` closes it with Sync if this stream goes away
-            // early.
-            requests.flush();
-        }
-        self.flush().await?;
-        loop {
-            match self.next_response().await? {
-                Message::BindComplete => break,
-                Message::ErrorResponse(fields) => {
-                    let err = db_error(&fields);
-                    let err = self.fail(err);
-                    self.cache.forget_if_stale(&stmt, &err);
-                    // Close the group and read up to its ReadyForQuery, so the transaction
-                    // status is current when the error is returned.
-                    if let Err(resync) = self.ready().await {
-                        log::debug!("could not resynchronise after a failed Bind: {resync}");
-                    }
-                    return Err(err);
-                }
-                // CloseComplete of queued closes.
-                _ => {}
+        let span = trace::span!(trace::statement_ref(&self.trace, query.query_ref()));
+        trace::traced!(span.clone(), {
+            let batch_rows = i32::try_from(batch_rows).map_err(|_| {
+                Error::usage(format!(
+                    "a stream batch of {batch_rows} rows does not fit the protocol's row limit \
+                     ({})",
+                    i32::MAX
+                ))
+            })?;
+            let stmt = self.statement_for(query.query_ref(), params).await?;
+            self.write_bind("", &stmt, params)?;
+            let mut requests = self.requests();
+            requests.execute("", batch_rows)?;
+            if batch_rows == 0 {
+                requests.sync();
+            } else {
+                // The group stays open; `ready` closes it with Sync if this stream goes away
+                // early.
+                requests.flush();
             }
-        }
-        Ok(RowStream {
-            conn: self,
-            columns: stmt.shared_columns().clone(),
-            batch_rows,
-            in_flight: 1,
-            resumable: false,
-            buffered: VecDeque::new(),
-            malformed: None,
-            rows_seen: 0,
-            rows_affected: None,
-            phase: Phase::Rows,
+            self.flush().await?;
+            loop {
+                match self.next_response().await? {
+                    Message::BindComplete => break,
+                    Message::ErrorResponse(fields) => {
+                        let err = db_error(&fields);
+                        let err = self.fail(err);
+                        self.cache.forget_if_stale(&stmt, &err);
+                        // Close the group and read up to its ReadyForQuery, so the transaction
+                        // status is current when the error is returned.
+                        if let Err(resync) = self.ready().await {
+                            log::debug!("could not resynchronise after a failed Bind: {resync}");
+                        }
+                        return Err(err);
+                    }
+                    // CloseComplete of queued closes.
+                    _ => {}
+                }
+            }
+            Ok(RowStream {
+                conn: self,
+                columns: stmt.shared_columns().clone(),
+                batch_rows,
+                in_flight: 1,
+                resumable: false,
+                buffered: VecDeque::new(),
+                malformed: None,
+                rows_seen: 0,
+                rows_affected: None,
+                phase: Phase::Rows,
+                span,
+            })
         })
     }
 }
@@ -274,6 +282,7 @@ impl RowStream<'_> {
                 Err(e) => {
                     let err = self.conn.fail(e.into());
                     self.phase = Phase::Done;
+                    self.span.record_end(None, Some(&err));
                     return Some(Err(err));
                 }
             },
@@ -331,6 +340,7 @@ impl Stream for RowStream<'_> {
                 }
                 if let Some(err) = this.malformed.take() {
                     this.phase = Phase::Done;
+                    this.span.record_end(None, Some(&err));
                     return Poll::Ready(Some(Err(err)));
                 }
                 // The rows already buffered, taken in one go rather than a message at a time.
@@ -352,6 +362,7 @@ impl Stream for RowStream<'_> {
                     // The stream itself failed (IO, protocol): the connection is marked
                     // broken by the read.
                     this.phase = Phase::Done;
+                    this.span.record_end(None, Some(&e));
                     return Poll::Ready(Some(Err(e)));
                 }
             };
@@ -365,6 +376,7 @@ impl Stream for RowStream<'_> {
                     Message::ReadyForQuery(_) => {
                         let error = error.take();
                         this.phase = Phase::Done;
+                        this.span.record_end(Some(this.rows_seen), error.as_ref());
                         if let Some(e) = error {
                             return Poll::Ready(Some(Err(e)));
                         }

@@ -17,6 +17,7 @@ use crate::client::statement::Statement;
 use crate::client::stream::RowStream;
 use crate::error::Error;
 use crate::proto::backend::Notification;
+use crate::trace::{self, TxTrace};
 use crate::types::ToSql;
 use crate::TransactionStatus;
 
@@ -75,6 +76,9 @@ pub struct Transaction<'c> {
     /// Whether commit/rollback has been sent (or the guard is still being set up and a
     /// drop must undo what was queued).
     finished: bool,
+    /// The transaction's span, parent of the spans of what runs in it (feature `tracing`;
+    /// zero-sized without).
+    trace: TxTrace,
 }
 
 /// Settings for a new transaction: `conn.build_transaction().isolation_level(..).start()`.
@@ -173,27 +177,42 @@ impl<'c> Transaction<'c> {
         conn.write_simple(begin)?;
         // The guard exists from the moment BEGIN is in the write buffer: if this future is
         // dropped at any await below, the guard's Drop queues the rollback behind it, so no
-        // transaction is left open.
+        // transaction is left open. Its span starts first, so that BEGIN's is its child.
         let mut tx = Transaction {
+            trace: TxTrace::start(&mut conn.trace, savepoint.as_deref()),
             conn,
             savepoint,
             finished: false,
         };
-        if let Err(e) = tx.conn.read_simple(false).await {
+        let begun = trace::traced!(
+            trace::statement(&tx.conn.trace, begin),
+            tx.conn.read_simple(false).await
+        );
+        if let Err(e) = begun {
             // The server answered: BEGIN/SAVEPOINT did not take effect, nothing to undo.
             tx.finished = true;
+            tx.trace.failed(&e);
             return Err(e);
         }
         Ok(tx)
     }
 
-    /// Sends `sql` to end the transaction: written before anything is awaited past `ready`,
-    /// so once it is in the buffer a dropped future still has it sent.
-    async fn finish(&mut self, sql: &str) -> Result<(), Error> {
+    /// Sends `sql` to end the transaction (`how`: commit or rollback): written before
+    /// anything is awaited past `ready`, so once it is in the buffer a dropped future still has
+    /// it sent.
+    async fn finish(&mut self, sql: &str, how: &'static str) -> Result<(), Error> {
         self.conn.ready().await?;
         self.conn.write_simple(sql)?;
         self.finished = true;
-        self.conn.read_simple(false).await.map(drop)
+        self.trace.ended(how);
+        let ended = trace::traced!(
+            trace::statement(&self.conn.trace, sql),
+            self.conn.read_simple(false).await.map(drop)
+        );
+        if let Err(e) = &ended {
+            self.trace.failed(e);
+        }
+        ended
     }
 
     /// Commits (`COMMIT`, or `RELEASE SAVEPOINT`). If the transaction was aborted by an
@@ -201,16 +220,18 @@ impl<'c> Transaction<'c> {
     pub async fn commit(mut self) -> Result<(), Error> {
         if self.conn.transaction_status() == TransactionStatus::Failed {
             self.finish_with_rollback().await?;
-            return Err(Error::aborted_transaction().with_message(
+            let err = Error::aborted_transaction().with_message(
                 "the transaction was aborted by an earlier error and has been rolled back \
                  instead of committed",
-            ));
+            );
+            self.trace.failed(&err);
+            return Err(err);
         }
         let sql = match &self.savepoint {
             None => "COMMIT".to_owned(),
             Some(name) => format!("RELEASE SAVEPOINT {name}"),
         };
-        self.finish(&sql).await
+        self.finish(&sql, "commit").await
     }
 
     /// Rolls back (`ROLLBACK`, or `ROLLBACK TO SAVEPOINT` and `RELEASE SAVEPOINT`).
@@ -220,7 +241,7 @@ impl<'c> Transaction<'c> {
 
     async fn finish_with_rollback(&mut self) -> Result<(), Error> {
         let sql = self.rollback_sql();
-        self.finish(&sql).await
+        self.finish(&sql, "rollback").await
     }
 
     fn rollback_sql(&self) -> String {
@@ -447,5 +468,6 @@ impl Drop for Transaction<'_> {
             let sql = self.rollback_sql();
             self.conn.queue_simple(&sql);
         }
+        self.trace.close(&mut self.conn.trace, !self.finished);
     }
 }

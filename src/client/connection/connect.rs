@@ -19,6 +19,7 @@ use crate::proto::backend;
 use crate::proto::session::AuthOptions;
 use crate::proto::session::{Startup, StartupEvent};
 use crate::tls::TlsConnector;
+use crate::trace::{self, ConnTrace};
 
 impl Connection {
     /// Connects with a `postgres://` URL or a libpq `key=value` string.
@@ -71,23 +72,25 @@ impl Connection {
         connector: Option<&TlsConnector>,
         encryption: Encryption,
     ) -> Result<Connection, (Error, bool)> {
-        let secured = negotiate::open(resolved, target, connector, encryption)
-            .await
-            .map_err(|e| (e, false))?;
-        let encryption = match &secured.tls {
-            Some(_) => encryption,
-            None => Encryption::Plain,
-        };
-        let encrypted = secured.tls.is_some();
-        let cancel_target = CancelTarget {
-            target: target.clone(),
-            resolved: resolved.clone(),
-            connector: connector.cloned(),
-            encryption,
-        };
-        Self::start(config, resolved, cancel_target, secured)
-            .await
-            .map_err(|e| (e, encrypted))
+        trace::traced!(trace::connect_attempt(target, encryption), {
+            let secured = negotiate::open(resolved, target, connector, encryption)
+                .await
+                .map_err(|e| (e, false))?;
+            let encryption = match &secured.tls {
+                Some(_) => encryption,
+                None => Encryption::Plain,
+            };
+            let encrypted = secured.tls.is_some();
+            let cancel_target = CancelTarget {
+                target: target.clone(),
+                resolved: resolved.clone(),
+                connector: connector.cloned(),
+                encryption,
+            };
+            Self::start(config, resolved, cancel_target, secured)
+                .await
+                .map_err(|e| (e, encrypted))
+        })
     }
 
     /// The startup and authentication exchange over an open stream, driven by the sans-IO
@@ -174,6 +177,7 @@ impl Connection {
             statement_counter: 0,
             savepoint_counter: 0,
             notice_handler: config.get_notice_handler().cloned(),
+            trace: ConnTrace::new(config, resolved, &cancel_target.target),
             cancel_target,
             tls: tls_summary,
             statement_timeout: config.get_statement_timeout(),
@@ -219,28 +223,29 @@ impl Config {
     /// # }
     /// ```
     pub async fn connect_raw<S: Transport>(&self, stream: S) -> Result<Connection, Error> {
-        let resolved = Arc::new(self.resolve()?);
-        let target =
-            resolved.targets.first().cloned().ok_or_else(|| {
+        trace::traced!(trace::connect(self), {
+            let resolved = Arc::new(self.resolve()?);
+            let target = resolved.targets.first().cloned().ok_or_else(|| {
                 Error::config("no host to connect to (needed for cancel requests)")
             })?;
-        let cancel_target = CancelTarget {
-            target,
-            resolved: resolved.clone(),
-            connector: None,
-            encryption: Encryption::Plain,
-        };
-        let secured = Secured {
-            stream: Box::new(stream),
-            tls: None,
-        };
-        let start = Connection::start(self, &resolved, cancel_target, secured);
-        match resolved.connect_timeout {
-            Some(limit) => tokio::time::timeout(limit, start).await.map_err(|_| {
-                Error::timeout(format!("the startup did not finish within {limit:?}"))
-            })?,
-            None => start.await,
-        }
+            let cancel_target = CancelTarget {
+                target,
+                resolved: resolved.clone(),
+                connector: None,
+                encryption: Encryption::Plain,
+            };
+            let secured = Secured {
+                stream: Box::new(stream),
+                tls: None,
+            };
+            let start = Connection::start(self, &resolved, cancel_target, secured);
+            match resolved.connect_timeout {
+                Some(limit) => tokio::time::timeout(limit, start).await.map_err(|_| {
+                    Error::timeout(format!("the startup did not finish within {limit:?}"))
+                })?,
+                None => start.await,
+            }
+        })
     }
 }
 

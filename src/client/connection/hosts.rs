@@ -23,6 +23,7 @@ use crate::config::{
 };
 use crate::error::{Error, Kind};
 use crate::tls::TlsConnector;
+use crate::trace;
 use crate::SqlState;
 
 /// What one host's attempts came to.
@@ -39,6 +40,11 @@ impl Connection {
     /// Connects with `config`: the hosts in turn until one gives a session that satisfies
     /// `target_session_attrs` (see the module docs).
     pub(crate) async fn connect_with(config: &Config) -> Result<Connection, Error> {
+        trace::traced!(trace::connect(config), Self::connect_hosts(config).await)
+    }
+
+    /// [`Connection::connect_with`] without its span.
+    async fn connect_hosts(config: &Config) -> Result<Connection, Error> {
         // Shared by every attempt and kept by the connection's cancel target.
         let resolved = Arc::new(config.resolve()?);
         let connector = if needs_tls(&resolved) {

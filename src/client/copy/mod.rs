@@ -33,6 +33,7 @@ use crate::client::connection::{db_error, Connection};
 use crate::error::{DbError, Error};
 use crate::proto::backend::{CopyResponse, Message};
 use crate::sqlstate::SqlState;
+use crate::trace;
 use crate::types::Format;
 
 pub use binary::{BinaryCopyIn, BinaryCopyOut, BinaryRow};
@@ -70,22 +71,26 @@ impl Connection {
     /// # }
     /// ```
     pub async fn copy_in(&mut self, sql: &str) -> Result<CopyIn<'_>, Error> {
-        self.ready().await?;
-        self.write_copy_query(sql)?;
-        // The guard exists from the moment the Query is in the write buffer: dropped before the
-        // server's answer, its Drop queues a CopyFail, so a COPY that did start is ended
-        // instead of waiting forever for data.
-        let mut copy = CopyIn {
-            conn: self,
-            state: InState::Starting {
-                copy_out_refused: false,
-                error: None,
-            },
-            format: Format::Text,
-            rows: None,
-        };
-        poll_fn(|cx| copy.poll_start(cx)).await?;
-        Ok(copy)
+        let span = trace::span!(trace::statement(&self.trace, sql));
+        trace::traced!(span.clone(), {
+            self.ready().await?;
+            self.write_copy_query(sql)?;
+            // The guard exists from the moment the Query is in the write buffer: dropped before
+            // the server's answer, its Drop queues a CopyFail, so a COPY that did start is ended
+            // instead of waiting forever for data.
+            let mut copy = CopyIn {
+                conn: self,
+                state: InState::Starting {
+                    copy_out_refused: false,
+                    error: None,
+                },
+                format: Format::Text,
+                rows: None,
+                span,
+            };
+            poll_fn(|cx| copy.poll_start(cx)).await?;
+            Ok(copy)
+        })
     }
 
     /// Starts a `COPY ... TO STDOUT` and returns the stream of its data.
@@ -112,11 +117,14 @@ impl Connection {
     /// # }
     /// ```
     pub async fn copy_out(&mut self, sql: &str) -> Result<CopyOut<'_>, Error> {
-        self.ready().await?;
-        // A COPY FROM STDIN in its place is refused by the exchange (CopyFail), so the
-        // statement fails even if this future is dropped before the answer.
-        self.write_simple(sql)?;
-        CopyOut::start(self).await
+        let span = trace::span!(trace::statement(&self.trace, sql));
+        trace::traced!(span.clone(), {
+            self.ready().await?;
+            // A COPY FROM STDIN in its place is refused by the exchange (CopyFail), so the
+            // statement fails even if this future is dropped before the answer.
+            self.write_simple(sql)?;
+            CopyOut::start(self, span).await
+        })
     }
 }
 
@@ -142,6 +150,8 @@ pub struct CopyIn<'a> {
     state: InState,
     format: Format,
     rows: Option<u64>,
+    /// The COPY's span, open until this is dropped (feature `tracing`; zero-sized without).
+    span: trace::Span,
 }
 
 enum InState {
@@ -445,6 +455,7 @@ impl CopyIn<'_> {
                         return Poll::Ready(Ok(None));
                     }
                     self.rows = rows;
+                    self.span.record_end(None, error.as_ref());
                     return Poll::Ready(match error {
                         Some(e) => Err(e),
                         None => Ok(rows),

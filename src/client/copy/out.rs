@@ -11,6 +11,7 @@ use super::copy_format;
 use crate::client::connection::{db_error, Connection};
 use crate::error::Error;
 use crate::proto::backend::Message;
+use crate::trace;
 use crate::types::Format;
 
 /// The data of a `COPY ... TO STDOUT`, from [`Connection::copy_out`].
@@ -27,6 +28,9 @@ pub struct CopyOut<'a> {
     rows: Option<u64>,
     /// The server's error, held until its ReadyForQuery has been read.
     error: Option<Error>,
+    /// The COPY's span, open until this is dropped (feature `tracing`; zero-sized without):
+    /// the rows are recorded on it at the end of the data.
+    span: trace::Span,
 }
 
 enum OutState {
@@ -56,7 +60,10 @@ impl std::fmt::Debug for CopyOut<'_> {
 
 impl<'a> CopyOut<'a> {
     /// Waits for the server's answer to the COPY Query just written on `conn`.
-    pub(super) async fn start(conn: &'a mut Connection) -> Result<CopyOut<'a>, Error> {
+    pub(super) async fn start(
+        conn: &'a mut Connection,
+        span: trace::Span,
+    ) -> Result<CopyOut<'a>, Error> {
         let mut copy = CopyOut {
             conn,
             state: OutState::Starting {
@@ -65,6 +72,7 @@ impl<'a> CopyOut<'a> {
             format: Format::Text,
             rows: None,
             error: None,
+            span,
         };
         poll_fn(|cx| copy.poll_start(cx)).await?;
         Ok(copy)
@@ -162,6 +170,7 @@ impl CopyOut<'_> {
                 }
                 Message::ReadyForQuery(_) => {
                     self.state = OutState::Done;
+                    self.span.record_end(self.rows, self.error.as_ref());
                     return Poll::Ready(match self.error.take() {
                         Some(e) => Err(e),
                         None => Ok(None),

@@ -1,0 +1,202 @@
+//! `db.operation.name` from SQL text: its first keyword, upper-cased, kept inline so that naming
+//! a span allocates nothing.
+
+/// The longest keyword kept. PostgreSQL's longest command keyword is `CHECKPOINT` or
+/// `DEALLOCATE` (10 bytes); a longer first word is not a command, and no name is better than a
+/// truncated one.
+const MAX_KEYWORD: usize = 16;
+
+/// An operation name: a SQL keyword upper-cased (`SELECT`), or `BATCH SELECT` for a pipeline of
+/// one kind of statement, held in a fixed buffer.
+#[derive(Clone, Copy)]
+pub(crate) struct Operation {
+    bytes: [u8; Operation::CAPACITY],
+    len: u8,
+}
+
+impl Operation {
+    /// `BATCH ` and a keyword.
+    const CAPACITY: usize = 6 + MAX_KEYWORD;
+
+    /// The first keyword of `sql`, skipping leading blanks, comments (`-- ...`, nested
+    /// `/* ... */`) and opening parentheses (`(SELECT 1) UNION ...`). `None` when the text does
+    /// not start with a word of at most 16 ASCII letters (an empty query, a stray symbol, an
+    /// identifier such as `foo1`).
+    pub(crate) fn of_sql(sql: &str) -> Option<Operation> {
+        let bytes = sql.as_bytes();
+        let start = skip_to_keyword(bytes);
+        let word = &bytes[start..];
+        let len = word
+            .iter()
+            .position(|b| !b.is_ascii_alphabetic())
+            .unwrap_or(word.len());
+        // A word running on into identifier characters (`foo1`, `sélect`) is no keyword.
+        let runs_on = word
+            .get(len)
+            .is_some_and(|&b| b.is_ascii_digit() || b == b'_' || b == b'$' || !b.is_ascii());
+        if len == 0 || len > MAX_KEYWORD || runs_on {
+            return None;
+        }
+        let mut op = Operation {
+            bytes: [0; Operation::CAPACITY],
+            len: 0,
+        };
+        op.push(&word[..len]);
+        Some(op)
+    }
+
+    /// The name of a batch: `BATCH SELECT` when every statement has the operation `same`,
+    /// else `BATCH`, as the conventions ask.
+    pub(crate) fn batch(same: Option<Operation>) -> Operation {
+        let mut op = Operation {
+            bytes: [0; Operation::CAPACITY],
+            len: 0,
+        };
+        op.push(b"BATCH");
+        if let Some(same) = same {
+            op.push(b" ");
+            op.push(same.as_str().as_bytes());
+        }
+        op
+    }
+
+    /// Appends ASCII `word`, upper-cased; the callers stay within the capacity.
+    fn push(&mut self, word: &[u8]) {
+        for &b in word {
+            if let Some(slot) = self.bytes.get_mut(usize::from(self.len)) {
+                *slot = b.to_ascii_uppercase();
+                self.len += 1;
+            }
+        }
+    }
+
+    /// The name.
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII letters, blanks and the fixed words are ever pushed.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+impl PartialEq for Operation {
+    fn eq(&self, other: &Operation) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl std::fmt::Debug for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The index of the first byte after leading blanks, comments and parentheses.
+fn skip_to_keyword(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b if b.is_ascii_whitespace() || b == b'(' => i += 1,
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |n| i + n + 1);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
+            _ => break,
+        }
+    }
+    i
+}
+
+/// The index after the block comment starting at `start` (PostgreSQL nests them); the end of
+/// the text when it is not closed.
+fn skip_block_comment(bytes: &[u8], start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i + 1 < bytes.len() {
+        match (bytes[i], bytes[i + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                i += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Operation;
+
+    fn op(sql: &str) -> Option<String> {
+        Operation::of_sql(sql).map(|op| op.as_str().to_owned())
+    }
+
+    #[test]
+    fn the_first_keyword_upper_cased() {
+        assert_eq!(op("SELECT 1").as_deref(), Some("SELECT"));
+        assert_eq!(op("insert into t values (1)").as_deref(), Some("INSERT"));
+        assert_eq!(
+            op("  \n\tWith x AS (SELECT 1) SELECT * FROM x").as_deref(),
+            Some("WITH")
+        );
+        assert_eq!(op("BEGIN;").as_deref(), Some("BEGIN"));
+        assert_eq!(op("commit").as_deref(), Some("COMMIT"));
+        assert_eq!(op("SAVEPOINT tusk_sp_1").as_deref(), Some("SAVEPOINT"));
+    }
+
+    #[test]
+    fn comments_and_parentheses_are_skipped() {
+        assert_eq!(op("-- who\nSELECT 1").as_deref(), Some("SELECT"));
+        assert_eq!(
+            op("/* a /* nested */ one */ update t set a = 1").as_deref(),
+            Some("UPDATE")
+        );
+        assert_eq!(
+            op("((SELECT 1)) UNION (SELECT 2)").as_deref(),
+            Some("SELECT")
+        );
+        assert_eq!(op("/*x*/-- y\n  DELETE FROM t").as_deref(), Some("DELETE"));
+    }
+
+    #[test]
+    fn no_name_without_a_leading_word() {
+        assert_eq!(op(""), None);
+        assert_eq!(op("   "), None);
+        assert_eq!(op("-- only a comment"), None);
+        assert_eq!(op("/* unclosed SELECT"), None);
+        assert_eq!(op("$1"), None);
+        assert_eq!(op(";SELECT 1"), None);
+        assert_eq!(op("ABCDEFGHIJKLMNOPQ x"), None, "longer than any keyword");
+        assert_eq!(
+            op("ABCDEFGHIJKLMNOP x").as_deref(),
+            Some("ABCDEFGHIJKLMNOP")
+        );
+        assert_eq!(op("sélect 1"), None);
+        assert_eq!(op("foo1 bar"), None);
+        assert_eq!(op("a_b"), None);
+    }
+
+    #[test]
+    fn the_keyword_ends_at_the_first_non_letter() {
+        assert_eq!(op("SELECT*FROM t").as_deref(), Some("SELECT"));
+        assert_eq!(op("VALUES(1)").as_deref(), Some("VALUES"));
+    }
+
+    #[test]
+    fn batches() {
+        let select = Operation::of_sql("select 1");
+        assert_eq!(Operation::batch(select).as_str(), "BATCH SELECT");
+        assert_eq!(Operation::batch(None).as_str(), "BATCH");
+        let longest = Operation::of_sql("ABCDEFGHIJKLMNOP");
+        assert_eq!(Operation::batch(longest).as_str(), "BATCH ABCDEFGHIJKLMNOP");
+    }
+}
