@@ -84,6 +84,7 @@ use crate::client::row::Row;
 use crate::config::{Config, TargetSessionAttrs};
 use crate::error::Error;
 use crate::sqlstate::SqlState;
+use crate::trace;
 use crate::TransactionStatus;
 use described::Described;
 use hooks::Hooks;
@@ -294,21 +295,27 @@ impl Pool {
                 slot,
             })
         };
-        match shared.lifecycle.acquire_timeout {
-            None => attempt.await,
-            Some(limit) => match tokio::time::timeout(limit, attempt).await {
-                Ok(result) => result,
-                Err(_) => Err(shared.timed_out(format!(
-                    "no pool connection within the acquire_timeout of {limit:?}"
-                ))),
-            },
-        }
+        trace::traced!(
+            trace::pool_get(&shared.config),
+            match shared.lifecycle.acquire_timeout {
+                None => attempt.await,
+                Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                    Ok(result) => result,
+                    Err(_) => Err(shared.timed_out(format!(
+                        "no pool connection within the acquire_timeout of {limit:?}"
+                    ))),
+                },
+            }
+        )
     }
 
     /// Runs a statement on some connection of the pool and returns the rows it affected (or
     /// returned). See [`Pool::query`] for how it runs.
     pub async fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
-        let outcome = self.run(sql, params).await?;
+        let outcome = trace::traced!(
+            trace::pool_statement(&self.shared.config, sql),
+            self.run(sql, params).await
+        )?;
         Ok(outcome.rows_affected.unwrap_or(outcome.rows.len() as u64))
     }
 
@@ -322,7 +329,11 @@ impl Pool {
     /// A query still queued after [`PoolBuilder::acquire_timeout`] is taken off the queue (it
     /// never runs) and fails with [`Kind::Timeout`](crate::Kind::Timeout).
     pub async fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, Error> {
-        Ok(self.run(sql, params).await?.rows)
+        Ok(trace::traced!(
+            trace::pool_statement(&self.shared.config, sql),
+            self.run(sql, params).await
+        )?
+        .rows)
     }
 
     /// [`Pool::query`] for a query that must return exactly one row.
