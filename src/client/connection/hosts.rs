@@ -40,50 +40,47 @@ impl Connection {
     /// Connects with `config`: the hosts in turn until one gives a session that satisfies
     /// `target_session_attrs` (see the module docs).
     pub(crate) async fn connect_with(config: &Config) -> Result<Connection, Error> {
-        trace::traced!(trace::connect(config), Self::connect_hosts(config).await)
-    }
-
-    /// [`Connection::connect_with`] without its span.
-    async fn connect_hosts(config: &Config) -> Result<Connection, Error> {
-        // Shared by every attempt and kept by the connection's cancel target.
-        let resolved = Arc::new(config.resolve()?);
-        let connector = if needs_tls(&resolved) {
-            Some(TlsConnector::new(&resolved.tls)?)
-        } else {
-            None
-        };
-        // prefer-standby: a standby if any host is one, else any server (a second pass).
-        let passes: &[TargetSessionAttrs] = match resolved.target_session_attrs {
-            TargetSessionAttrs::PreferStandby => {
-                &[TargetSessionAttrs::Standby, TargetSessionAttrs::Any]
-            }
-            TargetSessionAttrs::Any => &[TargetSessionAttrs::Any],
-            TargetSessionAttrs::ReadWrite => &[TargetSessionAttrs::ReadWrite],
-            TargetSessionAttrs::ReadOnly => &[TargetSessionAttrs::ReadOnly],
-            TargetSessionAttrs::Primary => &[TargetSessionAttrs::Primary],
-            TargetSessionAttrs::Standby => &[TargetSessionAttrs::Standby],
-        };
-        let mut failures: Vec<(String, Error)> = Vec::new();
-        for &want in passes {
-            for target in &resolved.targets {
-                let host = HostAttempt {
-                    config,
-                    resolved: &resolved,
-                    connector: connector.as_ref(),
-                    want,
-                };
-                match host.run(target, &mut failures).await {
-                    HostOutcome::Connected(conn) => return Ok(*conn),
-                    HostOutcome::Next => {}
-                    HostOutcome::Stop(e) => return Err(e),
+        trace::traced!(trace::connect(config), {
+            // Shared by every attempt and kept by the connection's cancel target.
+            let resolved = Arc::new(config.resolve()?);
+            let connector = if needs_tls(&resolved) {
+                Some(TlsConnector::new(&resolved.tls)?)
+            } else {
+                None
+            };
+            // prefer-standby: a standby if any host is one, else any server (a second pass).
+            let passes: &[TargetSessionAttrs] = match resolved.target_session_attrs {
+                TargetSessionAttrs::PreferStandby => {
+                    &[TargetSessionAttrs::Standby, TargetSessionAttrs::Any]
+                }
+                TargetSessionAttrs::Any => &[TargetSessionAttrs::Any],
+                TargetSessionAttrs::ReadWrite => &[TargetSessionAttrs::ReadWrite],
+                TargetSessionAttrs::ReadOnly => &[TargetSessionAttrs::ReadOnly],
+                TargetSessionAttrs::Primary => &[TargetSessionAttrs::Primary],
+                TargetSessionAttrs::Standby => &[TargetSessionAttrs::Standby],
+            };
+            let mut failures: Vec<(String, Error)> = Vec::new();
+            for &want in passes {
+                for target in &resolved.targets {
+                    let host = HostAttempt {
+                        config,
+                        resolved: &resolved,
+                        connector: connector.as_ref(),
+                        want,
+                    };
+                    match host.run(target, &mut failures).await {
+                        HostOutcome::Connected(conn) => return Ok(*conn),
+                        HostOutcome::Next => {}
+                        HostOutcome::Stop(e) => return Err(e),
+                    }
                 }
             }
-        }
-        Err(match failures.len() {
-            0 => Error::config("no host to connect to"),
-            // One server: its own error, as before there were several.
-            1 => failures.pop().map(|(_, e)| e).unwrap_or_else(Error::closed),
-            _ => Error::connect_attempts(failures),
+            Err(match failures.len() {
+                0 => Error::config("no host to connect to"),
+                // One server: its own error, as before there were several.
+                1 => failures.pop().map(|(_, e)| e).unwrap_or_else(Error::closed),
+                _ => Error::connect_attempts(failures),
+            })
         })
     }
 }
