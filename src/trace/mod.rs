@@ -6,7 +6,8 @@
 //! the crate compiles to what it was without instrumentation:
 //! - [`traced!`]`(span, body)` runs `body` (an expression that may `.await` and use `?`) inside
 //!   `span` and records its outcome there. Without the feature it expands to `body` alone: the
-//!   span expression is not even compiled.
+//!   span expression is not even compiled. With it, when no subscriber takes the span, `body`
+//!   runs as it is too, after a level check and a branch.
 //! - [`span!`]`(span)` makes a span that outlives one call (a row stream's, a COPY's); without
 //!   the feature it is the zero-sized [`Span`].
 //! - [`ConnTrace`] (a connection's facts for its spans), [`TxTrace`] (an open transaction's
@@ -30,15 +31,23 @@ pub(crate) use off::*;
 
 /// Runs `$body` inside the span `$span` (a [`Span`]) and records the outcome on it: the rows
 /// returned, or the error's SQLSTATE and type. `$body` is an expression of type
-/// `Result<T, E>`, evaluated in an `async` block: `?` and `return` leave the block, not the
-/// enclosing function.
+/// `Result<T, E>` that may `.await` and use `?` and `return`: when the span is taken it runs in
+/// an `async` block (they leave the block, whose value is then recorded), otherwise as it is
+/// (they leave the function, with the same value).
 #[cfg(feature = "tracing")]
 macro_rules! traced {
     ($span:expr, $body:expr) => {{
-        let mut traced = ::std::pin::pin!($crate::trace::Span::instrument($span, async { $body }));
-        let result = traced.as_mut().await;
-        $crate::trace::record_result(traced.span(), &result);
-        result
+        let span: $crate::trace::Span = $span;
+        if span.is_off() {
+            // No subscriber took the span: the body as it is, as without the feature. The body
+            // is written twice so that this path pays for no nested future.
+            $body
+        } else {
+            let mut future = ::std::pin::pin!(async { $body });
+            let result = $crate::trace::InSpan::new(&span, future.as_mut()).await;
+            span.record_result(&result);
+            result
+        }
     }};
 }
 

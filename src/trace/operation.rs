@@ -1,17 +1,37 @@
-//! `db.operation.name` from SQL text: its first keyword, upper-cased, kept inline so that naming
-//! a span allocates nothing.
+//! `db.operation.name` from SQL text: its first keyword, upper-cased. PostgreSQL's commands
+//! come out as `&'static str` from a table; any other word is kept in an inline buffer, so
+//! naming a span allocates nothing either way.
 
-/// The longest keyword kept. PostgreSQL's longest command keyword is `CHECKPOINT` or
+/// The longest word kept. PostgreSQL's longest command keyword is `CHECKPOINT` or
 /// `DEALLOCATE` (10 bytes); a longer first word is not a command, and no name is better than a
 /// truncated one.
 const MAX_KEYWORD: usize = 16;
 
+/// The first keywords of PostgreSQL's SQL commands, the common ones first (looked up in order).
+#[rustfmt::skip]
+const COMMANDS: &[&str] = &[
+    "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "BEGIN", "COMMIT", "ROLLBACK",
+    "SAVEPOINT", "RELEASE", "MERGE", "COPY", "TABLE", "CALL", "SET", "SHOW", "RESET", "START",
+    "END", "ABORT", "DECLARE", "FETCH", "MOVE", "CLOSE", "PREPARE", "EXECUTE", "DEALLOCATE",
+    "DISCARD", "LISTEN", "NOTIFY", "UNLISTEN", "LOCK", "CREATE", "ALTER", "DROP", "TRUNCATE",
+    "COMMENT", "GRANT", "REVOKE", "ANALYZE", "VACUUM", "EXPLAIN", "CLUSTER", "REINDEX",
+    "REFRESH", "CHECKPOINT", "DO", "IMPORT", "LOAD", "REASSIGN", "SECURITY",
+];
+
 /// An operation name: a SQL keyword upper-cased (`SELECT`), or `BATCH SELECT` for a pipeline of
-/// one kind of statement, held in a fixed buffer.
+/// one kind of statement.
 #[derive(Clone, Copy)]
-pub(crate) struct Operation {
-    bytes: [u8; Operation::CAPACITY],
-    len: u8,
+pub(crate) struct Operation(Name);
+
+#[derive(Clone, Copy)]
+enum Name {
+    /// One of [`COMMANDS`].
+    Command(&'static str),
+    /// Anything else, upper-cased ASCII in a fixed buffer.
+    Other {
+        bytes: [u8; Operation::CAPACITY],
+        len: u8,
+    },
 }
 
 impl Operation {
@@ -24,34 +44,46 @@ impl Operation {
     /// identifier such as `foo1`).
     pub(crate) fn of_sql(sql: &str) -> Option<Operation> {
         let bytes = sql.as_bytes();
-        let start = skip_to_keyword(bytes);
-        let word = &bytes[start..];
-        let len = word
-            .iter()
-            .position(|b| !b.is_ascii_alphabetic())
-            .unwrap_or(word.len());
-        // A word running on into identifier characters (`foo1`, `sélect`) is no keyword.
-        let runs_on = word
-            .get(len)
-            .is_some_and(|&b| b.is_ascii_digit() || b == b'_' || b == b'$' || !b.is_ascii());
-        if len == 0 || len > MAX_KEYWORD || runs_on {
+        let rest = &bytes[skip_to_keyword(bytes)..];
+        // One pass: the word's letters, upper-cased, up to the first other byte.
+        let mut upper = [0u8; MAX_KEYWORD];
+        let mut len = 0;
+        for &b in rest {
+            if !b.is_ascii_alphabetic() {
+                // A word running on into identifier characters (`foo1`, `sélect`) is no
+                // keyword.
+                if b.is_ascii_digit() || b == b'_' || b == b'$' || !b.is_ascii() {
+                    return None;
+                }
+                break;
+            }
+            *upper.get_mut(len)? = b.to_ascii_uppercase();
+            len += 1;
+        }
+        if len == 0 {
             return None;
         }
-        let mut op = Operation {
+        let word = &upper[..len];
+        // Slice equality compares the lengths first, so most commands cost one comparison.
+        if let Some(command) = COMMANDS.iter().find(|command| command.as_bytes() == word) {
+            return Some(Operation(Name::Command(command)));
+        }
+        let mut op = Operation::empty();
+        op.push(word);
+        Some(op)
+    }
+
+    fn empty() -> Operation {
+        Operation(Name::Other {
             bytes: [0; Operation::CAPACITY],
             len: 0,
-        };
-        op.push(&word[..len]);
-        Some(op)
+        })
     }
 
     /// The name of a batch: `BATCH SELECT` when every statement has the operation `same`,
     /// else `BATCH`, as the conventions ask.
     pub(crate) fn batch(same: Option<Operation>) -> Operation {
-        let mut op = Operation {
-            bytes: [0; Operation::CAPACITY],
-            len: 0,
-        };
+        let mut op = Operation::empty();
         op.push(b"BATCH");
         if let Some(same) = same {
             op.push(b" ");
@@ -60,20 +92,29 @@ impl Operation {
         op
     }
 
-    /// Appends ASCII `word`, upper-cased; the callers stay within the capacity.
+    /// Appends ASCII `word`, upper-cased, to an `Other` name; the callers stay within the
+    /// capacity.
     fn push(&mut self, word: &[u8]) {
+        let Name::Other { bytes, len } = &mut self.0 else {
+            return;
+        };
         for &b in word {
-            if let Some(slot) = self.bytes.get_mut(usize::from(self.len)) {
+            if let Some(slot) = bytes.get_mut(usize::from(*len)) {
                 *slot = b.to_ascii_uppercase();
-                self.len += 1;
+                *len += 1;
             }
         }
     }
 
     /// The name.
     pub(crate) fn as_str(&self) -> &str {
-        // Only ASCII letters, blanks and the fixed words are ever pushed.
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+        match &self.0 {
+            Name::Command(command) => command,
+            // Only ASCII letters and blanks are ever pushed.
+            Name::Other { bytes, len } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or("")
+            }
+        }
     }
 }
 
@@ -189,6 +230,15 @@ mod tests {
     fn the_keyword_ends_at_the_first_non_letter() {
         assert_eq!(op("SELECT*FROM t").as_deref(), Some("SELECT"));
         assert_eq!(op("VALUES(1)").as_deref(), Some("VALUES"));
+    }
+
+    #[test]
+    fn every_command_is_upper_case_and_fits() {
+        for command in super::COMMANDS {
+            assert_eq!(command.to_ascii_uppercase(), *command);
+            assert!(command.len() <= super::MAX_KEYWORD, "{command}");
+            assert_eq!(op(&command.to_lowercase()).as_deref(), Some(*command));
+        }
     }
 
     #[test]

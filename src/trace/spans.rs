@@ -9,14 +9,17 @@
 //! and on failure `db.response.status_code`, `error.type` and `otel.status_code = "ERROR"`.
 //!
 //! Nothing is computed (no operation name parsed, no string built) unless a subscriber takes
-//! INFO spans; a span a subscriber turned down costs one callsite check.
+//! INFO spans; a span a subscriber turned down costs one callsite check. The fields recorded
+//! after a span starts (rows, errors) are declared first: `Span::record` looks a field up by
+//! name in declaration order.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use tracing::field::Empty;
-use tracing::instrument::{Instrument, Instrumented};
 use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 use tracing::Level;
 
@@ -33,31 +36,74 @@ use crate::{
 /// The value of `db.system.name` for PostgreSQL.
 const SYSTEM: &str = "postgresql";
 
-/// One of tusk's spans.
+/// One of tusk's spans, `None` when no subscriber takes it: then nothing is entered, recorded
+/// or dropped for it, which keeps the feature nearly free while no subscriber listens.
 #[derive(Debug, Clone)]
-pub(crate) struct Span(tracing::Span);
+pub(crate) struct Span(Option<tracing::Span>);
 
 impl Span {
+    #[inline(always)]
     fn none() -> Span {
-        Span(tracing::Span::none())
+        Span(None)
     }
 
-    /// `future`, run inside this span.
-    pub(crate) fn instrument<F: Future>(self, future: F) -> Instrumented<F> {
-        future.instrument(self.0)
+    /// Whether no subscriber took this span: [`traced!`](super::traced) then runs its body as
+    /// if there were no feature.
+    #[inline(always)]
+    pub(crate) fn is_off(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Records `result` (the [`Traced`] attributes of a value, or the error).
+    pub(crate) fn record_result<T: Traced, E: TracedError>(&self, result: &Result<T, E>) {
+        if let Some(span) = &self.0 {
+            match result {
+                Ok(value) => value.record_on(span),
+                Err(e) => record_error(span, e.error()),
+            }
+        }
+    }
+
+    /// `span`, unless the subscribers turned it down.
+    fn from(span: tracing::Span) -> Span {
+        Span((!span.is_disabled()).then_some(span))
     }
 
     /// Records how a long-lived operation (a row stream, a COPY) ended: the rows it returned,
     /// or its error.
     pub(crate) fn record_end(&self, rows: Option<u64>, error: Option<&Error>) {
-        match error {
-            Some(e) => record_error(&self.0, e),
-            None => {
-                if let Some(rows) = rows {
-                    self.0.record("db.response.returned_rows", rows);
-                }
+        let Some(span) = &self.0 else { return };
+        match (error, rows) {
+            (Some(e), _) => record_error(span, e),
+            (None, Some(rows)) => {
+                span.record("db.response.returned_rows", rows);
             }
+            (None, None) => {}
         }
+    }
+}
+
+/// A future polled inside a span: the span is entered around every poll, so that spans started
+/// inside are its children. It borrows the future, pinned where [`traced!`](super::traced)
+/// made it, so nothing is moved.
+pub(crate) struct InSpan<'a, F> {
+    span: &'a Span,
+    future: Pin<&'a mut F>,
+}
+
+impl<'a, F: Future> InSpan<'a, F> {
+    pub(crate) fn new(span: &'a Span, future: Pin<&'a mut F>) -> InSpan<'a, F> {
+        InSpan { span, future }
+    }
+}
+
+impl<F: Future> Future for InSpan<'_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let _entered = this.span.0.as_ref().map(tracing::Span::enter);
+        this.future.as_mut().poll(cx)
     }
 }
 
@@ -65,20 +111,6 @@ impl Span {
 pub(crate) trait Traced {
     /// Records this result's attributes (the rows returned) on `span`.
     fn record_on(&self, _span: &tracing::Span) {}
-}
-
-/// Records `result` on `span`: the [`Traced`] attributes of a value, or the error.
-pub(crate) fn record_result<T: Traced, E: TracedError>(
-    span: &tracing::Span,
-    result: &Result<T, E>,
-) {
-    if span.is_disabled() {
-        return;
-    }
-    match result {
-        Ok(value) => value.record_on(span),
-        Err(e) => record_error(span, e.error()),
-    }
 }
 
 /// An error as the span sees it.
@@ -103,9 +135,6 @@ impl TracedError for (Error, bool) {
 /// `db.response.status_code` (the SQLSTATE, for errors that have one), `error.type` (the
 /// SQLSTATE, else the kind of error in snake case) and the OpenTelemetry error status.
 fn record_error(span: &tracing::Span, err: &Error) {
-    if span.is_disabled() {
-        return;
-    }
     let code = err.code().map(|state| state.code());
     span.record("db.response.status_code", code);
     span.record("error.type", code.unwrap_or(kind_name(err.kind())));
@@ -211,17 +240,26 @@ macro_rules! under_transaction {
 
 /// A span for one statement (or one simple-query string) on a connection, `tusk.query`; its
 /// operation is `sql`'s first keyword.
+#[inline]
 pub(crate) fn statement(conn: &ConnTrace, sql: &str) -> Span {
     if !enabled() {
         return Span::none();
     }
-    let operation = Operation::of_sql(sql);
-    command_span(conn, operation.as_ref().map(Operation::as_str), Some(sql))
+    statement_span(conn, sql)
 }
 
 /// [`statement`] for SQL text or a prepared statement.
+#[inline]
 pub(crate) fn statement_ref(conn: &ConnTrace, query: QueryRef<'_>) -> Span {
-    statement(conn, sql_of(query))
+    if !enabled() {
+        return Span::none();
+    }
+    statement_span(conn, sql_of(query))
+}
+
+fn statement_span(conn: &ConnTrace, sql: &str) -> Span {
+    let operation = Operation::of_sql(sql);
+    command_span(conn, operation.as_ref().map(Operation::as_str), Some(sql))
 }
 
 /// A `tusk.query` span for a command tusk words itself (`FETCH` from a server cursor,
@@ -239,21 +277,21 @@ fn command_span(conn: &ConnTrace, operation: Option<&str>, text: Option<&str>) -
         namespace: Some(&conn.namespace),
     };
     let text = text.filter(|_| conn.query_text);
-    Span(under_transaction!(
+    Span::from(under_transaction!(
         conn,
         "tusk.query",
+        "db.response.returned_rows" = Empty,
+        "error.type" = Empty,
+        "db.response.status_code" = Empty,
+        "otel.status_code" = Empty,
         "otel.name" = %name,
         "otel.kind" = "client",
-        "otel.status_code" = Empty,
         "db.system.name" = SYSTEM,
         "db.namespace" = &*conn.namespace,
         "db.operation.name" = operation,
         "db.query.text" = text,
         "server.address" = &*conn.address,
         "server.port" = conn.port,
-        "db.response.returned_rows" = Empty,
-        "db.response.status_code" = Empty,
-        "error.type" = Empty,
     ))
 }
 
@@ -291,12 +329,15 @@ pub(crate) fn pipeline<'q>(
         operation,
         namespace: Some(&conn.namespace),
     };
-    Span(under_transaction!(
+    Span::from(under_transaction!(
         conn,
         "tusk.pipeline",
+        "db.response.returned_rows" = Empty,
+        "error.type" = Empty,
+        "db.response.status_code" = Empty,
+        "otel.status_code" = Empty,
         "otel.name" = %name,
         "otel.kind" = "client",
-        "otel.status_code" = Empty,
         "db.system.name" = SYSTEM,
         "db.namespace" = &*conn.namespace,
         "db.operation.name" = operation,
@@ -304,9 +345,6 @@ pub(crate) fn pipeline<'q>(
         "db.query.text" = text.as_deref(),
         "server.address" = &*conn.address,
         "server.port" = conn.port,
-        "db.response.returned_rows" = Empty,
-        "db.response.status_code" = Empty,
-        "error.type" = Empty,
     ))
 }
 
@@ -321,11 +359,14 @@ pub(crate) fn pipeline<'q>(
 /// transaction's own parent is the current span where it began, or the outer transaction for
 /// a savepoint.
 #[derive(Debug)]
-pub(crate) struct TxTrace {
+pub(crate) struct TxTrace(Option<OpenTransaction>);
+
+/// A transaction's span that a subscriber took.
+#[derive(Debug)]
+struct OpenTransaction {
     span: tracing::Span,
-    /// The connection's parent before this transaction, to put back when it ends; `None` when
-    /// the span is disabled and nothing was replaced.
-    outer: Option<Option<tracing::Span>>,
+    /// The connection's parent before this transaction, to put back when it ends.
+    outer: Option<tracing::Span>,
 }
 
 impl TxTrace {
@@ -333,10 +374,7 @@ impl TxTrace {
     /// and makes it the parent of the connection's spans until [`TxTrace::close`].
     pub(crate) fn start(conn: &mut ConnTrace, savepoint: Option<&str>) -> TxTrace {
         if !enabled() {
-            return TxTrace {
-                span: tracing::Span::none(),
-                outer: None,
-            };
+            return TxTrace(None);
         }
         let name = SpanName {
             operation: Some(if savepoint.is_some() {
@@ -349,45 +387,47 @@ impl TxTrace {
         let span = under_transaction!(
             conn,
             "tusk.transaction",
-            "otel.name" = %name,
+            "error.type" = Empty,
+            "db.response.status_code" = Empty,
             "otel.status_code" = Empty,
+            "tusk.transaction.end" = Empty,
+            "otel.name" = %name,
             "db.system.name" = SYSTEM,
             "db.namespace" = &*conn.namespace,
             "server.address" = &*conn.address,
             "server.port" = conn.port,
             "tusk.savepoint" = savepoint,
-            "tusk.transaction.end" = Empty,
-            "db.response.status_code" = Empty,
-            "error.type" = Empty,
         );
         if span.is_disabled() {
-            return TxTrace { span, outer: None };
+            return TxTrace(None);
         }
         let outer = conn.parent.replace(span.clone());
-        TxTrace {
-            span,
-            outer: Some(outer),
-        }
+        TxTrace(Some(OpenTransaction { span, outer }))
     }
 
     /// Records how the transaction ends: `commit` or `rollback`.
     pub(crate) fn ended(&self, how: &'static str) {
-        self.span.record("tusk.transaction.end", how);
+        if let Some(open) = &self.0 {
+            open.span.record("tusk.transaction.end", how);
+        }
     }
 
     /// Records the error that failed the transaction's start or end.
     pub(crate) fn failed(&self, error: &Error) {
-        record_error(&self.span, error);
+        if let Some(open) = &self.0 {
+            record_error(&open.span, error);
+        }
     }
 
-    /// The guard is going away: puts the outer parent back on the connection. `dropped`: the
-    /// guard was dropped without commit or rollback (a rollback is queued).
+    /// The guard is going away: puts the outer parent back on the connection and lets the
+    /// span close. `dropped`: the guard was dropped without commit or rollback (a rollback is
+    /// queued).
     pub(crate) fn close(&mut self, conn: &mut ConnTrace, dropped: bool) {
-        if dropped {
-            self.span.record("tusk.transaction.end", "dropped");
-        }
-        if let Some(outer) = self.outer.take() {
-            conn.parent = outer;
+        if let Some(open) = self.0.take() {
+            if dropped {
+                open.span.record("tusk.transaction.end", "dropped");
+            }
+            conn.parent = open.outer;
         }
     }
 }
@@ -403,19 +443,19 @@ pub(crate) fn connect(config: &Config) -> Span {
         operation: Some("connect"),
         namespace,
     };
-    Span(tracing::info_span!(
+    Span::from(tracing::info_span!(
         target: "tusk",
         "tusk.connect",
+        "error.type" = Empty,
+        "db.response.status_code" = Empty,
+        "otel.status_code" = Empty,
+        "server.address" = Empty,
+        "server.port" = Empty,
         "otel.name" = %name,
         "otel.kind" = "client",
-        "otel.status_code" = Empty,
         "db.system.name" = SYSTEM,
         "db.namespace" = namespace,
         "db.operation.name" = "connect",
-        "server.address" = Empty,
-        "server.port" = Empty,
-        "db.response.status_code" = Empty,
-        "error.type" = Empty,
     ))
 }
 
@@ -436,9 +476,11 @@ pub(crate) fn connect_attempt(target: &Target, encryption: Encryption) -> Span {
         Encryption::Requested => "tls",
         Encryption::Direct => "direct tls",
     };
-    Span(tracing::info_span!(
+    Span::from(tracing::info_span!(
         target: "tusk",
         "tusk.connect.attempt",
+        "error.type" = Empty,
+        "db.response.status_code" = Empty,
         "otel.status_code" = Empty,
         "db.system.name" = SYSTEM,
         "server.address" = &*address,
@@ -446,8 +488,6 @@ pub(crate) fn connect_attempt(target: &Target, encryption: Encryption) -> Span {
         "network.peer.address" = peer_address.as_deref(),
         "network.transport" = transport,
         "tusk.encryption" = encryption,
-        "db.response.status_code" = Empty,
-        "error.type" = Empty,
     ))
 }
 
@@ -457,14 +497,14 @@ pub(crate) fn pool_get(config: &Config) -> Span {
     if !enabled() {
         return Span::none();
     }
-    Span(tracing::info_span!(
+    Span::from(tracing::info_span!(
         target: "tusk",
         "tusk.pool.get",
+        "error.type" = Empty,
+        "db.response.status_code" = Empty,
         "otel.status_code" = Empty,
         "db.system.name" = SYSTEM,
         "db.namespace" = config_namespace(config),
-        "db.response.status_code" = Empty,
-        "error.type" = Empty,
     ))
 }
 
@@ -482,20 +522,20 @@ pub(crate) fn pool_statement(config: &Config, sql: &str) -> Span {
         namespace,
     };
     let text = config.get_trace_query_text().then_some(sql);
-    Span(tracing::info_span!(
+    Span::from(tracing::info_span!(
         target: "tusk",
         "tusk.query",
+        "db.response.returned_rows" = Empty,
+        "error.type" = Empty,
+        "db.response.status_code" = Empty,
+        "otel.status_code" = Empty,
         "otel.name" = %name,
         "otel.kind" = "client",
-        "otel.status_code" = Empty,
         "db.system.name" = SYSTEM,
         "db.namespace" = namespace,
         "db.operation.name" = operation,
         "db.query.text" = text,
         "tusk.pool.shared" = true,
-        "db.response.returned_rows" = Empty,
-        "db.response.status_code" = Empty,
-        "error.type" = Empty,
     ))
 }
 
