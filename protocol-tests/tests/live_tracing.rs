@@ -18,7 +18,7 @@ use tracing::{Level, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
-use tusk::{Config, Connection, Pool};
+use tusk::{Config, Pool};
 
 /// A span as the subscriber saw it.
 #[derive(Debug, Clone)]
