@@ -13,11 +13,15 @@
 //! difference between two run lengths' instruction counts, divided by the difference in n, is
 //! the steady cost of one query: scripts/instructions runs this under valgrind to get it.
 //! Needs pgbench_accounts with 100,000 rows (`pgbench -i -s 1`; scripts/instructions creates
-//! it when missing).
+//! it when missing). TUSK_BENCH_TRACING (`none` or `noop`, see versus/tracing_mode.rs) picks
+//! the `tracing` subscriber, for counting what tusk's spans cost (build with
+//! `--features tracing`).
 
 #[allow(dead_code)]
 #[path = "versus/drivers.rs"]
 mod drivers;
+#[path = "versus/tracing_mode.rs"]
+mod tracing_mode;
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -173,6 +177,7 @@ fn run(args: &[String]) -> Result<(), BoxError> {
     let url = std::env::var("TUSK_PG_URL")
         .map_err(|_| "TUSK_PG_URL is not set (eval \"$(scripts/test-server)\")")?;
     let target = target_from_url(&url)?;
+    tracing_mode::install_from_env()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -42,6 +42,10 @@
 //! - TUSK_BENCH_ROWS     rows fetched by W4 and W4s (default 1000000)
 //! - TUSK_BENCH_PIPELINE selects per pipeline in W3 (default 10000)
 //! - TUSK_BENCH_TASKS, TUSK_BENCH_POOL  tasks and pool size of W7 (default 64 and 8)
+//! - TUSK_BENCH_DRIVERS  drivers to measure, e.g. `tusk` (default all three; the others still
+//!   connect, they are only not measured)
+//! - TUSK_BENCH_TRACING  `none` (default) or `noop`: the `tracing` subscriber to run under, for
+//!   the cost of tusk's spans (`noop` needs `--features tracing`; see versus/tracing_mode.rs)
 //! - TUSK_BENCH_RESULTS  a file to write the results to as tab-separated lines (scripts/bench
 //!   reads W4's SQL and rate from it)
 
@@ -55,6 +59,8 @@ mod measure;
 mod pooled;
 #[path = "versus/single.rs"]
 mod single;
+#[path = "versus/tracing_mode.rs"]
+mod tracing_mode;
 
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -82,6 +88,8 @@ pub struct Settings {
     pub round: Duration,
     pub rounds: usize,
     pub only: Option<Vec<String>>,
+    /// The drivers measured (lower case); `None` for all.
+    pub drivers: Option<Vec<String>>,
     pub rows: i64,
     pub pipeline: usize,
     pub tasks: usize,
@@ -108,10 +116,25 @@ impl Settings {
             .ok()
             .filter(|s| !s.trim().is_empty())
             .map(|s| s.split(',').map(|w| w.trim().to_uppercase()).collect());
+        let drivers: Option<Vec<String>> = std::env::var("TUSK_BENCH_DRIVERS")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.split(',').map(|d| d.trim().to_lowercase()).collect());
+        if let Some(unknown) = drivers.iter().flatten().find(|d| {
+            !measure::Driver::ALL
+                .iter()
+                .any(|known| known.name() == d.as_str())
+        }) {
+            return Err(format!(
+                "TUSK_BENCH_DRIVERS names {unknown:?}; the drivers are tusk, tokio-postgres, sqlx"
+            )
+            .into());
+        }
         let settings = Settings {
             round: Duration::from_secs_f64(seconds),
             rounds: env_or("TUSK_BENCH_ROUNDS", 5)?,
             only,
+            drivers,
             rows: env_or("TUSK_BENCH_ROWS", 1_000_000)?,
             pipeline: env_or("TUSK_BENCH_PIPELINE", 10_000)?,
             tasks: env_or("TUSK_BENCH_TASKS", 64)?,
@@ -126,6 +149,13 @@ impl Settings {
             return Err("TUSK_BENCH_TASKS and TUSK_BENCH_POOL must be > 0".into());
         }
         Ok(settings)
+    }
+
+    /// Whether `driver` is measured (TUSK_BENCH_DRIVERS).
+    pub fn measures(&self, driver: measure::Driver) -> bool {
+        self.drivers
+            .as_ref()
+            .is_none_or(|drivers| drivers.iter().any(|d| d == driver.name()))
     }
 
     fn wants(&self, id: &str) -> bool {
@@ -384,6 +414,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let tracing = match tracing_mode::install_from_env() {
+        Ok(description) => description,
+        Err(e) => {
+            eprintln!("versus: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let tls_target = match tls_target_from_env(&target) {
         Ok(t) => t,
         Err(e) => {
@@ -392,7 +429,7 @@ fn main() -> ExitCode {
         }
     };
     eprintln!(
-        "versus: {}:{} db {}, {} rounds of {:?} per driver and workload",
+        "versus: {}:{} db {}, {} rounds of {:?} per driver and workload; tusk {tracing}",
         target.host, target.port, target.dbname, settings.rounds, settings.round
     );
     if let Some(t) = &tls_target {

@@ -248,17 +248,23 @@ pub struct Outcome {
     pub missing: [Option<&'static str>; 3],
 }
 
-/// Runs `settings.rounds` rounds; in each, every driver of `drivers` runs `round` once,
-/// starting with a different driver each round so that none always goes first. `round` gets
-/// the driver and the time budget of the round and returns the number of ops it completed; the
-/// wall and CPU time around it make the round's rates. A short warm-up round per driver comes
-/// first (connections, statement caches, the server's buffers) and is not counted.
+/// Runs `settings.rounds` rounds; in each, every driver of `drivers` that `settings` measures
+/// (TUSK_BENCH_DRIVERS) runs `round` once, starting with a different driver each round so that
+/// none always goes first. `round` gets the driver and the time budget of the round and returns
+/// the number of ops it completed; the wall and CPU time around it make the round's rates. A
+/// short warm-up round per driver comes first (connections, statement caches, the server's
+/// buffers) and is not counted.
 pub async fn measure(
     drivers: &[Driver],
     settings: &Settings,
     mut round: impl AsyncFnMut(Driver, Duration) -> Result<u64, BoxError>,
 ) -> Result<[Option<Summary>; 3], BoxError> {
-    for &driver in drivers {
+    let drivers: Vec<Driver> = drivers
+        .iter()
+        .copied()
+        .filter(|&d| settings.measures(d))
+        .collect();
+    for &driver in &drivers {
         round(driver, settings.round / 5).await?;
     }
     let mut samples: [Vec<Round>; 3] = Default::default();
