@@ -462,7 +462,7 @@ async fn the_pool_has_spans_for_checkouts_and_shared_queries() {
         .find(|(_, s)| s.field("tusk.pool.shared").is_some())
         .unwrap();
     assert_eq!(span.field("error.type"), Some("22012"));
-    pool.close();
+    pool.close().await;
 }
 
 #[tokio::test]
