@@ -17,3 +17,15 @@ pub async fn poll_n_times<F: Future + ?Sized>(mut fut: Pin<&mut F>, polls: usize
     }
     false
 }
+
+/// Runs `test`, failing (panicking) instead of hanging when it does not finish within
+/// `limit`: `what` names the test in the message.
+pub async fn within_limit<F: std::future::Future<Output = ()>>(
+    limit: std::time::Duration,
+    what: &str,
+    test: F,
+) {
+    if tokio::time::timeout(limit, test).await.is_err() {
+        panic!("{what} did not finish within {limit:?}: a hang");
+    }
+}

@@ -33,11 +33,10 @@ const POOL_SIZE: usize = 4;
 /// A test that takes longer than this has hung.
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Runs `test`, failing instead of hanging when it does not finish within [`LIMIT`].
+/// Runs `test`, failing instead of hanging through pgbouncer when it does not finish within
+/// [`LIMIT`].
 async fn within_limit<F: Future<Output = ()>>(what: &str, test: F) {
-    if tokio::time::timeout(LIMIT, test).await.is_err() {
-        panic!("{what} did not finish within {LIMIT:?}: a hang through pgbouncer");
-    }
+    protocol_tests::poll::within_limit(LIMIT, what, test).await
 }
 
 /// The connection settings through pgbouncer as `tusk_scram` with the given statement cache
