@@ -189,6 +189,7 @@ mod tests {
         a.retire(CloseReason::MaxLifetime);
         drop(b);
         c.retire(CloseReason::RoleChanged);
+        assert_eq!(counters.timeouts(), 0);
         counters.timed_out();
         let closed = counters.closed();
         assert_eq!(counters.open(), 0);
@@ -198,6 +199,8 @@ mod tests {
         assert_eq!(closed.broken, 1);
         assert_eq!(closed.role_changed, 1);
         assert_eq!(closed.total(), 3);
+        counters.timed_out();
+        assert_eq!(counters.timeouts(), 2);
     }
 
     #[test]

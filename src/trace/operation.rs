@@ -206,6 +206,20 @@ mod tests {
             Some("SELECT")
         );
         assert_eq!(op("/*x*/-- y\n  DELETE FROM t").as_deref(), Some("DELETE"));
+        // A lone `-` or `/` starts no comment: the text starts with a symbol.
+        assert_eq!(op("-x\nSELECT 1"), None);
+        assert_eq!(op("/ */ SELECT 1"), None);
+    }
+
+    #[test]
+    fn operations_compare_and_print_by_name() {
+        let select = Operation::of_sql("SELECT 1").unwrap();
+        assert_eq!(select, Operation::of_sql("select 2").unwrap());
+        assert_ne!(
+            select,
+            Operation::of_sql("INSERT INTO t VALUES (1)").unwrap()
+        );
+        assert_eq!(format!("{select:?}"), "SELECT");
     }
 
     #[test]

@@ -32,7 +32,12 @@ pub(crate) enum RoleQuery {
 impl ServerRole {
     /// The role as the session's reported parameters tell it.
     pub(crate) fn reported(conn: &Connection) -> ServerRole {
-        let flag = |name: &str| conn.parameter(name).map(|v| v == "on");
+        ServerRole::from_parameters(|name| conn.parameter(name))
+    }
+
+    /// The role from reported parameters, looked up by name with `parameter`.
+    fn from_parameters<'a>(parameter: impl Fn(&str) -> Option<&'a str>) -> ServerRole {
+        let flag = |name: &str| parameter(name).map(|v| v == "on");
         let in_hot_standby = flag("in_hot_standby");
         let default_read_only = flag("default_transaction_read_only");
         // libpq: a session is read-only when either says so; it is read-write only when both
@@ -46,6 +51,16 @@ impl ServerRole {
             in_hot_standby,
             read_only,
         }
+    }
+
+    /// Whether this role may still serve `attrs` (`false` only when it is known not to).
+    fn still_satisfies(self, attrs: TargetSessionAttrs) -> bool {
+        let attrs = match attrs {
+            // A standby was preferred, but any server was acceptable.
+            TargetSessionAttrs::PreferStandby => TargetSessionAttrs::Any,
+            attrs => attrs,
+        };
+        self.satisfies(attrs) != Some(false)
     }
 
     /// Whether this role satisfies `attrs`; `None` when what `attrs` needs is not known (see
@@ -96,12 +111,7 @@ impl Connection {
     /// (`false` only when it is known not to: a promoted standby, a primary made read-only).
     /// What a pool checks before handing out a connection.
     pub(crate) fn still_satisfies(&self, attrs: TargetSessionAttrs) -> bool {
-        let attrs = match attrs {
-            // A standby was preferred, but any server was acceptable.
-            TargetSessionAttrs::PreferStandby => TargetSessionAttrs::Any,
-            attrs => attrs,
-        };
-        ServerRole::reported(self).satisfies(attrs) != Some(false)
+        ServerRole::reported(self).still_satisfies(attrs)
     }
 }
 
@@ -160,6 +170,54 @@ mod tests {
         );
         // Only one of the two reported: read-only is known when it says so.
         assert_eq!(role(None, Some(true)).satisfies(ReadWrite), Some(false));
+    }
+
+    #[test]
+    fn reported_parameters_give_the_role() {
+        let role = |params: &[(&str, &str)]| {
+            let params = params.to_vec();
+            ServerRole::from_parameters(move |name| {
+                params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+            })
+        };
+        let hs = "in_hot_standby";
+        let ro = "default_transaction_read_only";
+        assert_eq!(role(&[]), ServerRole::default());
+        assert_eq!(
+            role(&[(hs, "off"), (ro, "off")]),
+            role_of(Some(false), Some(false))
+        );
+        assert_eq!(
+            role(&[(hs, "on"), (ro, "off")]),
+            role_of(Some(true), Some(true))
+        );
+        assert_eq!(
+            role(&[(hs, "off"), (ro, "on")]),
+            role_of(Some(false), Some(true))
+        );
+        // Only one reported: read-only is known only when it says so.
+        assert_eq!(role(&[(hs, "off")]), role_of(Some(false), None));
+        assert_eq!(role(&[(ro, "on")]), role_of(None, Some(true)));
+        assert_eq!(role(&[(ro, "off")]), role_of(None, None));
+    }
+
+    fn role_of(hs: Option<bool>, ro: Option<bool>) -> ServerRole {
+        role(hs, ro)
+    }
+
+    #[test]
+    fn still_satisfies_is_false_only_when_known_wrong() {
+        use TargetSessionAttrs::*;
+        let primary = role(Some(false), Some(false));
+        let standby = role(Some(true), Some(true));
+        let unknown = ServerRole::default();
+        assert!(primary.still_satisfies(ReadWrite));
+        assert!(!standby.still_satisfies(ReadWrite));
+        assert!(!primary.still_satisfies(Standby));
+        // prefer-standby accepted any server.
+        assert!(primary.still_satisfies(PreferStandby));
+        assert!(unknown.still_satisfies(ReadWrite));
+        assert!(unknown.still_satisfies(Primary));
     }
 
     #[test]
