@@ -55,3 +55,26 @@ async fn more_than_65535_parameters_are_refused_before_sending() {
     let row = conn.query_one("SELECT 1", &[]).await.unwrap();
     assert_eq!(row.get::<_, i32>(0), 1);
 }
+
+/// A message longer than the server accepts from a client (1 GiB less 2 bytes, its
+/// `PQ_LARGE_MESSAGE_LIMIT`) is refused before anything is sent: sent, it would make the server
+/// end the session ("invalid message length"). The connection stays usable.
+#[tokio::test]
+async fn a_message_over_the_servers_1_gib_limit_is_refused_before_sending() {
+    let mut conn = admin().await;
+    // The Bind carries this value plus its own header and lengths: just over the limit.
+    let big = "a".repeat(tusk::proto::MAX_FRONTEND_MESSAGE_LEN);
+    let err = conn
+        .query_one("SELECT length($1::text)", &[&big.as_str()])
+        .await
+        .unwrap_err();
+    drop(big);
+    expect_message(
+        &err,
+        Kind::Protocol,
+        "more than the server accepts from a client",
+    );
+    assert!(!conn.is_closed(), "{err}");
+    let row = conn.query_one("SELECT 41 + 1", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 42);
+}

@@ -195,6 +195,12 @@ async fn unlisten_stops_delivery() {
     );
     let err = listener.listen("").await.unwrap_err();
     expect_message(&err, Kind::Usage, "a channel name cannot be empty");
+    let err = listener.listen(&"n".repeat(64)).await.unwrap_err();
+    expect_message(
+        &err,
+        Kind::Usage,
+        "64 bytes, more than PostgreSQL's 63-byte",
+    );
 }
 
 #[tokio::test]

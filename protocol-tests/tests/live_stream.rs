@@ -601,11 +601,34 @@ async fn server_cursor_errors_and_reuse() {
 
     let mut cur = conn.server_cursor("");
     let err = cur.execute("SELECT 1", &[]).await.unwrap_err();
+    expect_message(&err, Kind::Usage, "a server cursor's name cannot be empty");
+    drop(cur);
+    // Longer than the server's 63-byte identifiers: refused before anything is sent (the
+    // server would cut it short, so two such names would be one cursor).
+    let long = "c".repeat(64);
+    let mut cur = conn.server_cursor(&long);
+    let err = cur.execute("SELECT 1", &[]).await.unwrap_err();
     expect_message(
         &err,
         Kind::Usage,
-        "a server cursor's name must be non-empty and must not contain NUL",
+        "64 bytes, more than PostgreSQL's 63-byte",
     );
+    drop(cur);
+    check(&mut conn, 2).await;
+    // 63 bytes is fine, and the server keeps the whole name.
+    let exact = "c".repeat(63);
+    let mut tx = conn.transaction().await.unwrap();
+    let mut cur = tx.server_cursor(&exact);
+    cur.execute("SELECT 1", &[]).await.unwrap();
+    let open: String = cur
+        .connection()
+        .query_one("SELECT name FROM pg_cursors WHERE name <> ''", &[])
+        .await
+        .unwrap()
+        .get(0);
+    drop(cur);
+    assert_eq!(open, exact);
+    tx.rollback().await.unwrap();
 }
 
 #[tokio::test]

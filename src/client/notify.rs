@@ -597,15 +597,7 @@ impl Drop for CoreGuard {
 
 /// Refuses channel names the server cannot take as a quoted identifier.
 fn check_channel(channel: &str) -> Result<(), Error> {
-    if channel.is_empty() {
-        return Err(Error::usage("a channel name cannot be empty"));
-    }
-    if channel.contains('\0') {
-        return Err(Error::usage(
-            "a channel name cannot contain a NUL character",
-        ));
-    }
-    Ok(())
+    crate::client::check_identifier("a channel name", channel)
 }
 
 /// Quotes `name` as an SQL identifier: wrapped in double quotes, with each `"` doubled.

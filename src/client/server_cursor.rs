@@ -91,7 +91,8 @@ impl Connection {
     /// [`with_hold`](ServerCursor::with_hold), then [`execute`](ServerCursor::execute) a query.
     ///
     /// The name is quoted as an identifier (so it is case-sensitive and may hold any
-    /// character but NUL).
+    /// character but NUL), and may be at most 63 bytes long, PostgreSQL's identifier limit;
+    /// a longer one is refused when the cursor is executed, before anything is sent.
     pub fn server_cursor(&mut self, name: &str) -> ServerCursor<'_> {
         ServerCursor {
             conn: self,
@@ -143,11 +144,7 @@ impl<'c> ServerCursor<'c> {
     /// closing the one an earlier `execute` declared. No row is fetched yet.
     pub async fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<(), Error> {
         trace::traced!(trace::command(&self.conn.trace, "DECLARE", Some(sql)), {
-            if self.name.is_empty() || self.name.contains('\0') {
-                return Err(Error::usage(
-                    "a server cursor's name must be non-empty and must not contain NUL",
-                ));
-            }
+            crate::client::check_identifier("a server cursor's name", &self.name)?;
             self.conn.ready().await?;
             self.result = None;
             // Clear what an earlier execute left: its cursor, and a transaction of this cursor's

@@ -35,6 +35,14 @@ pub enum ProtoError {
         /// Its length in bytes.
         len: usize,
     },
+    /// A whole message is longer than the server accepts from a client
+    /// ([`MAX_FRONTEND_MESSAGE_LEN`](crate::proto::MAX_FRONTEND_MESSAGE_LEN)).
+    MessageTooLarge {
+        /// The message, e.g. `"Bind"`.
+        message: &'static str,
+        /// Its length as its length field would count it.
+        len: usize,
+    },
     /// A string contains a NUL byte where the protocol needs a NUL-terminated string.
     NulInString {
         /// What was being encoded, e.g. `"Query text"`.
@@ -99,6 +107,12 @@ impl fmt::Display for ProtoError {
                 f,
                 "{what} is {len} bytes, more than the protocol's limit of {} bytes",
                 i32::MAX
+            ),
+            ProtoError::MessageTooLarge { message, len } => write!(
+                f,
+                "the {message} message would be {len} bytes, more than the server accepts from a \
+                 client ({} bytes, 1 GiB less 2): nothing was sent",
+                crate::proto::MAX_FRONTEND_MESSAGE_LEN
             ),
             ProtoError::NulInString { what } => {
                 write!(

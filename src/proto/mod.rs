@@ -25,6 +25,11 @@ pub use error::ProtoError;
 /// The protocol version this crate speaks: 3.0, as `(major << 16) | minor`.
 pub const PROTOCOL_VERSION: i32 = 196_608;
 
+/// The longest message the server accepts from a client, as its length field counts it (itself
+/// included): PostgreSQL's `PQ_LARGE_MESSAGE_LIMIT`, 1 GiB less 2 bytes. A longer one makes the
+/// server end the session ("invalid message length"), so the encoders refuse it first.
+pub const MAX_FRONTEND_MESSAGE_LEN: usize = 0x3fff_fffe;
+
 /// The default upper bound on a backend message's length (1 GiB), the same limit the server
 /// applies to a single field value.
 pub const DEFAULT_MAX_MESSAGE_LEN: usize = 1 << 30;

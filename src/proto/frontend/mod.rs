@@ -36,7 +36,7 @@ use std::fmt;
 
 use bytes::{BufMut, BytesMut};
 
-use crate::proto::{IsNull, ProtoError, PROTOCOL_VERSION};
+use crate::proto::{IsNull, ProtoError, MAX_FRONTEND_MESSAGE_LEN, PROTOCOL_VERSION};
 
 mod bind_section;
 pub use bind_section::{bind_parameter_section, bind_with_parameter_section};
@@ -178,9 +178,18 @@ fn write_message<E: From<ProtoError>>(
     body(buf)?;
     // Bodies only append (bind() verifies its encoder did not shrink the buffer below the value
     // it was writing), so the buffer still reaches past the placeholder here.
-    let len = checked_len(format_args!("{what} message"), buf.len() - len_pos)?;
+    let len = checked_message_len(what, buf.len() - len_pos, MAX_FRONTEND_MESSAGE_LEN)?;
     patch_i32(buf, len_pos, len);
     Ok(())
+}
+
+/// A whole message's length field (`len` counts the field itself), refused above `limit` (the
+/// server's, [`MAX_FRONTEND_MESSAGE_LEN`], which also keeps it inside an `i32`).
+fn checked_message_len(message: &'static str, len: usize, limit: usize) -> Result<i32, ProtoError> {
+    if len > limit {
+        return Err(ProtoError::MessageTooLarge { message, len });
+    }
+    checked_len(format_args!("{message} message"), len)
 }
 
 /// Appends a message that is only a tag and the length 4.
@@ -610,7 +619,11 @@ pub fn copy_done(buf: &mut BytesMut) {
 /// Appends a CopyData (`d`) carrying `data`, a chunk of a COPY FROM STDIN stream.
 pub fn copy_data(data: &[u8], buf: &mut BytesMut) -> Result<(), ProtoError> {
     // Check before copying so an oversized chunk is refused without first being copied.
-    checked_len("CopyData message", data.len().saturating_add(4))?;
+    checked_message_len(
+        "CopyData",
+        data.len().saturating_add(4),
+        MAX_FRONTEND_MESSAGE_LEN,
+    )?;
     message(buf, Some(b'd'), "CopyData", |buf| {
         buf.put_slice(data);
         Ok(())
@@ -632,7 +645,7 @@ pub fn copy_data(data: &[u8], buf: &mut BytesMut) -> Result<(), ProtoError> {
 /// # Ok::<(), tusk::proto::ProtoError>(())
 /// ```
 pub fn copy_data_header(len: usize, buf: &mut BytesMut) -> Result<(), ProtoError> {
-    let len = checked_len("CopyData message", len.saturating_add(4))?;
+    let len = checked_message_len("CopyData", len.saturating_add(4), MAX_FRONTEND_MESSAGE_LEN)?;
     buf.reserve(5);
     buf.put_u8(b'd');
     buf.put_i32(len);

@@ -722,31 +722,63 @@ fn rustsec_2024_0363_lengths_error_instead_of_wrapping() {
 
 #[test]
 fn copy_data_header_checks_the_length_including_itself() {
-    // The payload limit is i32::MAX - 4: the length field counts its own 4 bytes.
+    // The payload limit is the server's message limit less 4: the length field counts its own
+    // 4 bytes.
+    let limit = crate::proto::MAX_FRONTEND_MESSAGE_LEN;
+    assert_eq!(limit, (1 << 30) - 2, "PostgreSQL's PQ_LARGE_MESSAGE_LIMIT");
     let mut buf = BytesMut::new();
-    copy_data_header(i32::MAX as usize - 4, &mut buf).unwrap();
-    assert_eq!(&buf[..], b"d\x7f\xff\xff\xff");
+    copy_data_header(limit - 4, &mut buf).unwrap();
+    assert_eq!(&buf[..], b"d\x3f\xff\xff\xfe");
 
     let mut buf = prefilled();
-    let error = copy_data_header(i32::MAX as usize - 3, &mut buf).unwrap_err();
+    let error = copy_data_header(limit - 3, &mut buf).unwrap_err();
     assert_eq!(
         error,
-        ProtoError::TooLarge {
-            what: "CopyData message".to_owned(),
-            len: i32::MAX as usize + 1
+        ProtoError::MessageTooLarge {
+            message: "CopyData",
+            len: limit + 1
         }
     );
     assert_eq!(&buf[..], b"earlier");
+    assert_eq!(
+        copy_data(&[], &mut buf).map(|()| buf.len()),
+        Ok(b"earlier".len() + 5)
+    );
 
     // No overflow panic when the payload length is absurd.
+    let mut buf = prefilled();
     assert_eq!(
         copy_data_header(usize::MAX, &mut buf),
-        Err(ProtoError::TooLarge {
-            what: "CopyData message".to_owned(),
+        Err(ProtoError::MessageTooLarge {
+            message: "CopyData",
             len: usize::MAX
         })
     );
     assert_eq!(&buf[..], b"earlier");
+}
+
+#[test]
+fn a_message_over_the_servers_limit_is_refused_and_rolled_back() {
+    // The limit itself passes, one byte more does not (checked without allocating 1 GiB).
+    let limit = crate::proto::MAX_FRONTEND_MESSAGE_LEN;
+    assert_eq!(checked_message_len("Bind", limit, limit), Ok(limit as i32));
+    assert_eq!(
+        checked_message_len("Bind", limit + 1, limit),
+        Err(ProtoError::MessageTooLarge {
+            message: "Bind",
+            len: limit + 1
+        })
+    );
+    // The error says which message and that nothing went out.
+    let error = ProtoError::MessageTooLarge {
+        message: "Query",
+        len: limit + 1,
+    };
+    let text = error.to_string();
+    assert!(
+        text.contains("Query message") && text.contains("nothing was sent"),
+        "{text}"
+    );
 }
 
 #[test]
