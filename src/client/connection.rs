@@ -53,6 +53,9 @@ pub struct Connection {
     notifications: VecDeque<Notification>,
     /// Set once the stream can no longer be trusted (IO error, protocol violation, EOF).
     broken: bool,
+    /// The FATAL (or PANIC) the server sent before ending the session, if it did: the error a
+    /// caller sees for the IO failure that follows it (the first error wins).
+    fatal: Option<Error>,
     /// Identifies this connection, so a statement prepared elsewhere is refused.
     pub(in crate::client) id: u64,
     pub(in crate::client) cache: StatementCache,
@@ -413,7 +416,7 @@ impl Connection {
     /// Writes the whole write buffer to the socket.
     pub(crate) async fn flush(&mut self) -> Result<(), Error> {
         let result = self.wire.write_out().await;
-        result.map_err(|e| self.fail(e))
+        result.map_err(|e| self.write_failed(e))
     }
 
     /// [`Connection::flush`] as a poll function, for the COPY `Sink`/`Stream` impls.
@@ -421,7 +424,9 @@ impl Connection {
         &mut self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<(), Error>> {
-        self.wire.poll_write_out(cx).map_err(|e| self.fail(e))
+        self.wire
+            .poll_write_out(cx)
+            .map_err(|e| self.write_failed(e))
     }
 
     /// The next response to a request, with asynchronous messages (notices, notifications,
@@ -533,6 +538,13 @@ impl Connection {
                 self.session.set_parameter(p);
                 Ok(None)
             }
+            Message::ErrorResponse(ref fields) if self.fatal.is_none() && is_fatal(fields) => {
+                self.fatal = Some(db_error(fields));
+                match self.session.accept(&msg, &mut self.wire.write_buf) {
+                    Ok(()) => Ok(Some(msg)),
+                    Err(e) => Err(self.fail(e.into())),
+                }
+            }
             msg => match self.session.accept(&msg, &mut self.wire.write_buf) {
                 Ok(()) => Ok(Some(msg)),
                 Err(e) => Err(self.fail(e.into())),
@@ -583,8 +595,37 @@ impl Connection {
     pub(crate) fn fail(&mut self, err: Error) -> Error {
         if matches!(err.kind(), Kind::Io | Kind::Protocol | Kind::Closed) || err.is_closed() {
             self.broken = true;
+            // The server said why it ended the session before the socket failed: that is
+            // the error to report, not the reset or EOF that followed it.
+            if matches!(err.kind(), Kind::Io | Kind::Closed) {
+                if let Some(fatal) = &self.fatal {
+                    return fatal.duplicate();
+                }
+            }
         }
         err
+    }
+
+    /// A failed write. A server that ends a session (`pg_terminate_backend`, a shutdown, an
+    /// idle timeout) sends its FATAL and closes; a write after that fails with a broken pipe
+    /// or a reset, often before the FATAL was read. So what has arrived is read now, without
+    /// waiting, and a FATAL found in it is what the caller sees (see [`Connection::fail`]).
+    fn write_failed(&mut self, err: Error) -> Error {
+        if self.fatal.is_none() {
+            // Everything that arrived, up to the end of the stream or a read error.
+            while let Ok(true) = self.wire.try_fill() {}
+            // The session is over whatever these messages are: only a FATAL is looked for.
+            while let Ok(Some(msg)) = backend::decode(&mut self.wire.read_buf, self.max_message_len)
+            {
+                if let Message::ErrorResponse(fields) = msg {
+                    if is_fatal(&fields) {
+                        self.fatal = Some(db_error(&fields));
+                        break;
+                    }
+                }
+            }
+        }
+        self.fail(err)
     }
 
     /// Closes the open group with Sync and reads up to its ReadyForQuery, returning the first
@@ -666,4 +707,11 @@ pub(crate) fn deliver_notice(handler: Option<&NoticeHandler>, fields: &ErrorFiel
         },
         Err(e) => log::warn!("unreadable server notice: {e}"),
     }
+}
+
+/// Whether an ErrorResponse ends the session (severity FATAL or PANIC).
+fn is_fatal(fields: &ErrorFields) -> bool {
+    // `V` (never localized, 9.6+) first, else the possibly localized `S`.
+    let severity = fields.get(b'V').or_else(|| fields.get(b'S'));
+    matches!(severity, Some(b"FATAL") | Some(b"PANIC"))
 }

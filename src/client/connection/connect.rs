@@ -171,6 +171,7 @@ impl Connection {
             max_message_len,
             notifications: VecDeque::new(),
             broken: false,
+            fatal: None,
             id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
             cache: StatementCache::new(resolved.statement_cache_capacity),
             close_queue: CloseQueue::default(),
