@@ -527,6 +527,11 @@ impl Connection {
     fn absorb(&mut self, msg: Message) -> Result<Option<Message>, Error> {
         match msg {
             Message::NoticeResponse(fields) => {
+                // An immediate shutdown or a crash of another backend is announced with a
+                // WARNING (57P01, 57P02) just before the socket closes: the reason to report.
+                if self.fatal.is_none() && announces_shutdown(&fields) {
+                    self.fatal = Some(db_error(&fields));
+                }
                 deliver_notice(self.notice_handler.as_ref(), &fields);
                 Ok(None)
             }
@@ -714,4 +719,10 @@ fn is_fatal(fields: &ErrorFields) -> bool {
     // `V` (never localized, 9.6+) first, else the possibly localized `S`.
     let severity = fields.get(b'V').or_else(|| fields.get(b'S'));
     matches!(severity, Some(b"FATAL") | Some(b"PANIC"))
+}
+
+/// Whether a notice announces that the server is ending the session at once: what an immediate
+/// shutdown (57P01) or the crash of another backend (57P02) sends, as a WARNING, before closing.
+fn announces_shutdown(fields: &ErrorFields) -> bool {
+    matches!(fields.get(b'C'), Some(b"57P01") | Some(b"57P02"))
 }

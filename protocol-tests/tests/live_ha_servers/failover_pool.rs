@@ -205,3 +205,42 @@ async fn a_pool_recovers_after_a_failover_and_loses_no_acknowledged_write() {
     // Leave a healthy pair behind for the next run.
     failover.reset();
 }
+
+/// A server shut down in immediate mode mid-result (the failover's first step) announces it
+/// with a WARNING carrying 57P01 before the socket closes: that, not "connection closed", is
+/// what a stream reading from it reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_by_an_immediate_shutdown_reports_it() {
+    let Some(mut failover) = live::failover() else {
+        return;
+    };
+    let (primary, _) = failover.reset();
+    let mut conn = admin_at(primary).await;
+    let mut stream = conn
+        .query_stream_batched(
+            "SELECT i, pg_sleep(0.002) FROM generate_series(1, 100000) i",
+            &[],
+            5,
+        )
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        stream.try_next().await.unwrap().unwrap();
+    }
+    failover.promote();
+    let err = loop {
+        match stream.try_next().await {
+            Ok(Some(_)) => continue,
+            Err(e) => break e,
+            Ok(None) => panic!("the stream ended without an error"),
+        }
+    };
+    assert_eq!(
+        err.code(),
+        Some(&tusk::SqlState::ADMIN_SHUTDOWN),
+        "the shutdown's 57P01 must be what the caller sees, got: {err}"
+    );
+    drop(stream);
+    assert!(conn.is_closed());
+    failover.reset();
+}
