@@ -394,3 +394,53 @@ async fn server_closing_mid_query_is_a_closed_error_and_the_connection_stays_clo
     assert!(err.is_closed(), "{err}");
     expect_message(&err, Kind::Closed, "the connection is closed");
 }
+
+/// A server that sends its FATAL and closes while the client is writing, without reading what
+/// the client sent (so its socket answers with a reset): the client's write fails before it
+/// has read anything, and the FATAL waiting unread in its socket must still be what the caller
+/// sees, not the reset.
+#[tokio::test]
+async fn a_fatal_waiting_unread_when_a_write_fails_is_the_error() {
+    let server = FakeServer::start(|mut c: FakeClient| async move {
+        c.read_startup().await?;
+        c.send(&[wire::auth_ok(), wire::startup_tail()].concat())
+            .await?;
+        let (tag, _) = c.read_message().await?;
+        assert_eq!(tag, b'Q', "the COPY statement");
+        // CopyInResponse: text format, no columns.
+        let copy_in = wire::msg(b'G', &[0, 0, 0]);
+        let fatal = wire::fatal(
+            "57P01",
+            "terminating connection due to administrator command",
+        );
+        c.send(&copy_in).await?;
+        // The FATAL goes out once the client is busy writing (its socket full, as nothing is
+        // read here), so it waits unread in the client's socket; then the close, with the
+        // client's data unread, answers with a reset.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        c.send(&fatal).await?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(c);
+        Ok(())
+    })
+    .await;
+    let mut conn = connect(&server, None).await.unwrap();
+    let mut copy = conn.copy_in("COPY t FROM STDIN").await.unwrap();
+    // Far more than the socket buffers hold: the write must wait, then fail.
+    let chunk = vec![b'x'; 1 << 20];
+    let err = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Err(e) = copy.send(&chunk).await {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("the failed write must not hang");
+    assert_eq!(
+        err.code(),
+        Some(&SqlState::ADMIN_SHUTDOWN),
+        "the server's FATAL, not the reset after it: {err}"
+    );
+    server.finish().await.unwrap();
+}
