@@ -543,17 +543,17 @@ impl Connection {
                 self.session.set_parameter(p);
                 Ok(None)
             }
-            Message::ErrorResponse(ref fields) if self.fatal.is_none() && is_fatal(fields) => {
-                self.fatal = Some(db_error(fields));
+            msg => {
+                if let Message::ErrorResponse(fields) = &msg {
+                    if self.fatal.is_none() && is_fatal(fields) {
+                        self.fatal = Some(db_error(fields));
+                    }
+                }
                 match self.session.accept(&msg, &mut self.wire.write_buf) {
                     Ok(()) => Ok(Some(msg)),
                     Err(e) => Err(self.fail(e.into())),
                 }
             }
-            msg => match self.session.accept(&msg, &mut self.wire.write_buf) {
-                Ok(()) => Ok(Some(msg)),
-                Err(e) => Err(self.fail(e.into())),
-            },
         }
     }
 

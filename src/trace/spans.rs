@@ -238,6 +238,31 @@ macro_rules! under_transaction {
     };
 }
 
+/// A statement span on a connection (`tusk.query`, `tusk.pipeline`) with the database
+/// conventions' fields, under the connection's transaction if one is open; `$batch` is
+/// `db.operation.batch.size` (`None`, and so not recorded, for one statement).
+macro_rules! statement_like_span {
+    ($conn:expr, $name:literal, $span_name:expr, $operation:expr, $text:expr, $batch:expr) => {
+        Span::from(under_transaction!(
+            $conn,
+            $name,
+            "db.response.returned_rows" = Empty,
+            "error.type" = Empty,
+            "db.response.status_code" = Empty,
+            "otel.status_code" = Empty,
+            "otel.name" = %$span_name,
+            "otel.kind" = "client",
+            "db.system.name" = SYSTEM,
+            "db.namespace" = &*$conn.namespace,
+            "db.operation.name" = $operation,
+            "db.operation.batch.size" = $batch,
+            "db.query.text" = $text,
+            "server.address" = &*$conn.address,
+            "server.port" = $conn.port,
+        ))
+    };
+}
+
 /// A span for one statement (or one simple-query string) on a connection, `tusk.query`; its
 /// operation is `sql`'s first keyword.
 #[inline]
@@ -277,22 +302,7 @@ fn command_span(conn: &ConnTrace, operation: Option<&str>, text: Option<&str>) -
         namespace: Some(&conn.namespace),
     };
     let text = text.filter(|_| conn.query_text);
-    Span::from(under_transaction!(
-        conn,
-        "tusk.query",
-        "db.response.returned_rows" = Empty,
-        "error.type" = Empty,
-        "db.response.status_code" = Empty,
-        "otel.status_code" = Empty,
-        "otel.name" = %name,
-        "otel.kind" = "client",
-        "db.system.name" = SYSTEM,
-        "db.namespace" = &*conn.namespace,
-        "db.operation.name" = operation,
-        "db.query.text" = text,
-        "server.address" = &*conn.address,
-        "server.port" = conn.port,
-    ))
+    statement_like_span!(conn, "tusk.query", name, operation, text, None::<u64>)
 }
 
 /// A `tusk.pipeline` span: `BATCH SELECT` when every statement has one operation, else
@@ -329,23 +339,15 @@ pub(crate) fn pipeline<'q>(
         operation,
         namespace: Some(&conn.namespace),
     };
-    Span::from(under_transaction!(
+    let batch_size = (size >= 2).then_some(size);
+    statement_like_span!(
         conn,
         "tusk.pipeline",
-        "db.response.returned_rows" = Empty,
-        "error.type" = Empty,
-        "db.response.status_code" = Empty,
-        "otel.status_code" = Empty,
-        "otel.name" = %name,
-        "otel.kind" = "client",
-        "db.system.name" = SYSTEM,
-        "db.namespace" = &*conn.namespace,
-        "db.operation.name" = operation,
-        "db.operation.batch.size" = (size >= 2).then_some(size),
-        "db.query.text" = text.as_deref(),
-        "server.address" = &*conn.address,
-        "server.port" = conn.port,
-    ))
+        name,
+        operation,
+        text.as_deref(),
+        batch_size
+    )
 }
 
 /// The span of an open transaction (or savepoint) and the parent it replaced on the

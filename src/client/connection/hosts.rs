@@ -49,15 +49,12 @@ impl Connection {
                 None
             };
             // prefer-standby: a standby if any host is one, else any server (a second pass).
+            let single = [resolved.target_session_attrs];
             let passes: &[TargetSessionAttrs] = match resolved.target_session_attrs {
                 TargetSessionAttrs::PreferStandby => {
                     &[TargetSessionAttrs::Standby, TargetSessionAttrs::Any]
                 }
-                TargetSessionAttrs::Any => &[TargetSessionAttrs::Any],
-                TargetSessionAttrs::ReadWrite => &[TargetSessionAttrs::ReadWrite],
-                TargetSessionAttrs::ReadOnly => &[TargetSessionAttrs::ReadOnly],
-                TargetSessionAttrs::Primary => &[TargetSessionAttrs::Primary],
-                TargetSessionAttrs::Standby => &[TargetSessionAttrs::Standby],
+                _ => &single,
             };
             let mut failures: Vec<(String, Error)> = Vec::new();
             for &want in passes {

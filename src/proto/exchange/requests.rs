@@ -143,35 +143,27 @@ impl<'a> Requests<'a> {
         parameter_section: &[u8],
         result_formats: &[i16],
     ) -> Result<(), ProtoError> {
-        let start = self.out.len();
-        let written = frontend::parse("", sql, param_types.iter().copied(), self.out)
-            .and_then(|()| {
+        self.whole_group(
+            |out| {
+                frontend::parse("", sql, param_types.iter().copied(), out)?;
                 frontend::bind_with_parameter_section(
                     "",
                     "",
                     parameter_section,
                     result_formats,
-                    self.out,
-                )
-            })
-            .and_then(|()| frontend::describe_portal("", self.out))
-            .and_then(|()| frontend::execute("", 0, self.out));
-        if let Err(e) = written {
-            self.out.truncate(start);
-            return Err(e);
-        }
-        frontend::sync(self.out);
-        // Recorded only once everything is written, so a failure above owes nothing.
-        for step in [
-            Step::ParseComplete,
-            Step::BindComplete,
-            Step::RowDescription,
-            Step::Execute { copy: None },
-            Step::Ready,
-        ] {
-            self.exchange.push(step);
-        }
-        Ok(())
+                    out,
+                )?;
+                frontend::describe_portal("", out)?;
+                frontend::execute("", 0, out)
+            },
+            &[
+                Step::ParseComplete,
+                Step::BindComplete,
+                Step::RowDescription,
+                Step::Execute { copy: None },
+                Step::Ready,
+            ],
+        )
     }
 
     /// One self-contained Sync group that describes `sql` without naming it: Parse of the
@@ -179,20 +171,36 @@ impl<'a> Requests<'a> {
     /// of it, Sync. Like [`Requests::run_unnamed`], any server session may answer it, and it
     /// is written whole or not at all.
     pub fn describe_unnamed(&mut self, sql: &str, param_types: &[u32]) -> Result<(), ProtoError> {
+        self.whole_group(
+            |out| {
+                frontend::parse("", sql, param_types.iter().copied(), out)?;
+                frontend::describe_statement("", out)
+            },
+            &[
+                Step::ParseComplete,
+                Step::ParameterDescription,
+                Step::RowDescription,
+                Step::Ready,
+            ],
+        )
+    }
+
+    /// Writes the messages of a self-contained group with `write`, then Sync, and records
+    /// `steps` (the Sync's `Ready` last): all of it, or on an encoding error nothing (the
+    /// buffer rolled back, nothing owed).
+    fn whole_group(
+        &mut self,
+        write: impl FnOnce(&mut BytesMut) -> Result<(), ProtoError>,
+        steps: &[Step],
+    ) -> Result<(), ProtoError> {
         let start = self.out.len();
-        let written = frontend::parse("", sql, param_types.iter().copied(), self.out)
-            .and_then(|()| frontend::describe_statement("", self.out));
-        if let Err(e) = written {
+        if let Err(e) = write(self.out) {
             self.out.truncate(start);
             return Err(e);
         }
         frontend::sync(self.out);
-        for step in [
-            Step::ParseComplete,
-            Step::ParameterDescription,
-            Step::RowDescription,
-            Step::Ready,
-        ] {
+        // Recorded only once everything is written, so a failure above owes nothing.
+        for &step in steps {
             self.exchange.push(step);
         }
         Ok(())
