@@ -168,3 +168,38 @@ async fn load_balancing_spreads_connects_over_both_servers() {
         assert_eq!(landed_on(&mut conn).await.0, primary);
     }
 }
+
+#[tokio::test]
+async fn a_host_that_never_answers_costs_one_connect_timeout() {
+    let Some(live::HaPair { primary, .. }) = live::ha_pair() else {
+        return;
+    };
+    // Accepts TCP connections (the kernel's backlog) but never answers the startup.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let config: Config = format!(
+        "host=127.0.0.1,127.0.0.1 port={silent_port},{primary} user=tusk password=tusk \
+         dbname=tusk sslmode=disable connect_timeout=1"
+    )
+    .parse()
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut conn = config.connect().await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(landed_on(&mut conn).await, (primary, false));
+    assert!(
+        took >= std::time::Duration::from_millis(900) && took < std::time::Duration::from_secs(5),
+        "the silent host should cost about connect_timeout (1 s), took {took:?}"
+    );
+    // Alone, the silent host is a timeout naming it.
+    let config: Config = format!(
+        "host=127.0.0.1 port={silent_port} user=tusk password=tusk dbname=tusk sslmode=disable \
+         connect_timeout=1"
+    )
+    .parse()
+    .unwrap();
+    let e = config.connect().await.unwrap_err();
+    assert_eq!(e.kind(), Kind::Timeout, "{e}");
+    assert!(e.to_string().contains(&silent_port.to_string()), "{e}");
+    drop(silent);
+}
