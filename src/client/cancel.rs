@@ -24,14 +24,6 @@ use crate::proto::frontend;
 /// `connect_timeout`.
 const DEFAULT_CANCEL_WAIT: Duration = Duration::from_secs(5);
 
-/// How long a timed-out statement gets, after its cancel, to give its answer back before the
-/// call returns anyway (the connection then finishes draining on its next call).
-const DRAIN_AFTER_CANCEL: Duration = Duration::from_secs(5);
-
-/// How long to wait for a cancelled statement's answer before sending the CancelRequest
-/// again.
-const RECANCEL_AFTER: Duration = Duration::from_secs(1);
-
 /// A handle that cancels whatever statement its connection is running, from any task.
 ///
 /// It is `Send + Sync + Clone` and independent of the connection's borrow, so it can be moved
@@ -233,49 +225,6 @@ impl Connection {
         StatementTimeoutGuard {
             conn: self,
             previous,
-        }
-    }
-
-    /// What a call does once its statement timeout of `limit` has passed and its future has
-    /// been dropped: cancel the statement on the server, drain its responses (bounded, the
-    /// next call resumes an unfinished drain), and give the error to return.
-    pub(crate) async fn statement_timed_out(&mut self, limit: Duration) -> Error {
-        let timed_out = || {
-            Error::statement_timeout(format!(
-                "the statement did not finish within its statement timeout of {limit:?}; it \
-                 was cancelled on the server"
-            ))
-        };
-        if self.is_closed() || (self.session().exchange().is_idle() && self.unwritten() == 0) {
-            // Nothing is running on the server.
-            return timed_out();
-        }
-        let token = self.cancel_token();
-        let outcome = tokio::time::timeout(DRAIN_AFTER_CANCEL, async {
-            // Send the rest of the request first, so the cancel finds the statement running
-            // rather than the backend waiting for input (where the server ignores it).
-            self.flush().await?;
-            loop {
-                token.cancel().await?;
-                // A cancel that reached the backend while it was still reading the request
-                // was ignored: if the answer does not come soon, cancel again. (Once `ready`
-                // returns nothing runs any more, so no later statement can be hit.)
-                if let Ok(drained) = tokio::time::timeout(RECANCEL_AFTER, self.ready()).await {
-                    return drained;
-                }
-            }
-        })
-        .await;
-        match outcome {
-            Ok(Ok(())) => timed_out(),
-            // The session itself ended: that is what the caller must know now.
-            Ok(Err(e)) if self.is_closed() => e,
-            Ok(Err(e)) => timed_out().with_source(e),
-            Err(_) => Error::statement_timeout(format!(
-                "the statement did not finish within its statement timeout of {limit:?}, and \
-                 the server had not answered the cancel request {DRAIN_AFTER_CANCEL:?} later; \
-                 the connection's next call waits for that answer"
-            )),
         }
     }
 }

@@ -68,6 +68,10 @@ pub struct Connection {
     tls: Option<TlsSummary>,
     /// The client-side limit per statement (see `Config::statement_timeout`).
     pub(in crate::client) statement_timeout: Option<std::time::Duration>,
+    /// How long settling after a passed deadline may take (see `Config::cancel_timeout`).
+    pub(in crate::client) cancel_timeout: std::time::Duration,
+    /// The current call's deadline and what a passed one left to do (see `deadline.rs`).
+    pub(in crate::client) deadline: crate::client::deadline::Deadline,
     /// What this connection's spans say about it (feature `tracing`; zero-sized without).
     pub(crate) trace: crate::trace::ConnTrace,
 }
@@ -231,9 +235,13 @@ impl Connection {
         sql: &str,
         keep_rows: bool,
     ) -> Result<Vec<SimpleQueryMessage>, Error> {
-        self.ready().await?;
-        self.write_simple(sql)?;
-        self.read_simple(keep_rows).await
+        let result = async {
+            self.ready().await?;
+            self.write_simple(sql)?;
+            self.read_simple(keep_rows).await
+        }
+        .await;
+        self.settle_if_timed_out(result).await
     }
 
     /// Writes a simple Query into the write buffer (refusing it in an aborted transaction);
@@ -366,9 +374,16 @@ impl Connection {
 
     /// Flushes what an interrupted call left unwritten and drains every response still owed,
     /// so the next request starts on a clean stream.
+    /// The call that starts gets its deadline here (see `deadline.rs`); the draining counts
+    /// against it.
     #[inline]
     pub(crate) async fn ready(&mut self) -> Result<(), Error> {
-        if !self.broken && self.wire.write_buf.is_empty() && self.session.exchange().is_idle() {
+        self.deadline.start_call(self.statement_timeout);
+        if !self.broken
+            && self.wire.write_buf.is_empty()
+            && self.session.exchange().is_idle()
+            && !self.deadline.is_unsettled()
+        {
             return Ok(());
         }
         self.resynchronise().await
@@ -379,6 +394,19 @@ impl Connection {
         if self.broken {
             return Err(Error::closed());
         }
+        if self.deadline.is_unsettled() {
+            // An earlier call (a stream, a COPY) passed its deadline: cancel and drain first,
+            // within the cancel timeout, then this call's own deadline starts.
+            self.settle_after_timeout().await?;
+            self.deadline.start_call(self.statement_timeout);
+            return Ok(());
+        }
+        self.drain().await
+    }
+
+    /// Flushes what is left unwritten (ending an abandoned COPY FROM STDIN, closing an open
+    /// group with Sync) and reads every response still owed.
+    pub(crate) async fn drain(&mut self) -> Result<(), Error> {
         let mut requests = self.requests();
         if requests.in_copy_in() {
             // A COPY FROM STDIN whose caller went away: abandon it.
@@ -415,18 +443,23 @@ impl Connection {
 
     /// Writes the whole write buffer to the socket.
     pub(crate) async fn flush(&mut self) -> Result<(), Error> {
-        let result = self.wire.write_out().await;
-        result.map_err(|e| self.write_failed(e))
+        std::future::poll_fn(|cx| self.poll_flush(cx)).await
     }
 
-    /// [`Connection::flush`] as a poll function, for the COPY `Sink`/`Stream` impls.
+    /// [`Connection::flush`] as a poll function, for the COPY `Sink`/`Stream` impls. A
+    /// socket that takes nothing for longer than the deadline allows fails it.
     pub(crate) fn poll_flush(
         &mut self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<(), Error>> {
-        self.wire
-            .poll_write_out(cx)
-            .map_err(|e| self.write_failed(e))
+        use std::task::Poll;
+        if self.deadline.is_poisoned() {
+            return Poll::Ready(Err(self.deadline.error()));
+        }
+        match self.wire.poll_write_out(cx) {
+            Poll::Ready(result) => Poll::Ready(result.map_err(|e| self.write_failed(e))),
+            Poll::Pending => self.poll_deadline(cx).map(Err),
+        }
     }
 
     /// The next response to a request, with asynchronous messages (notices, notifications,
@@ -490,14 +523,26 @@ impl Connection {
     /// Reads more bytes into the read buffer. Whatever is still unwritten goes out first, but
     /// a full socket does not stop the reading (the server may be waiting for us to read
     /// before it reads more).
+    /// The wait is bounded by the deadline (see `deadline.rs`).
     #[inline]
     fn poll_more(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Error>> {
+        use std::task::Poll;
+        if self.deadline.is_poisoned() {
+            return Poll::Ready(Err(self.deadline.error()));
+        }
         if !self.wire.write_buf.is_empty() {
-            if let std::task::Poll::Ready(Err(e)) = self.poll_flush(cx) {
-                return std::task::Poll::Ready(Err(e));
+            if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
+                return Poll::Ready(Err(e));
             }
         }
-        self.wire.poll_fill(cx).map_err(|e| self.fail(e))
+        match self.wire.poll_fill(cx) {
+            Poll::Ready(Ok(())) => {
+                self.deadline.progress();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail(e))),
+            Poll::Pending => self.poll_deadline(cx).map(Err),
+        }
     }
 
     /// Takes one complete message off the read buffer, if there is one.
@@ -581,6 +626,9 @@ impl Connection {
                 return Ok(n);
             }
             self.ready().await?;
+            // Waiting for a notification is not waiting for an answer: no deadline (wrap the
+            // call in `tokio::time::timeout` for one; it is cancel-safe).
+            self.deadline.off();
             // Nothing is owed, so only asynchronous messages may arrive, or the FATAL error a
             // server sends before it ends the session (e.g. pg_terminate_backend); the
             // exchange refuses anything else.
@@ -669,6 +717,12 @@ impl Connection {
 
     pub(crate) fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// Gives the connection up after the server failed to answer within the cancel timeout:
+    /// its stream is at an unknown position and may never move again.
+    pub(crate) fn close_stalled(&mut self) {
+        self.broken = true;
     }
 }
 

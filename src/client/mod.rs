@@ -9,6 +9,7 @@ pub(crate) mod cancel;
 pub(crate) mod connection;
 pub(crate) mod copy;
 pub(crate) mod cursor;
+pub(crate) mod deadline;
 pub(crate) mod generic;
 pub(crate) mod named;
 pub(crate) mod notify;

@@ -156,7 +156,7 @@ impl<'c, 'p> Pipeline<'c, 'p> {
             entries,
             sync_each,
         } = self;
-        trace::traced!(
+        let result = trace::traced!(
             trace::pipeline(&conn.trace, entries.iter().map(|e| e.query)),
             {
                 conn.ready().await?;
@@ -278,7 +278,8 @@ impl<'c, 'p> Pipeline<'c, 'p> {
                     .map(|o| o.unwrap_or_else(|| Err(Error::usage("statement was not sent"))))
                     .collect())
             }
-        )
+        );
+        conn.settle_if_timed_out(result).await
     }
 }
 

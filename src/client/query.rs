@@ -181,15 +181,19 @@ impl Connection {
     /// to `query`/`execute` instead.
     pub async fn prepare(&mut self, sql: &str) -> Result<Statement, Error> {
         trace::traced!(trace::statement(&self.trace, sql), {
-            self.ready().await?;
-            if let Some(stmt) = self.cache.get(sql) {
-                return Ok(stmt);
+            let result = async {
+                self.ready().await?;
+                if let Some(stmt) = self.cache.get(sql) {
+                    return Ok(stmt);
+                }
+                let name = self.next_statement_name();
+                let stmt = self.parse_describe(&name, sql).await?;
+                self.finish_group().await?;
+                self.cache.insert(sql, stmt.clone());
+                Ok(stmt)
             }
-            let name = self.next_statement_name();
-            let stmt = self.parse_describe(&name, sql).await?;
-            self.finish_group().await?;
-            self.cache.insert(sql, stmt.clone());
-            Ok(stmt)
+            .await;
+            self.settle_if_timed_out(result).await
         })
     }
 
@@ -316,8 +320,9 @@ impl Connection {
         params: Params<'_>,
         sink: &mut S,
     ) -> Result<Completion, Error> {
-        let limit = self.statement_timeout;
-        let work = async {
+        // `ready` arms the call's deadline; a wait past it fails, and the connection is
+        // settled (the statement cancelled, its answers drained) before the error returns.
+        let result = async {
             self.ready().await?;
             let was_idle = self.transaction_status() == crate::TransactionStatus::Idle;
             match self.run_once(query, params, sink).await {
@@ -336,17 +341,9 @@ impl Connection {
                 }
                 other => other,
             }
-        };
-        // On expiry `work` is dropped at an await point (cancel-safe), then the statement is
-        // cancelled on the server and its responses drained.
-        let expired = match limit {
-            None => return work.await,
-            Some(limit) => match tokio::time::timeout(limit, work).await {
-                Ok(result) => return result,
-                Err(_) => limit,
-            },
-        };
-        Err(self.statement_timed_out(expired).await)
+        }
+        .await;
+        self.settle_if_timed_out(result).await
     }
 
     async fn run_once<S: RowSink>(

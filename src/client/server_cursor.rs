@@ -143,7 +143,7 @@ impl<'c> ServerCursor<'c> {
     /// Declares the cursor for `sql` (a SELECT or VALUES query, with `$n` parameters),
     /// closing the one an earlier `execute` declared. No row is fetched yet.
     pub async fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<(), Error> {
-        trace::traced!(trace::command(&self.conn.trace, "DECLARE", Some(sql)), {
+        let result = trace::traced!(trace::command(&self.conn.trace, "DECLARE", Some(sql)), {
             crate::client::check_identifier("a server cursor's name", &self.name)?;
             self.conn.ready().await?;
             self.result = None;
@@ -194,7 +194,8 @@ impl<'c> ServerCursor<'c> {
                     Err(e)
                 }
             }
-        })
+        });
+        self.conn.settle_if_timed_out(result).await
     }
 
     /// DECLARE, then Describe of the cursor (a portal of the same name), in one Sync group.
@@ -275,7 +276,8 @@ impl<'c> ServerCursor<'c> {
             conn.read_rows_to_ready(&columns, "a server cursor", &mut rows)
                 .await?;
             Ok::<_, Error>(rows)
-        })?;
+        });
+        let rows = conn.settle_if_timed_out(rows).await?;
         let result = self.result.as_mut().ok_or_else(no_result)?;
         if count.is_none_or(|n| rows.len() < n) {
             result.exhausted = true;
@@ -374,7 +376,8 @@ impl<'c> ServerCursor<'c> {
             return Ok(());
         }
         self.conn.write_simple(&sql)?;
-        self.conn.read_simple(false).await.map(drop)
+        let closed = self.conn.read_simple(false).await.map(drop);
+        self.conn.settle_if_timed_out(closed).await
     }
 
     /// Whether a declared cursor can still exist and be closed in `status`: in an aborted

@@ -208,6 +208,9 @@ impl Connection {
                     _ => {}
                 }
             }
+            // Started: from now on each wait for rows gets the statement timeout of its own
+            // (see `deadline.rs`), so a consumer that takes its time is not cut off.
+            self.deadline.each_wait();
             Ok(RowStream {
                 conn: self,
                 columns: stmt.shared_columns().clone(),

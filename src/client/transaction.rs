@@ -188,8 +188,18 @@ impl<'c> Transaction<'c> {
             trace::statement(&tx.conn.trace, begin),
             tx.conn.read_simple(false).await
         );
+        let begun = tx.conn.settle_if_timed_out(begun).await;
         if let Err(e) = begun {
             // The server answered: BEGIN/SAVEPOINT did not take effect, nothing to undo.
+            // Unless it timed out and a transaction is open now: BEGIN ran before the cancel
+            // came, so the guard's rollback stays due (a timed-out SAVEPOINT cannot be told
+            // apart, and rolling back to it is the safe side).
+            let may_have_begun = e.kind() == crate::Kind::Timeout
+                && (tx.savepoint.is_some()
+                    || tx.conn.transaction_status() != TransactionStatus::Idle);
+            if may_have_begun && !tx.conn.is_closed() {
+                return Err(e);
+            }
             tx.finished = true;
             tx.trace.failed(&e);
             return Err(e);
@@ -209,6 +219,7 @@ impl<'c> Transaction<'c> {
             trace::statement(&self.conn.trace, sql),
             self.conn.read_simple(false).await.map(drop)
         );
+        let ended = self.conn.settle_if_timed_out(ended).await;
         if let Err(e) = &ended {
             self.trace.failed(e);
         }

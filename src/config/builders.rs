@@ -334,15 +334,25 @@ impl Config {
         self
     }
 
-    /// Sets a client-side time limit for each statement run with `execute`, `query`,
-    /// `query_one`, `query_opt` (and their `_named` forms and `Cursor::execute`).
+    /// Sets a client-side time limit for every call that waits on the server: statements
+    /// (`execute`, `query`, `query_one`, `query_opt`, their `_named` forms, `prepare`,
+    /// `simple_query`, `batch_execute`, `Cursor::execute`, server cursors, pipelines, the
+    /// pool's shared queries), transactions' `BEGIN` / `COMMIT` / `ROLLBACK`, and the start of
+    /// a stream or a COPY. The clock runs on the client from the start of the call and covers
+    /// all of it, network included. Once a stream or a COPY has started, each of its waits for
+    /// the server (the next rows, room to send more COPY data, the end) gets the same limit,
+    /// counted from when that wait began, so a consumer that takes its time is not cut off.
     /// `Duration::ZERO` means no limit, the default.
     ///
-    /// When the limit passes, tusk sends the server a CancelRequest, waits for the server to
-    /// finish the statement, and returns an error of kind [`Kind::Timeout`](crate::Kind)
-    /// with SQLSTATE `57014`; the connection stays usable. The clock runs on the client and
-    /// covers the whole call, network included. This is not the server's `statement_timeout`
-    /// setting (set that with `options=-c statement_timeout=5s` or `SET`). For one call, see
+    /// When the limit passes, tusk sends the server a CancelRequest and returns an error of
+    /// kind [`Kind::Timeout`](crate::Kind) with SQLSTATE `57014`. The answers still owed
+    /// for the cancelled statement are read within [`Config::cancel_timeout`] (at once for a
+    /// call that returns a result, at the connection's next use after a stream or COPY): if
+    /// the server answers, the connection stays usable; if it does not (the network stalled,
+    /// the server hangs), the connection is closed, and a pool replaces it. So a stalled
+    /// network costs at most `statement_timeout + cancel_timeout` per call. This is not the
+    /// server's `statement_timeout` setting (set that with `options=-c statement_timeout=5s`
+    /// or `SET`). For one call, see
     /// [`Connection::with_statement_timeout`](crate::Connection::with_statement_timeout).
     ///
     /// In a string, the key `statement_timeout` takes milliseconds.
@@ -359,6 +369,27 @@ impl Config {
     /// ```
     pub fn statement_timeout(mut self, timeout: Duration) -> Config {
         self.statement_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets how long a call whose [`statement_timeout`](Config::statement_timeout) passed
+    /// waits for the server to answer its CancelRequest (the cancelled statement's error and
+    /// ReadyForQuery) before giving the connection up: 5 seconds by default, like Npgsql's
+    /// cancellation timeout. Past it, the connection is closed and the call's error says so.
+    ///
+    /// In a string, the key `cancel_timeout` takes milliseconds.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = tusk::Config::new().cancel_timeout(Duration::from_secs(2));
+    /// assert_eq!(config.get_cancel_timeout(), Duration::from_secs(2));
+    /// let parsed: tusk::Config = "host=db statement_timeout=1500 cancel_timeout=500".parse()?;
+    /// assert_eq!(parsed.get_cancel_timeout(), Duration::from_millis(500));
+    /// assert_eq!(tusk::Config::new().get_cancel_timeout(), Duration::from_secs(5));
+    /// # Ok::<(), tusk::Error>(())
+    /// ```
+    pub fn cancel_timeout(mut self, timeout: Duration) -> Config {
+        self.cancel_timeout = Some(timeout);
         self
     }
 

@@ -89,6 +89,13 @@ impl Config {
         self.statement_timeout.filter(|t| !t.is_zero())
     }
 
+    /// How long a call whose statement timeout passed waits for the server to answer its
+    /// cancel before the connection is closed (see [`Config::cancel_timeout`]): 5 seconds
+    /// unless set.
+    pub fn get_cancel_timeout(&self) -> Duration {
+        self.cancel_timeout.unwrap_or(super::DEFAULT_CANCEL_TIMEOUT)
+    }
+
     /// Whether statement spans carry the SQL text (see [`Config::trace_query_text`]).
     pub fn get_trace_query_text(&self) -> bool {
         self.trace_query_text

@@ -68,6 +68,10 @@ pub use tls_settings::{CustomTlsConfig, RootCert};
 /// The statement cache size used unless [`Config::statement_cache_capacity`] says otherwise.
 pub const DEFAULT_STATEMENT_CACHE_CAPACITY: usize = 256;
 
+/// How long a timed-out call waits for the server to answer its cancel unless
+/// [`Config::cancel_timeout`] says otherwise.
+pub(crate) const DEFAULT_CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The port PostgreSQL listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 5432;
 
@@ -164,7 +168,8 @@ impl SslMode {
 /// `sslcrldir`, `sslsni`, `requirepeer`, `ssl_min_protocol_version`,
 /// `ssl_max_protocol_version`, `krbsrvname`, `gsslib`, `gssdelegation`, `service`,
 /// `target_session_attrs`, `load_balance_hosts`; and tusk's own `statement_cache_capacity` and
-/// `statement_timeout` (milliseconds; see [`Config::statement_timeout`]). A URL also accepts
+/// `statement_timeout` and `cancel_timeout` (milliseconds; see [`Config::statement_timeout`] and
+/// [`Config::cancel_timeout`]). A URL also accepts
 /// libpq's `ssl=true` (meaning `sslmode=require`). Any other key is an error naming it. The
 /// [module documentation](self) lists where tusk's handling differs from libpq's.
 ///
@@ -253,6 +258,7 @@ pub struct Config {
     statement_cache_capacity: usize,
     // `Some(Duration::ZERO)` = explicitly "no limit".
     statement_timeout: Option<Duration>,
+    cancel_timeout: Option<Duration>,
     trace_query_text: bool,
     params: Vec<(String, String)>,
     max_message_len: usize,
@@ -333,6 +339,7 @@ impl Default for Config {
             tls_config: None,
             statement_cache_capacity: DEFAULT_STATEMENT_CACHE_CAPACITY,
             statement_timeout: None,
+            cancel_timeout: None,
             trace_query_text: false,
             params: Vec::new(),
             max_message_len: crate::proto::DEFAULT_MAX_MESSAGE_LEN,
@@ -394,6 +401,7 @@ impl fmt::Debug for Config {
             .field("tls_config", &self.tls_config)
             .field("statement_cache_capacity", &self.statement_cache_capacity)
             .field("statement_timeout", &self.get_statement_timeout())
+            .field("cancel_timeout", &self.get_cancel_timeout())
             .field("trace_query_text", &self.trace_query_text)
             .field("params", &self.params)
             .field("max_message_len", &self.max_message_len)

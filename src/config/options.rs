@@ -12,7 +12,7 @@ use super::{
 use crate::proto::auth::{ChannelBinding, RequireAuth};
 
 /// Every key [`Config::set_option`] accepts: libpq 17's, then tusk's own.
-pub(super) const KEYS: [&str; 43] = [
+pub(super) const KEYS: [&str; 44] = [
     "host",
     "hostaddr",
     "port",
@@ -56,6 +56,7 @@ pub(super) const KEYS: [&str; 43] = [
     "load_balance_hosts",
     "statement_cache_capacity",
     "statement_timeout",
+    "cancel_timeout",
 ];
 
 /// Shows `text` quoted in an error message, unless it may be part of a password.
@@ -432,6 +433,16 @@ impl Config {
                 })?;
                 self.statement_timeout = Some(Duration::from_millis(millis));
             }
+            "cancel_timeout" => {
+                let millis: u64 = value.trim().parse().map_err(|_| {
+                    format!(
+                        "invalid value {} for \"cancel_timeout\"; expected a non-negative \
+                         integer (milliseconds)",
+                        quoted(value, reveal)
+                    )
+                })?;
+                self.cancel_timeout = Some(Duration::from_millis(millis));
+            }
             _ => return Err(format!("invalid connection option {}", quoted(key, reveal))),
         }
         Ok(())
@@ -487,6 +498,7 @@ impl Config {
                 self.statement_cache_capacity != super::DEFAULT_STATEMENT_CACHE_CAPACITY
             }
             "statement_timeout" => self.statement_timeout.is_some(),
+            "cancel_timeout" => self.cancel_timeout.is_some(),
             _ => true,
         }
     }

@@ -201,10 +201,21 @@ impl Shared {
                     close_in_background(live.retire(CloseReason::HealthCheck));
                     continue;
                 }
-            } else if let Err(e) = reset(&mut live.conn).await {
-                log::debug!("discarding a pooled connection that could not be reset: {e}");
-                close_in_background(live.retire(CloseReason::Broken));
-                continue;
+            } else {
+                // Bounded like a health check: a connection whose reset does not finish in
+                // time (a stalled network) is not worth waiting for.
+                let limit = self.lifecycle.health_check_timeout;
+                let reset = match tokio::time::timeout(limit, reset(&mut live.conn)).await {
+                    Ok(reset) => reset,
+                    Err(_) => Err(Error::timeout(format!(
+                        "the reset did not finish within the health_check_timeout of {limit:?}"
+                    ))),
+                };
+                if let Err(e) = reset {
+                    log::debug!("discarding a pooled connection that could not be reset: {e}");
+                    close_in_background(live.retire(CloseReason::Broken));
+                    continue;
+                }
             }
             // The reset may have drained responses carrying a ParameterStatus.
             if !self.role_ok(&live.conn) {

@@ -655,7 +655,12 @@ impl DerefMut for PooledConnection {
 
 impl Drop for PooledConnection {
     fn drop(&mut self) {
-        let live = self.live.take();
+        let mut live = self.live.take();
+        if let Some(live) = &mut live {
+            // A statement a dropped future left running is cancelled now; the connection is
+            // settled (within the cancel timeout) before anyone gets it again.
+            live.conn.abandon_unfinished();
+        }
         self.slot.give_back(live);
     }
 }

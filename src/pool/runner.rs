@@ -205,6 +205,9 @@ async fn run_batch(shared: &Shared, conn: &mut Connection, jobs: Vec<Job>) -> Ve
 
     let mut sent = sent.into_iter();
     while let Some((mut job, statement)) = sent.next() {
+        // Each job's statement gets the statement timeout of its own: they run one after the
+        // other on the server. (After one passed it, the rest fail at once: see deadline.rs.)
+        conn.start_deadline();
         let mut rows = Vec::new();
         let read = conn
             .read_rows_to_ready(statement.shared_columns(), "execute or query", &mut rows)

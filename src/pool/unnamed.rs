@@ -77,6 +77,8 @@ pub(super) async fn run_batch(shared: &Shared, conn: &mut Connection, jobs: Vec<
     let mut stale: Vec<Job> = Vec::new();
     let mut sent = sent.into_iter();
     while let Some(job) = sent.next() {
+        // Each job's statement gets the statement timeout of its own (see runner.rs).
+        conn.start_deadline();
         match read_job(conn).await {
             Ok(Read::Done(outcome)) => {
                 let _ = job.reply.send(Ok(outcome));

@@ -182,6 +182,8 @@ impl Connection {
             cancel_target,
             tls: tls_summary,
             statement_timeout: config.get_statement_timeout(),
+            cancel_timeout: config.get_cancel_timeout(),
+            deadline: Default::default(),
         })
     }
 }

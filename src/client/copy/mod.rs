@@ -89,6 +89,9 @@ impl Connection {
                 span,
             };
             poll_fn(|cx| copy.poll_start(cx)).await?;
+            // Started: from now on each wait for the server (room to send, the end) gets the
+            // statement timeout of its own (see `deadline.rs`).
+            copy.conn.deadline.each_wait();
             Ok(copy)
         })
     }

@@ -75,6 +75,9 @@ impl<'a> CopyOut<'a> {
             span,
         };
         poll_fn(|cx| copy.poll_start(cx)).await?;
+        // Started: from now on each wait for the server's data gets the statement timeout
+        // of its own (see `deadline.rs`).
+        copy.conn.deadline.each_wait();
         Ok(copy)
     }
 }

@@ -136,6 +136,9 @@ const VALID: &[(&str, &str, Check)] = &[
     ("statement_timeout", "250", |c| {
         c.get_statement_timeout() == Some(Duration::from_millis(250))
     }),
+    ("cancel_timeout", "750", |c| {
+        c.get_cancel_timeout() == Duration::from_millis(750)
+    }),
 ];
 
 /// Percent-encodes everything but letters and digits.
@@ -189,6 +192,7 @@ fn every_keyword_with_a_variable_reads_it() {
         "sslpassword",
         "statement_cache_capacity",
         "statement_timeout",
+        "cancel_timeout",
     ];
     for (key, value, check) in VALID {
         let Some((variable, _)) = VARIABLES.iter().find(|(_, k)| k == key) else {
