@@ -156,9 +156,11 @@ impl<'c, 'p> Pipeline<'c, 'p> {
             entries,
             sync_each,
         } = self;
+        // The body is an `async` block of its own so that its `?`s end it, not `run`: the
+        // settling below must see every error.
         let result = trace::traced!(
             trace::pipeline(&conn.trace, entries.iter().map(|e| e.query)),
-            {
+            async {
                 conn.ready().await?;
 
                 // Phase one: describe every SQL text the connection has not prepared yet, each
@@ -278,6 +280,7 @@ impl<'c, 'p> Pipeline<'c, 'p> {
                     .map(|o| o.unwrap_or_else(|| Err(Error::usage("statement was not sent"))))
                     .collect())
             }
+            .await
         );
         conn.settle_if_timed_out(result).await
     }

@@ -143,58 +143,64 @@ impl<'c> ServerCursor<'c> {
     /// Declares the cursor for `sql` (a SELECT or VALUES query, with `$n` parameters),
     /// closing the one an earlier `execute` declared. No row is fetched yet.
     pub async fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<(), Error> {
-        let result = trace::traced!(trace::command(&self.conn.trace, "DECLARE", Some(sql)), {
-            crate::client::check_identifier("a server cursor's name", &self.name)?;
-            self.conn.ready().await?;
-            self.result = None;
-            // Clear what an earlier execute left: its cursor, and a transaction of this cursor's
-            // that has failed (or that was ended through `connection()`).
-            let status = self.conn.transaction_status();
-            let mut cleanup = Vec::new();
-            if self.declared && self.cursor_may_exist(status) {
-                cleanup.push(format!("CLOSE {}", self.quoted_name));
-            }
-            if self.owns_transaction && status != TransactionStatus::InTransaction {
-                if status == TransactionStatus::Failed {
-                    cleanup.push("ROLLBACK".to_owned());
+        // An `async` block of its own, so that its `?`s end it and the settling below sees
+        // every error.
+        let result = trace::traced!(
+            trace::command(&self.conn.trace, "DECLARE", Some(sql)),
+            async {
+                crate::client::check_identifier("a server cursor's name", &self.name)?;
+                self.conn.ready().await?;
+                self.result = None;
+                // Clear what an earlier execute left: its cursor, and a transaction of this cursor's
+                // that has failed (or that was ended through `connection()`).
+                let status = self.conn.transaction_status();
+                let mut cleanup = Vec::new();
+                if self.declared && self.cursor_may_exist(status) {
+                    cleanup.push(format!("CLOSE {}", self.quoted_name));
                 }
-                self.owns_transaction = false;
-            }
-            self.declared = false;
-            if !cleanup.is_empty() {
-                self.conn.write_simple(&cleanup.join("; "))?;
-                self.conn.read_simple(false).await?;
-            }
-            if !self.with_hold && self.conn.transaction_status() == TransactionStatus::Idle {
-                self.conn.write_simple("BEGIN")?;
-                // Set before awaiting: if this future is dropped, the cursor's Drop ends the
-                // transaction.
-                self.owns_transaction = true;
-                self.conn.read_simple(false).await?;
-            }
-            match self.declare(sql, params).await {
-                Ok(columns) => {
-                    self.result = Some(Fetched {
-                        columns,
-                        rows: VecDeque::new(),
-                        position: 0,
-                        exhausted: false,
-                    });
-                    Ok(())
-                }
-                Err(e) => {
-                    self.declared = false;
-                    if self.owns_transaction && !self.conn.is_closed() {
-                        // The failed DECLARE aborted the transaction this cursor started: end it,
-                        // leaving the connection idle as it was.
-                        self.owns_transaction = false;
-                        self.conn.write_simple("ROLLBACK")?;
-                        self.conn.read_simple(false).await?;
+                if self.owns_transaction && status != TransactionStatus::InTransaction {
+                    if status == TransactionStatus::Failed {
+                        cleanup.push("ROLLBACK".to_owned());
                     }
-                    Err(e)
+                    self.owns_transaction = false;
+                }
+                self.declared = false;
+                if !cleanup.is_empty() {
+                    self.conn.write_simple(&cleanup.join("; "))?;
+                    self.conn.read_simple(false).await?;
+                }
+                if !self.with_hold && self.conn.transaction_status() == TransactionStatus::Idle {
+                    self.conn.write_simple("BEGIN")?;
+                    // Set before awaiting: if this future is dropped, the cursor's Drop ends the
+                    // transaction.
+                    self.owns_transaction = true;
+                    self.conn.read_simple(false).await?;
+                }
+                match self.declare(sql, params).await {
+                    Ok(columns) => {
+                        self.result = Some(Fetched {
+                            columns,
+                            rows: VecDeque::new(),
+                            position: 0,
+                            exhausted: false,
+                        });
+                        Ok(())
+                    }
+                    Err(e) => {
+                        self.declared = false;
+                        if self.owns_transaction && !self.conn.is_closed() {
+                            // The failed DECLARE aborted the transaction this cursor started: end it,
+                            // leaving the connection idle as it was.
+                            self.owns_transaction = false;
+                            self.conn.write_simple("ROLLBACK")?;
+                            self.conn.read_simple(false).await?;
+                        }
+                        Err(e)
+                    }
                 }
             }
-        });
+            .await
+        );
         self.conn.settle_if_timed_out(result).await
     }
 
@@ -259,24 +265,28 @@ impl<'c> ServerCursor<'c> {
         let conn = &mut *self.conn;
         // FETCH takes a 32-bit count; larger requests are fetched in parts by the caller.
         let count = count.map(|n| n.min(i32::MAX as usize));
-        let rows = trace::traced!(trace::command(&conn.trace, "FETCH", None), {
-            conn.ready().await?;
-            conn.check_allowed("FETCH")?;
-            let sql = match count {
-                Some(n) => format!("FETCH FORWARD {n} FROM {}", self.quoted_name),
-                None => format!("FETCH FORWARD ALL FROM {}", self.quoted_name),
-            };
-            write_fetch(conn, &sql, &columns)?;
-            let mut requests = conn.requests();
-            requests.execute("", 0)?;
-            requests.sync();
-            conn.flush().await?;
+        let rows = trace::traced!(
+            trace::command(&conn.trace, "FETCH", None),
+            async {
+                conn.ready().await?;
+                conn.check_allowed("FETCH")?;
+                let sql = match count {
+                    Some(n) => format!("FETCH FORWARD {n} FROM {}", self.quoted_name),
+                    None => format!("FETCH FORWARD ALL FROM {}", self.quoted_name),
+                };
+                write_fetch(conn, &sql, &columns)?;
+                let mut requests = conn.requests();
+                requests.execute("", 0)?;
+                requests.sync();
+                conn.flush().await?;
 
-            let mut rows = Vec::new();
-            conn.read_rows_to_ready(&columns, "a server cursor", &mut rows)
-                .await?;
-            Ok::<_, Error>(rows)
-        });
+                let mut rows = Vec::new();
+                conn.read_rows_to_ready(&columns, "a server cursor", &mut rows)
+                    .await?;
+                Ok::<_, Error>(rows)
+            }
+            .await
+        );
         let rows = conn.settle_if_timed_out(rows).await?;
         let result = self.result.as_mut().ok_or_else(no_result)?;
         if count.is_none_or(|n| rows.len() < n) {
