@@ -190,14 +190,15 @@ impl Connection {
 
     /// Runs what follows with a client-side time limit of `limit` per statement, then puts
     /// the previous limit back (when the returned guard is dropped, i.e. at the end of the
-    /// statement it is used in). It covers `execute`, `query`, `query_one`, `query_opt`, their
-    /// `_named` forms and `Cursor::execute`; to keep a limit, use
+    /// statement it is used in). It covers every call made through the guard (see
+    /// `Config::statement_timeout` for the list); to keep a limit, use
     /// [`Connection::set_statement_timeout`] or `Config::statement_timeout`.
     ///
     /// When the limit passes, the statement is cancelled on the server (as with a
     /// [`CancelToken`]), its answer is drained, and the call returns an error of kind
     /// [`Kind::Timeout`](crate::Kind::Timeout) with SQLSTATE `57014`. The connection stays
-    /// usable. Inside a transaction the server aborts the transaction as for any failed
+    /// usable (unless the server does not answer the cancel within
+    /// [`Config::cancel_timeout`](crate::Config::cancel_timeout): then it is closed). Inside a transaction the server aborts the transaction as for any failed
     /// statement, so [`Connection::transaction_status`] then reports
     /// [`Failed`](crate::TransactionStatus::Failed) and only a rollback is accepted. A
     /// timeout does not prove the statement had no effect: it may have finished just before

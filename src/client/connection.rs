@@ -163,13 +163,17 @@ impl Connection {
         self.broken
     }
 
-    /// Sets (or with `None` removes) the client-side time limit for each following statement
-    /// run with `execute`, `query`, `query_one`, `query_opt` (and their `_named` forms and
-    /// `Cursor::execute`); it starts as [`Config::statement_timeout`](crate::Config::statement_timeout). For a single call,
-    /// [`Connection::with_statement_timeout`] sets it and puts the old value back afterwards.
+    /// Sets (or with `None` removes) the client-side time limit for each following call that
+    /// waits on the server (every statement, `prepare`, transactions, COPY, streams, pipelines,
+    /// server cursors); it starts as
+    /// [`Config::statement_timeout`](crate::Config::statement_timeout), which says exactly what
+    /// it covers. For a single call, [`Connection::with_statement_timeout`] sets it and puts the
+    /// old value back afterwards.
     ///
     /// When the limit passes, the statement is cancelled on the server and the call returns
-    /// an error of kind [`Kind::Timeout`] (SQLSTATE `57014`); the connection stays usable.
+    /// an error of kind [`Kind::Timeout`] (SQLSTATE `57014`); the connection stays usable if
+    /// the server answers the cancel within [`Config::cancel_timeout`](crate::Config::cancel_timeout),
+    /// and is closed otherwise.
     pub fn set_statement_timeout(&mut self, timeout: Option<std::time::Duration>) {
         self.statement_timeout = timeout.filter(|t| !t.is_zero());
     }
@@ -327,9 +331,20 @@ impl Connection {
         // transaction when the session ends).
         crate::proto::frontend::terminate(&mut self.wire.write_buf);
         self.broken = true;
-        self.wire.write_out().await?;
-        self.wire.shutdown().await?;
-        Ok(())
+        // Bounded: a peer that stopped reading must not keep `close` waiting for room in the
+        // socket's buffer. Dropping the socket closes it either way.
+        let limit = self.cancel_timeout;
+        let goodbye = async {
+            self.wire.write_out().await?;
+            self.wire.shutdown().await
+        };
+        match tokio::time::timeout(limit, goodbye).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::timeout(format!(
+                "the server did not take the Terminate message within {limit:?}; the socket \
+                 was closed without it"
+            ))),
+        }
     }
 
     /// Checks, without waiting, that an idle connection is still open: anything the server
