@@ -371,3 +371,71 @@ async fn a_timed_out_commit_is_settled_before_it_returns() {
         "the cancelled COMMIT stored the row"
     );
 }
+
+#[tokio::test]
+async fn a_statement_left_running_by_a_dropped_future_is_cancelled_when_given_back() {
+    // No statement timeout: the caller's own timeout drops the query's future; giving the
+    // connection back cancels the statement, so the next checkout settles it at once and
+    // reuses the connection instead of waiting out pg_sleep(30).
+    let pool = Pool::builder(
+        format!("{} application_name=deadline_abandon", live::admin())
+            .parse::<Config>()
+            .unwrap(),
+    )
+    .max_size(1)
+    .build();
+    let pid = {
+        let mut conn = pool.get().await.unwrap();
+        let dropped =
+            tokio::time::timeout(LIMIT, conn.query_one("SELECT pg_sleep(30)", &[])).await;
+        assert!(dropped.is_err(), "pg_sleep(30) finished?");
+        conn.backend_pid()
+    };
+    let started = Instant::now();
+    let mut conn = tokio::time::timeout(BOUND, pool.get())
+        .await
+        .expect("the checkout settles within the cancel timeout")
+        .unwrap();
+    assert!(started.elapsed() < BOUND, "{:?}", started.elapsed());
+    assert_eq!(conn.backend_pid(), pid, "the settled connection was not reused");
+    let row = conn.query_one("SELECT 13::int4", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 13);
+    assert_eq!(pool.status().closed.broken, 0, "{:?}", pool.status());
+}
+
+#[tokio::test]
+async fn the_reset_of_a_checkout_is_bounded_on_a_silent_network() {
+    // No statement timeout either: a connection given back inside a transaction needs a
+    // ROLLBACK at its next checkout; on a silent network that reset ends after
+    // health_check_timeout and a new connection is handed out.
+    let proxy = StallingProxy::start(live::port()).await;
+    let config: Config = format!(
+        "host=127.0.0.1 port={} user=tusk password=tusk dbname=tusk sslmode=disable \
+         application_name=deadline_reset",
+        proxy.port
+    )
+    .parse()
+    .unwrap();
+    let check = Duration::from_millis(500);
+    let pool = Pool::builder(config)
+        .max_size(1)
+        .health_check_timeout(check)
+        .build();
+    let pid = {
+        let mut conn = pool.get().await.unwrap();
+        conn.batch_execute("BEGIN").await.unwrap();
+        conn.backend_pid()
+    };
+    proxy.stall_existing();
+    let started = Instant::now();
+    let mut conn = tokio::time::timeout(BOUND, pool.get())
+        .await
+        .expect("the reset is bounded")
+        .unwrap();
+    let took = started.elapsed();
+    assert!(took >= check && took < BOUND, "{took:?}");
+    assert_ne!(conn.backend_pid(), pid);
+    assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
+    conn.query_one("SELECT 1", &[]).await.unwrap();
+    assert_eq!(pool.status().closed.broken, 1, "{:?}", pool.status());
+}
