@@ -352,3 +352,7 @@ fn authentication(o: &mut Object, auth: &Authentication) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+#[path = "backend_json_tests.rs"]
+mod tests;

@@ -449,3 +449,7 @@ fn decode_base64(what: &str, text: &str) -> Result<Vec<u8>, String> {
         .decode(text)
         .map_err(|e| format!("{what}: {text:?} is not base64: {e}"))
 }
+
+#[cfg(test)]
+#[path = "frontend_json_tests.rs"]
+mod tests;
