@@ -374,3 +374,66 @@ Query {"String": "SELECT 'never sent'"}
     );
     std::fs::remove_file(path).unwrap();
 }
+
+/// Two sessions that listen on one channel and notify it while the other listens, the sleeps
+/// making sure they overlap. `{chan}` is the channel's name.
+const OVERLAPPING_NOTIFY: &str = r#"send
+Query {"String": "LISTEN {chan}"}
+----
+
+until
+ReadyForQuery
+----
+{"Type":"CommandComplete","CommandTag":"LISTEN"}
+{"Type":"ReadyForQuery","TxStatus":"I"}
+
+send
+Query {"String": "SELECT pg_sleep(0.4)"}
+Query {"String": "NOTIFY {chan}, 'mine'"}
+Query {"String": "SELECT pg_sleep(0.4)"}
+----
+
+until ignore=RowDescription
+ReadyForQuery
+ReadyForQuery
+ReadyForQuery
+----
+{"Type":"DataRow","Values":[{"text":""}]}
+{"Type":"CommandComplete","CommandTag":"SELECT 1"}
+{"Type":"ReadyForQuery","TxStatus":"I"}
+{"Type":"CommandComplete","CommandTag":"NOTIFY"}
+{"Type":"NotificationResponse","PID":0,"Channel":"{chan}","Payload":"mine"}
+{"Type":"ReadyForQuery","TxStatus":"I"}
+{"Type":"DataRow","Values":[{"text":""}]}
+{"Type":"CommandComplete","CommandTag":"SELECT 1"}
+{"Type":"ReadyForQuery","TxStatus":"I"}
+"#;
+
+/// Runs the scenario in two sessions at once.
+fn run_twice_at_once(name: &str, chan: &str) -> [FileReport; 2] {
+    let path = scenario(name, &OVERLAPPING_NOTIFY.replace("{chan}", chan));
+    let reports = std::thread::scope(|scope| {
+        let runs = [(); 2].map(|()| scope.spawn(|| run(&path, &admin())));
+        runs.map(|run| run.join().unwrap())
+    });
+    std::fs::remove_file(path).unwrap();
+    reports
+}
+
+#[test]
+fn unique_keeps_concurrent_runs_of_a_notify_scenario_apart() {
+    for report in run_twice_at_once("notify_unique", "chan_$UNIQUE") {
+        assert!(report.passed(), "{}", report.render());
+    }
+    // The oracle: with one channel name for both runs, each hears the other's notification
+    // (another PID, printed as it is) and the scenario fails.
+    let channel = format!("tusk_pgtest_shared_{}", std::process::id());
+    for report in run_twice_at_once("notify_shared", &channel) {
+        let rendered = report.render();
+        assert!(!report.passed(), "{rendered}");
+        assert!(
+            rendered.contains(r#"+ {"Type":"NotificationResponse","PID":"#),
+            "{rendered}"
+        );
+    }
+}

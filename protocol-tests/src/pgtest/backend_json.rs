@@ -174,7 +174,8 @@ impl Filters {
                 o.str("Data", &gojson::hex(data));
             }
             Message::DataRow(row) => {
-                let mut values = Vec::with_capacity(usize::from(row.column_count()));
+                // Grown per column actually present, not sized by the count the server sent.
+                let mut values = Vec::new();
                 for range in row.ranges() {
                     values.push(gojson::value(range?.map(|r| &row.buffer()[r])));
                 }
@@ -226,7 +227,7 @@ impl Filters {
                 );
             }
             Message::RowDescription(description) => {
-                let mut fields = Vec::with_capacity(usize::from(description.field_count()));
+                let mut fields = Vec::new();
                 for field in description.fields() {
                     let field = field?;
                     let mut f = Object::empty();

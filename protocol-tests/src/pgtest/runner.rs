@@ -10,6 +10,8 @@
 //! - `receive`: like `until`, but prints only the messages of the listed types.
 //! - `let $name`: one `Query` line whose answer is one row of one column; `$name` is then
 //!   replaced by that value in later `send` lines. No output.
+//! - `$UNIQUE` (tusk, [`UNIQUE`]): a token unique to the run, in `send` lines; printed back as
+//!   `$UNIQUE` in outputs.
 //! - `only crdb` / `only noncrdb`: the rest of the file runs only against that kind of server.
 //! - `cancel` (tusk): sends a CancelRequest for this session on a second connection
 //!   ([`Session::cancel`]). No output.
@@ -182,9 +184,18 @@ pub fn run_script(
             return outputs;
         }
     };
+    let unique = match unique_token() {
+        Ok(token) => token,
+        Err(e) => {
+            report.error = Some(e);
+            report.not_run = script.directives.len();
+            return outputs;
+        }
+    };
     let mut run = Run {
         session: &mut session,
         vars: Vec::new(),
+        unique,
         only: None,
     };
     for (i, directive) in script.directives.iter().enumerate() {
@@ -218,6 +229,23 @@ pub fn run_script(
     outputs
 }
 
+/// The variable (tusk's) that stands for a token unique to each run of a file: replaced by the
+/// token in `send` lines, and the token replaced by it in what `until` and `receive` print. It
+/// keeps what a scenario shares with other sessions (a NOTIFY channel) apart from concurrent
+/// runs while its expected output stays the same from run to run.
+pub const UNIQUE: &str = "$UNIQUE";
+
+/// A fresh token for [`UNIQUE`]: `u` and 16 random hex digits (a valid SQL identifier).
+fn unique_token() -> Result<String, String> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| format!("no random bytes for $UNIQUE: {e}"))?;
+    let mut token = String::from("u");
+    for b in random {
+        token.push_str(&format!("{b:02x}"));
+    }
+    Ok(token)
+}
+
 /// What a directive produced.
 enum Done {
     /// It ran; its output.
@@ -231,6 +259,8 @@ struct Run<'a> {
     session: &'a mut Session,
     /// `let` variables: (`$name`, value).
     vars: Vec<(String, String)>,
+    /// What [`UNIQUE`] stands for in this run.
+    unique: String,
     /// After `only crdb` / `only noncrdb` that does not match the server: why the rest is skipped.
     only: Option<String>,
 }
@@ -296,8 +326,9 @@ impl Run<'_> {
         self.session.write(&buf).map_err(|e| e.to_string())
     }
 
+    /// A send line with the `let` variables and [`UNIQUE`] replaced by their values.
     fn substitute(&self, line: &str) -> String {
-        let mut line = line.to_owned();
+        let mut line = line.replace(UNIQUE, &self.unique);
         for (name, value) in &self.vars {
             line = line.replace(name.as_str(), value);
         }
@@ -327,7 +358,8 @@ impl Run<'_> {
                 out.push('\n');
             }
         }
-        Ok(out)
+        // The token is random and 17 characters long: it cannot stand for anything else.
+        Ok(out.replace(&self.unique, UNIQUE))
     }
 
     /// Reads until each of `wanted` was seen in order: every message read, each marked whether
