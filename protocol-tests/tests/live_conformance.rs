@@ -19,6 +19,7 @@ fn target(user: &str, password: Option<&str>) -> Target {
         dbname: Some(live::env("TUSK_PG_DBNAME")),
         params: Vec::new(),
         timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_secs(10),
     }
 }
 
@@ -267,6 +268,7 @@ fn a_wait_the_server_never_answers_times_out() {
         "send\nParse {\"Query\": \"SELECT 1\"}\n----\n\nuntil\nReadyForQuery\n----\n",
     );
     let mut target = admin();
+    // Connecting keeps its own, longer timeout.
     target.timeout = Duration::from_millis(300);
     let started = Instant::now();
     let report = run(&path, &target);
@@ -375,8 +377,12 @@ Query {"String": "SELECT 'never sent'"}
     std::fs::remove_file(path).unwrap();
 }
 
-/// Two sessions that listen on one channel and notify it while the other listens, the sleeps
-/// making sure they overlap. `{chan}` is the channel's name.
+/// Two sessions that listen on one channel (`{chan}`) and each notify it while the other
+/// listens. The sessions share the application name `{app}`, and two barriers make the overlap
+/// certain however the runs are scheduled: each waits until both sessions have run their
+/// LISTEN (their current query holds the marker "after listen"), then until the other one has
+/// run its NOTIFY (its query holds "after notify", or it has already left, which it can only
+/// do after that). A barrier gives up after 10 s.
 const OVERLAPPING_NOTIFY: &str = r#"send
 Query {"String": "LISTEN {chan}"}
 ----
@@ -388,32 +394,38 @@ ReadyForQuery
 {"Type":"ReadyForQuery","TxStatus":"I"}
 
 send
-Query {"String": "SELECT pg_sleep(0.4)"}
-Query {"String": "NOTIFY {chan}, 'mine'"}
-Query {"String": "SELECT pg_sleep(0.4)"}
+Query {"String": "DO $$ BEGIN FOR i IN 1..1000 LOOP PERFORM pg_stat_clear_snapshot(); EXIT WHEN (SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}' AND query LIKE '%after listen%') = 2; PERFORM pg_sleep(0.01); END LOOP; END $$"}
+Query {"String": "NOTIFY {chan}, 'mine' /* after listen */"}
+Query {"String": "DO $$ BEGIN FOR i IN 1..1000 LOOP PERFORM pg_stat_clear_snapshot(); EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = '{app}' AND pid <> pg_backend_pid() AND query NOT LIKE '%after notify%'); PERFORM pg_sleep(0.01); END LOOP; END $$ /* after listen */"}
 ----
 
-until ignore=RowDescription
+until
 ReadyForQuery
 ReadyForQuery
 ReadyForQuery
 ----
-{"Type":"DataRow","Values":[{"text":""}]}
-{"Type":"CommandComplete","CommandTag":"SELECT 1"}
+{"Type":"CommandComplete","CommandTag":"DO"}
 {"Type":"ReadyForQuery","TxStatus":"I"}
 {"Type":"CommandComplete","CommandTag":"NOTIFY"}
 {"Type":"NotificationResponse","PID":0,"Channel":"{chan}","Payload":"mine"}
 {"Type":"ReadyForQuery","TxStatus":"I"}
-{"Type":"DataRow","Values":[{"text":""}]}
-{"Type":"CommandComplete","CommandTag":"SELECT 1"}
+{"Type":"CommandComplete","CommandTag":"DO"}
 {"Type":"ReadyForQuery","TxStatus":"I"}
 "#;
 
-/// Runs the scenario in two sessions at once.
+/// Runs the scenario in two sessions at once, named `{app}`.
 fn run_twice_at_once(name: &str, chan: &str) -> [FileReport; 2] {
-    let path = scenario(name, &OVERLAPPING_NOTIFY.replace("{chan}", chan));
+    let app = format!("tusk_overlap_{}_{name}", std::process::id());
+    let path = scenario(
+        name,
+        &OVERLAPPING_NOTIFY
+            .replace("{chan}", chan)
+            .replace("{app}", &app),
+    );
+    let mut target = admin();
+    target.params.push(("application_name".into(), app));
     let reports = std::thread::scope(|scope| {
-        let runs = [(); 2].map(|()| scope.spawn(|| run(&path, &admin())));
+        let runs = [(); 2].map(|()| scope.spawn(|| run(&path, &target)));
         runs.map(|run| run.join().unwrap())
     });
     std::fs::remove_file(path).unwrap();
@@ -422,8 +434,14 @@ fn run_twice_at_once(name: &str, chan: &str) -> [FileReport; 2] {
 
 #[test]
 fn unique_keeps_concurrent_runs_of_a_notify_scenario_apart() {
-    for report in run_twice_at_once("notify_unique", "chan_$UNIQUE") {
-        assert!(report.passed(), "{}", report.render());
+    let reports = run_twice_at_once("notify_unique", "chan_$UNIQUE");
+    for report in &reports {
+        assert!(
+            report.passed(),
+            "{}\n{}",
+            reports[0].render(),
+            reports[1].render()
+        );
     }
     // The oracle: with one channel name for both runs, each hears the other's notification
     // (another PID, printed as it is) and the scenario fails.

@@ -23,7 +23,8 @@ options:
   --conninfo STR        a libpq key=value string or postgres:// URL giving any of the above
                         (explicit options win)
   --param NAME=VALUE    an extra startup parameter (repeatable), e.g. --param TimeZone=UTC
-  --timeout SECS        longest wait for the server per step and for connecting (default 10)
+  --timeout SECS        longest wait for the server in a step (default 10)
+  --connect-timeout SECS  longest wait for a connection, authentication included (default 10)
   --rewrite             write each file's expected blocks from the server's answers
   -h, --help            this text
 ";
@@ -87,6 +88,7 @@ fn parse(args: Vec<String>) -> Result<Command, String> {
     let mut conninfo = None;
     let mut params = Vec::new();
     let mut timeout = Duration::from_secs(10);
+    let mut connect_timeout = Duration::from_secs(10);
     let mut rewrite = false;
     let mut paths = Vec::new();
     let mut args = args.into_iter();
@@ -118,17 +120,8 @@ fn parse(args: Vec<String>) -> Result<Command, String> {
                     .ok_or_else(|| format!("--param {param:?} is not NAME=VALUE"))?;
                 params.push((n.to_owned(), v.to_owned()));
             }
-            "--timeout" => {
-                let secs = value("seconds")?;
-                let secs: f64 = secs
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s < 1e6)
-                    .ok_or_else(|| {
-                        format!("--timeout {secs:?} is not a positive number of seconds")
-                    })?;
-                timeout = Duration::from_secs_f64(secs);
-            }
+            "--timeout" => timeout = seconds(&name, &value("seconds")?)?,
+            "--connect-timeout" => connect_timeout = seconds(&name, &value("seconds")?)?,
             other if other.starts_with('-') && other != "-" => {
                 return Err(format!("unknown option {other}"))
             }
@@ -148,6 +141,7 @@ fn parse(args: Vec<String>) -> Result<Command, String> {
         dbname: None,
         params,
         timeout,
+        connect_timeout,
     };
     if let Some(conninfo) = conninfo {
         apply_conninfo(&mut target, &conninfo)?;
@@ -178,6 +172,15 @@ fn parse(args: Vec<String>) -> Result<Command, String> {
         rewrite,
         paths,
     })
+}
+
+/// A positive number of seconds below a million.
+fn seconds(option: &str, text: &str) -> Result<Duration, String> {
+    text.parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s < 1e6)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{option} {text:?} is not a positive number of seconds"))
 }
 
 /// Takes host, port, user, password and dbname from a libpq connection string or URL (parsed

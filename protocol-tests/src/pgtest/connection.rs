@@ -31,8 +31,11 @@ pub struct Target {
     pub dbname: Option<String>,
     /// Further startup parameters (`name`, `value`), e.g. `("TimeZone", "UTC")`.
     pub params: Vec<(String, String)>,
-    /// The longest wait for the server: connecting, and each `until` / `receive` / `let`.
+    /// The longest wait for the server in a step (`until`, `receive`, `let`, `cancel`).
     pub timeout: Duration,
+    /// The longest wait for a connection: TCP connect plus the startup exchange (SCRAM's key
+    /// derivation is slow on a loaded machine, so this is not the step timeout).
+    pub connect_timeout: Duration,
 }
 
 impl fmt::Debug for Target {
@@ -46,6 +49,7 @@ impl fmt::Debug for Target {
             .field("dbname", &self.dbname)
             .field("params", &self.params)
             .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
 }
@@ -77,6 +81,10 @@ pub enum SessionError {
     Protocol(ProtoError),
     /// The server refused the connection (an ErrorResponse during startup).
     Refused(String),
+    /// `cancel` in a session whose server sent no BackendKeyData.
+    NoBackendKey,
+    /// The operating system gave no random bytes (for the SCRAM nonce).
+    NoRandom(String),
 }
 
 impl fmt::Display for SessionError {
@@ -98,6 +106,11 @@ impl fmt::Display for SessionError {
             SessionError::Refused(message) => {
                 write!(f, "the server refused the connection: {message}")
             }
+            SessionError::NoBackendKey => write!(
+                f,
+                "the server sent no BackendKeyData, so this session's queries cannot be cancelled"
+            ),
+            SessionError::NoRandom(e) => write!(f, "no random bytes for the SCRAM nonce: {e}"),
         }
     }
 }
@@ -153,9 +166,7 @@ impl Session {
         }
         params.extend(target.params.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         let mut nonce = [0u8; 18];
-        getrandom::fill(&mut nonce).map_err(|e| {
-            SessionError::Refused(format!("no random bytes for the SCRAM nonce: {e}"))
-        })?;
+        getrandom::fill(&mut nonce).map_err(|e| SessionError::NoRandom(e.to_string()))?;
         let mut out = BytesMut::new();
         let mut startup = Startup::new(
             &params,
@@ -164,7 +175,7 @@ impl Session {
             tusk::proto::auth::scram::client_nonce_from_bytes(&nonce),
             &mut out,
         )?;
-        let deadline = Instant::now() + target.timeout;
+        let deadline = Deadline::after(target.connect_timeout);
         loop {
             session.write(&out)?;
             out.clear();
@@ -189,9 +200,9 @@ impl Session {
         Ok(session)
     }
 
-    /// The longest wait for the server (the target's timeout).
-    pub fn timeout(&self) -> Duration {
-        self.target.timeout
+    /// The deadline of a step starting now (the target's step timeout).
+    pub fn step_deadline(&self) -> Deadline {
+        Deadline::after(self.target.timeout)
     }
 
     /// Writes bytes to the server.
@@ -208,18 +219,18 @@ impl Session {
     /// waits for, for the error when nothing comes.
     pub fn next_message(
         &mut self,
-        deadline: Instant,
+        deadline: Deadline,
         waiting_for: &str,
     ) -> Result<Message, SessionError> {
         loop {
             if let Some(msg) = backend::decode(&mut self.read_buf, DEFAULT_MAX_MESSAGE_LEN)? {
                 return Ok(msg);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.left();
             if left.is_zero() {
                 return Err(SessionError::Timeout {
                     waiting_for: waiting_for.to_owned(),
-                    after: self.target.timeout,
+                    after: deadline.length,
                 });
             }
             match self.fill(left) {
@@ -253,28 +264,26 @@ impl Session {
     /// arrives the request is repeated every 100 ms, up to the timeout.
     pub fn cancel(&mut self) -> Result<(), SessionError> {
         let Some(key) = self.backend_key.clone() else {
-            return Err(SessionError::Refused(
-                "the server sent no BackendKeyData, so its queries cannot be cancelled".into(),
-            ));
+            return Err(SessionError::NoBackendKey);
         };
         let mut request = BytesMut::new();
         frontend::cancel_request(key.process_id, &key.secret_key, &mut request)?;
-        let deadline = Instant::now() + self.target.timeout;
+        let deadline = self.step_deadline();
         loop {
             let mut side = open(&self.target)?;
             side.write_all(&request)
                 .map_err(io_error("sending the CancelRequest"))?;
-            // The server answers a CancelRequest by closing the connection.
-            let mut rest = Vec::new();
-            side.set_read_timeout(Some(self.target.timeout))
+            // The server answers a CancelRequest by closing the connection; wait for that (so
+            // the request was read), discarding anything sent, within bounds of size and time.
+            side.set_read_timeout(Some(deadline.left().max(Duration::from_millis(1))))
                 .map_err(io_error("waiting for the cancel connection to close"))?;
-            let _ = side.read_to_end(&mut rest);
+            let _ = io::copy(&mut (&side).take(64 * 1024), &mut io::sink());
             let _ = side.shutdown(Shutdown::Both);
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.left();
             if left.is_zero() {
                 return Err(SessionError::Timeout {
                     waiting_for: "an answer after the CancelRequest".into(),
-                    after: self.target.timeout,
+                    after: deadline.length,
                 });
             }
             match self.fill(left.min(Duration::from_millis(100))) {
@@ -300,6 +309,28 @@ impl Session {
     }
 }
 
+/// When a wait ends, and how long it was (for the error).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    at: Instant,
+    length: Duration,
+}
+
+impl Deadline {
+    /// The deadline `length` from now.
+    pub fn after(length: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now() + length,
+            length,
+        }
+    }
+
+    /// The time left (zero once passed).
+    pub fn left(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+}
+
 fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -315,7 +346,7 @@ fn open(target: &Target) -> Result<TcpStream, SessionError> {
         .map_err(io_error(what.clone()))?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the host name has no address");
     for addr in addrs {
-        match TcpStream::connect_timeout(&addr, target.timeout) {
+        match TcpStream::connect_timeout(&addr, target.connect_timeout) {
             Ok(stream) => {
                 stream.set_nodelay(true).map_err(io_error(what.clone()))?;
                 return Ok(stream);

@@ -23,7 +23,6 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::Instant;
 
 use bytes::BytesMut;
 use tusk::proto::backend::Message;
@@ -370,7 +369,7 @@ impl Run<'_> {
         wanted: &[&str],
         filters: &Filters,
     ) -> Result<Vec<(Message, bool)>, String> {
-        let deadline = Instant::now() + self.session.timeout();
+        let deadline = self.session.step_deadline();
         let mut received: Vec<(Message, bool)> = Vec::new();
         for want in wanted {
             loop {
