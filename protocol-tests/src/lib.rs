@@ -16,6 +16,9 @@
 //! - [`errors`]: assertions that name the error a call returned (SQLSTATE, kind and message).
 //! - [`stall_proxy`]: a TCP proxy in front of the real server whose open connections a test
 //!   can silence (no bytes, no close), as a network that went quiet.
+//! - [`pgtest`]: the pgtest runner (CockroachDB's data-driven pgwire test format): scenario
+//!   files of JSON messages replayed against any server, used by the `pgtest` binary and by
+//!   `tests/live_conformance.rs` on the corpus in `protocol-tests/pgtest/`.
 //! - [`tls_proxy`]: a TLS-terminating proxy in front of the real server, answering SSLRequest
 //!   and direct TLS (PostgreSQL 17's `sslnegotiation=direct`) itself; a test helper only.
 
@@ -23,6 +26,7 @@ pub mod duplex;
 pub mod errors;
 pub mod fake;
 pub mod live;
+pub mod pgtest;
 pub mod poll;
 pub mod proxy;
 pub mod scripted;
