@@ -386,8 +386,7 @@ async fn a_statement_left_running_by_a_dropped_future_is_cancelled_when_given_ba
     .build();
     let pid = {
         let mut conn = pool.get().await.unwrap();
-        let dropped =
-            tokio::time::timeout(LIMIT, conn.query_one("SELECT pg_sleep(30)", &[])).await;
+        let dropped = tokio::time::timeout(LIMIT, conn.query_one("SELECT pg_sleep(30)", &[])).await;
         assert!(dropped.is_err(), "pg_sleep(30) finished?");
         conn.backend_pid()
     };
@@ -397,7 +396,11 @@ async fn a_statement_left_running_by_a_dropped_future_is_cancelled_when_given_ba
         .expect("the checkout settles within the cancel timeout")
         .unwrap();
     assert!(started.elapsed() < BOUND, "{:?}", started.elapsed());
-    assert_eq!(conn.backend_pid(), pid, "the settled connection was not reused");
+    assert_eq!(
+        conn.backend_pid(),
+        pid,
+        "the settled connection was not reused"
+    );
     let row = conn.query_one("SELECT 13::int4", &[]).await.unwrap();
     assert_eq!(row.get::<_, i32>(0), 13);
     assert_eq!(pool.status().closed.broken, 0, "{:?}", pool.status());

@@ -65,7 +65,8 @@ enum Mode {
     Off,
     /// One instant for the whole call.
     Call(Instant),
-    /// The limit from the start of each wait; `Some` while a wait is pending.
+    /// The limit from the start of each wait: `Some(the current wait's deadline)` while one
+    /// is pending.
     EachWait(Option<Instant>),
 }
 
@@ -143,8 +144,8 @@ impl Deadline {
         let at = match (&mut self.mode, self.limit) {
             (Mode::Off, _) | (_, None) => return Poll::Pending,
             (Mode::Call(at), _) => *at,
-            (Mode::EachWait(started), Some(limit)) => {
-                *started.get_or_insert_with(|| Instant::now() + limit)
+            (Mode::EachWait(until), Some(limit)) => {
+                *until.get_or_insert_with(|| Instant::now() + limit)
             }
         };
         let timer = match &mut self.timer {
@@ -255,8 +256,16 @@ impl Connection {
     /// For a connection given back to a pool: a statement still running (a dropped future
     /// left its answers owed) is cancelled now, and the next `ready` drains it within the
     /// cancel timeout, or closes the connection.
+    ///
+    /// Only when everything was written: requests still in the buffer (a dropped
+    /// transaction's queued ROLLBACK) mean the server is not running them, and the reset sends
+    /// them; a cancel then would cost a connection for nothing.
     pub(crate) fn abandon_unfinished(&mut self) {
-        if self.is_closed() || self.session().exchange().is_idle() || self.deadline.is_unsettled() {
+        if self.is_closed()
+            || self.session().exchange().is_idle()
+            || self.unwritten() > 0
+            || self.deadline.is_unsettled()
+        {
             return;
         }
         self.deadline.unsettled = true;
