@@ -51,11 +51,15 @@ pub enum Op {
     SharedRead,
     /// `pg_notify` through `Pool::execute`, in its own implicit transaction.
     Notify,
+    /// One of the writes above, dropped after a random 0-4 ms if it has not finished: the
+    /// future is dropped at whatever await point it reached (a dropped transaction must never
+    /// commit, and the connection must go back to the pool consistent).
+    Cancelled,
 }
 
 impl Op {
     /// Every operation with its weight in the mix.
-    const MIX: [(Op, u32); 8] = [
+    const MIX: [(Op, u32); 9] = [
         (Op::TxInsert, 20),
         (Op::TxPipeline, 10),
         (Op::SharedInsert, 15),
@@ -64,6 +68,17 @@ impl Op {
         (Op::Read, 15),
         (Op::SharedRead, 15),
         (Op::Notify, 10),
+        (Op::Cancelled, 8),
+    ];
+
+    /// The operations [`Op::Cancelled`] cuts short.
+    const WRITES: [Op; 6] = [
+        Op::TxInsert,
+        Op::TxPipeline,
+        Op::SharedInsert,
+        Op::Copy,
+        Op::TxCopy,
+        Op::Notify,
     ];
 
     /// A name for reports.
@@ -77,6 +92,7 @@ impl Op {
             Op::Read => "read",
             Op::SharedRead => "shared-read",
             Op::Notify => "notify",
+            Op::Cancelled => "cancelled",
         }
     }
 
@@ -212,50 +228,54 @@ pub async fn worker(ctx: Arc<Ctx>, index: u32) -> WorkerReport {
     let mut rng = Rng::new(u64::from(index) + 1);
     let mut failures_in_a_row = 0u32;
     while !ctx.stopping() {
-        let op = Op::pick(&mut rng);
+        // `picked` is what the statistics count; `op` is what runs.
+        let picked = Op::pick(&mut rng);
+        let (op, limit) = match picked {
+            Op::Cancelled => {
+                let write = Op::WRITES[rng.below(Op::WRITES.len() as u64) as usize];
+                (write, Duration::from_micros(rng.below(4000)))
+            }
+            _ => (picked, OP_LIMIT),
+        };
         let unit = plan(op, &mut rng);
         let row_ids = me.rows.next_ids(unit.rows);
         let note_id = me.notes.next_ids(1).start;
         let mut phase = Phase::Safe;
         let started = Instant::now();
         let ran = tokio::time::timeout(
-            OP_LIMIT,
+            limit,
             run(
                 &ctx, op, index, unit, &row_ids, note_id, &me.rows, &mut phase,
             ),
         )
         .await;
         let took = started.elapsed();
-        let result = match ran {
-            Ok(result) => result,
+        let (outcome, failed) = match ran {
+            Ok(Ok(ReadBack::Checked(ids))) => {
+                me.reads_checked += 1;
+                me.ids_read += ids;
+                (Outcome::Committed, false)
+            }
+            Ok(Ok(_)) => (Outcome::Committed, false),
+            Ok(Err(e)) => {
+                me.errors.add(picked, &e);
+                (classify(phase, &e, op.via_shared_path()), true)
+            }
+            // Cut short on purpose: whatever was sent may or may not commit.
+            Err(_) if picked == Op::Cancelled => (dropped(phase), false),
             Err(_) => {
                 ctx.fail(format!(
                     "worker {index}: {} did not finish within {OP_LIMIT:?} (a hang)",
                     op.name()
                 ));
-                Err(Error::from(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "the soak's operation limit passed",
-                )))
+                (dropped(phase), true)
             }
         };
-        let outcome = match &result {
-            Ok(ReadBack::Checked(ids)) => {
-                me.reads_checked += 1;
-                me.ids_read += ids;
-                Outcome::Committed
-            }
-            Ok(_) => Outcome::Committed,
-            Err(e) => classify(phase, e, op.via_shared_path()),
-        };
-        if let Err(e) = &result {
-            me.errors.add(op, e);
-        }
-        record(&mut me, op, unit, outcome, took);
+        record(&mut me, picked, op, unit, outcome, took);
         if outcome == Outcome::Committed {
             ctx.committed(unit.rows, unit.notify);
         }
-        if result.is_ok() {
+        if !failed {
             failures_in_a_row = 0;
         } else {
             failures_in_a_row += 1;
@@ -292,7 +312,7 @@ fn plan(op: Op, rng: &mut Rng) -> Unit {
             rows: 5 + rng.below(21) as usize,
             notify: tx_notify,
         },
-        Op::Read | Op::SharedRead => Unit {
+        Op::Read | Op::SharedRead | Op::Cancelled => Unit {
             rows: 0,
             notify: false,
         },
@@ -303,8 +323,8 @@ fn plan(op: Op, rng: &mut Rng) -> Unit {
     }
 }
 
-/// Enters a unit's outcome in the ledgers and the statistics.
-fn record(me: &mut WorkerReport, op: Op, unit: Unit, outcome: Outcome, took: Duration) {
+/// Enters a unit's outcome in the ledgers, and in the statistics under `picked`.
+fn record(me: &mut WorkerReport, picked: Op, op: Op, unit: Unit, outcome: Outcome, took: Duration) {
     me.rows.record(unit.rows, outcome);
     if unit.notify {
         if op == Op::Notify {
@@ -313,7 +333,7 @@ fn record(me: &mut WorkerReport, op: Op, unit: Unit, outcome: Outcome, took: Dur
             me.tx_notes[outcome.index()] += 1;
         }
     }
-    let stats = me.stats.entry(op).or_default();
+    let stats = me.stats.entry(picked).or_default();
     stats.runs += 1;
     stats.outcomes[outcome.index()] += 1;
     if outcome == Outcome::Committed {
@@ -322,15 +342,27 @@ fn record(me: &mut WorkerReport, op: Op, unit: Unit, outcome: Outcome, took: Dur
     stats.slowest = stats.slowest.max(took);
 }
 
+/// What a unit whose future was dropped did to the database: nothing before anything that
+/// can commit was sent (a dropped transaction guard queues a ROLLBACK), unknown after.
+fn dropped(phase: Phase) -> Outcome {
+    match phase {
+        Phase::Safe => Outcome::NotCommitted,
+        Phase::CommitSent => Outcome::Ambiguous,
+    }
+}
+
 /// What a failed unit did to the database, from how far it got and what the error says.
 fn classify(phase: Phase, err: &Error, shared_path: bool) -> Outcome {
     if phase == Phase::Safe {
         return Outcome::NotCommitted;
     }
     match err.kind() {
-        // The server answered with an ERROR (not a FATAL that ended the session): the
-        // statement, COPY or COMMIT failed and its transaction is rolled back.
-        Kind::Db if !err.is_closed() => Outcome::NotCommitted,
+        // The server answered with an ERROR: the statement, COPY or COMMIT failed and its
+        // transaction is rolled back. Not a FATAL, nor the WARNING of an immediate shutdown:
+        // the session ended, maybe after the commit.
+        Kind::Db if err.as_db_error().is_some_and(|d| d.severity == "ERROR") => {
+            Outcome::NotCommitted
+        }
         // commit() on an aborted transaction rolls it back and says so.
         Kind::AbortedTransaction => Outcome::NotCommitted,
         // The shared path's queue timeout: the pool says the query never ran (SQLSTATE-less,
@@ -461,6 +493,8 @@ async fn run(
             *phase = Phase::CommitSent;
             ctx.pool.execute(NOTIFY, &[&format!("n:{note_id}")]).await?;
         }
+        // Never run as such: the worker runs one of `Op::WRITES` in its place.
+        Op::Cancelled => return Ok(ReadBack::Nothing),
     }
     Ok(ReadBack::Wrote)
 }
