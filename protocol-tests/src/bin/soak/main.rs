@@ -377,7 +377,7 @@ async fn run(settings: Settings) -> Result<bool, String> {
             .chain(&notes)
             .map(Ledger::heap_bytes)
             .sum::<usize>()
-            + received.keys.capacity() * 16,
+            + received.keys.capacity() * std::mem::size_of::<i64>(),
         recovery,
         pool: &pool,
         leftover_sessions: leftover,

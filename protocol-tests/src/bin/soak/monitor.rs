@@ -84,12 +84,13 @@ pub async fn monitor(ctx: Arc<Ctx>) -> Vec<Sample> {
             next_line += every;
             let status = ctx.pool.status();
             eprintln!(
-                "soak: {:>5.0} s  units {}  rows {}  notifications {}/{}  rss {} MiB  pool size {} idle {} waiting {}",
+                "soak: {:>5.0} s  committed {} units, {} rows  notifications: {} sent \
+                 (acknowledged), {} received  rss {} MiB  pool: size {} idle {} waiting {}",
                 ctx.started.elapsed().as_secs_f64(),
                 ctx.committed_units.load(Ordering::Relaxed),
                 ctx.committed_rows.load(Ordering::Relaxed),
-                received,
                 sent,
+                received,
                 samples.last().map_or(0, |s| s.rss_kib / 1024),
                 status.size,
                 status.idle,

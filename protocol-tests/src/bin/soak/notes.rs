@@ -23,8 +23,8 @@ pub const END_MARKER: &str = "end";
 /// What the listener received.
 #[derive(Debug, Default)]
 pub struct Received {
-    /// The payloads, as (kind, id): kind 0 for `r:`, 1 for `n:`.
-    pub keys: Vec<(u8, i64)>,
+    /// The payloads as [`key`]s, 8 bytes each (a 30-minute run receives about half a million).
+    pub keys: Vec<i64>,
     /// Payloads in no known form.
     pub malformed: Vec<String>,
     /// `Reconnected` events.
@@ -88,14 +88,33 @@ pub async fn listen(ctx: Arc<Ctx>, mut listener: Listener) -> Received {
     got
 }
 
-fn parse(payload: &str) -> Option<(u8, i64)> {
+/// Bit 62 of a key: set for `n:` payloads (ids of the notification ledgers), clear for `r:`
+/// (ids of the table's ledgers). Ids stay far below it (64 owners << `OWNER_SHIFT`).
+const NOTE_BIT: i64 = 1 << 62;
+
+/// A payload's key: its id, with [`NOTE_BIT`] telling which ledgers it belongs to.
+fn key(kind: &str, id: i64) -> Option<i64> {
+    if !(0..NOTE_BIT).contains(&id) {
+        return None;
+    }
+    match kind {
+        "r" => Some(id),
+        "n" => Some(id | NOTE_BIT),
+        _ => None,
+    }
+}
+
+fn parse(payload: &str) -> Option<i64> {
     let (kind, id) = payload.split_once(':')?;
-    let kind = match kind {
-        "r" => 0,
-        "n" => 1,
-        _ => return None,
-    };
-    Some((kind, id.parse().ok()?))
+    key(kind, id.parse().ok()?)
+}
+
+/// The payload a key came from.
+fn describe(key: i64) -> String {
+    match key & NOTE_BIT {
+        0 => format!("r:{key}"),
+        _ => format!("n:{}", key & !NOTE_BIT),
+    }
 }
 
 /// Sent and received notifications, compared.
@@ -149,22 +168,28 @@ pub fn check(
         if previous == Some(key) {
             check.duplicates += 1;
             if check.examples.len() < 10 {
-                check.examples.push(format!("{key:?} arrived twice"));
+                check
+                    .examples
+                    .push(format!("{} arrived twice", describe(key)));
             }
             continue;
         }
         previous = Some(key);
-        let ledgers = if key.0 == 0 { rows } else { notes };
-        match lookup(ledgers, key.1) {
+        let (ledgers, id) = match key & NOTE_BIT {
+            0 => (rows, key),
+            _ => (notes, key & !NOTE_BIT),
+        };
+        match lookup(ledgers, id) {
             Some(outcome @ (Outcome::Committed | Outcome::Ambiguous)) => {
                 check.received[outcome.index()] += 1;
             }
             other => {
                 check.phantoms += 1;
                 if check.examples.len() < 10 {
-                    check
-                        .examples
-                        .push(format!("{key:?} arrived, but its sender was {other:?}"));
+                    check.examples.push(format!(
+                        "{} arrived, but its sender was {other:?}",
+                        describe(key)
+                    ));
                 }
             }
         }
@@ -174,4 +199,50 @@ pub fn check(
         check.examples.push(format!("unknown payload {payload:?}"));
     }
     check
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn received(payloads: &[&str]) -> Received {
+        let mut got = Received::default();
+        for payload in payloads {
+            match parse(payload) {
+                Some(key) => got.keys.push(key),
+                None => got.malformed.push((*payload).to_owned()),
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn sent_and_received_are_matched_by_ledger() {
+        let mut rows = Ledger::new(0);
+        rows.record(2, Outcome::Committed);
+        rows.record(1, Outcome::NotCommitted);
+        let mut notes = Ledger::new(0);
+        notes.record(1, Outcome::Committed);
+        notes.record(1, Outcome::Ambiguous);
+        let (rows, notes) = (vec![rows], vec![notes]);
+
+        let mut got = received(&["r:0", "n:0", "n:1"]);
+        let check = check(&mut got, &rows, &notes, [1, 0, 0]);
+        assert!(check.passed(), "{check:?}");
+        assert_eq!(
+            (check.sent, check.received, check.lost()),
+            ([2, 0, 1], [2, 0, 1], 0)
+        );
+
+        // A notification of a failed unit, one of an id never given out, one twice, garbage.
+        let mut got = received(&["r:2", "n:7", "r:0", "r:0", "x:1", "r:-1"]);
+        let check = super::check(&mut got, &rows, &notes, [1, 0, 0]);
+        assert!(!check.passed());
+        assert_eq!(
+            (check.phantoms, check.duplicates),
+            (4, 1),
+            "{:?}",
+            check.examples
+        );
+    }
 }
