@@ -50,7 +50,7 @@ const WORKERS: u32 = 64;
 /// The pool's size.
 const POOL_SIZE: usize = 16;
 /// Rows per page of the final check's query.
-const CHECK_PAGE: i64 = 100_000;
+const CHECK_PAGE: i64 = 50_000;
 
 /// What the environment and the command line ask for.
 #[derive(Debug, Clone)]
@@ -243,15 +243,23 @@ async fn connect_retrying(config: &Config) -> Result<Connection, String> {
 }
 
 async fn run(settings: Settings) -> Result<bool, String> {
-    let config: Config = settings
+    let url: Config = settings
         .url
         .parse()
         .map_err(|e| format!("TUSK_PG_SOAK_URL: {e}"))?;
-    let config = config
+    // The workload's limits: nothing it does takes seconds unless something is wrong.
+    let config = url
+        .clone()
         .connect_timeout(Duration::from_secs(5))
         .statement_timeout(Duration::from_secs(15))
         .options("-c statement_timeout=10s");
-    let check_config = config.clone().application_name("tusk-soak-check");
+    // The check reads the whole table (millions of rows after a long run) on a machine that
+    // may be busy: generous limits, still bounded.
+    let check_config = url
+        .connect_timeout(Duration::from_secs(5))
+        .statement_timeout(Duration::from_secs(330))
+        .options("-c statement_timeout=300s")
+        .application_name("tusk-soak-check");
     let mut setup = connect_retrying(&check_config).await?;
     setup
         .batch_execute(
@@ -345,7 +353,9 @@ async fn run(settings: Settings) -> Result<bool, String> {
     if settings.sabotage {
         sabotage(&mut check, &rows).await?;
     }
+    let checking = Instant::now();
     let ledger = verify(&mut check, &rows).await?;
+    let check_took = checking.elapsed();
     let table_rows: i64 = check
         .query_one("SELECT count(*) FROM soak_ledger", &[])
         .await
@@ -369,6 +379,7 @@ async fn run(settings: Settings) -> Result<bool, String> {
         received: &received,
         notes: &note_check,
         ledger: &ledger,
+        check_took,
         table_rows,
         samples: &samples,
         final_rss_kib: final_rss,
@@ -575,6 +586,12 @@ async fn sabotage(check: &mut Connection, rows: &[Ledger]) -> Result<(), String>
 
 /// Reads the table's ids in order, a page at a time, through a [`Verifier`].
 async fn verify(check: &mut Connection, rows: &[Ledger]) -> Result<ledger::LedgerCheck, String> {
+    // The statistics do not survive an immediate shutdown: without fresh ones the planner may
+    // hash and sort the whole table for each page instead of walking the index.
+    check
+        .batch_execute("ANALYZE soak_ledger")
+        .await
+        .map_err(|e| format!("analyzing the ledger table: {e}"))?;
     let mut verifier = Verifier::new(rows);
     let mut after = i64::MIN;
     loop {

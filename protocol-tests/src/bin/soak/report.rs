@@ -43,6 +43,8 @@ pub struct Summary<'a> {
     pub notes: &'a NoteCheck,
     /// The ledger table against the workers' records.
     pub ledger: &'a LedgerCheck,
+    /// How long reading the table took.
+    pub check_took: Duration,
     /// `count(*)` of the table, a second count to hold the paged check to.
     pub table_rows: i64,
     /// RSS once a second.
@@ -145,9 +147,10 @@ fn ledger(s: &Summary<'_>, failed: &mut Vec<String>) {
         tally(Outcome::Ambiguous),
     );
     println!(
-        "ledger: {} rows, {} distinct ids; committed ids {} (present {}, missing {}); \
+        "ledger (read in {:.1} s): {} rows, {} distinct ids; committed ids {} (present {}, missing {}); \
          duplicated {}; not-committed ids {} (present {}); ambiguous ids {} (present {}, absent {}); \
          unknown {}",
+        s.check_took.as_secs_f64(),
         l.rows,
         l.distinct,
         ok.ids,
