@@ -357,12 +357,14 @@ impl Error {
     pub fn is_closed(&self) -> bool {
         match self.0.kind {
             Kind::Closed | Kind::Io => true,
-            // FATAL and PANIC errors end the session.
-            Kind::Db => self
-                .0
-                .db
-                .as_ref()
-                .is_some_and(|d| matches!(d.severity.as_str(), "FATAL" | "PANIC")),
+            // FATAL and PANIC errors end the session. So does the WARNING an immediate
+            // shutdown (57P01) or another backend's crash (57P02) sends just before closing:
+            // the connection reports it as the reason its call failed, and a notice becomes an
+            // error in no other way.
+            Kind::Db => self.0.db.as_ref().is_some_and(|d| {
+                matches!(d.severity.as_str(), "FATAL" | "PANIC")
+                    || (d.severity == "WARNING" && matches!(d.code.code(), "57P01" | "57P02"))
+            }),
             _ => false,
         }
     }
