@@ -36,7 +36,7 @@ use tokio::task::AbortHandle;
 const READ_BUFFER: usize = 64 * 1024;
 
 /// Which way bytes flow through the proxy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Direction {
     /// From the client to the server.
     ToServer,
