@@ -475,14 +475,10 @@ impl Link {
         self.leg(direction).due()
     }
 
-    /// The size of the next piece of a read of which `waiting` bytes are left, and the delay
-    /// before it, counted as forwarded at once (so a count taken while the piece is written
-    /// already includes it); or what stops this direction first.
-    fn next_piece(
-        &self,
-        direction: Direction,
-        waiting: usize,
-    ) -> Result<(usize, Option<Duration>), End> {
+    /// The next piece of a read of which `waiting` bytes are left, counted as forwarded at
+    /// once (so a count taken while it is written already includes it); or what stops this
+    /// direction first.
+    fn next_piece(&self, direction: Direction, waiting: usize) -> Result<Piece, End> {
         if self.is_cut() {
             return Err(End::Cut);
         }
@@ -495,7 +491,11 @@ impl Link {
             size = size.min(usize::try_from(allowed).unwrap_or(usize::MAX));
         }
         leg.forwarded += size as u64;
-        Ok((size, leg.delay))
+        Ok(Piece {
+            size,
+            delay: leg.delay,
+            cuts: leg.due() == Some(End::Cut),
+        })
     }
 
     /// Waits until the connection is cut.
@@ -510,6 +510,15 @@ impl Link {
     async fn until_changed(control: &mut watch::Receiver<u64>) {
         let _ = control.changed().await;
     }
+}
+
+/// One write of a direction.
+struct Piece {
+    size: usize,
+    /// Waited before the write.
+    delay: Option<Duration>,
+    /// The last bytes before this direction's cut.
+    cuts: bool,
 }
 
 /// Sizes the pieces of one direction.
@@ -641,25 +650,34 @@ async fn forward(
         }
         let mut rest = &buf[..len];
         while !rest.is_empty() {
-            let (size, delay) = match link.next_piece(direction, rest.len()) {
+            let piece = match link.next_piece(direction, rest.len()) {
                 Ok(piece) => piece,
                 // The rest of this read is never forwarded.
                 Err(end) => break 'forwarding end,
             };
-            let send = async {
-                if let Some(delay) = delay {
-                    tokio::time::sleep(delay).await;
+            let bytes = &rest[..piece.size];
+            if let Some(delay) = piece.delay {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = link.until_cut(&mut control) => break 'forwarding End::Cut,
                 }
-                to.write_all(&rest[..size]).await
-            };
+            }
+            if piece.cuts {
+                // The other direction stops before these last bytes go out, so nothing they
+                // draw from the peer gets through: the cut is exactly here both ways.
+                link.cut();
+                let _ = to.write_all(bytes).await;
+                break 'forwarding End::Cut;
+            }
             let sent = tokio::select! {
-                sent = send => sent,
+                sent = to.write_all(bytes) => sent,
                 () = link.until_cut(&mut control) => break 'forwarding End::Cut,
             };
             if sent.is_err() {
                 // The peer is gone: close the other side too.
                 break 'forwarding End::Cut;
             }
+            let size = piece.size;
             rest = &rest[size..];
             if matches!(
                 link.leg(direction).chunker.chunking,

@@ -150,6 +150,24 @@ async fn a_cut_toward_the_server_forwards_exactly_n_bytes_then_closes_both_sides
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_the_last_bytes_before_a_cut_draw_gets_back() {
+    within(async {
+        // The echo of the bytes forwarded before the cut would be the answer to them; the
+        // other direction stops before they go out, so none of it reaches the client.
+        for _ in 0..20 {
+            let (port, _) = upstream(Upstream::Echo).await;
+            let proxy = FaultProxy::start(port).await;
+            proxy.set_default_plan(FaultPlan::cut(Direction::ToServer, 10));
+            let mut client = TcpStream::connect(("127.0.0.1", proxy.port)).await.unwrap();
+            client.write_all(&pattern(10)).await.unwrap();
+            assert_eq!(read_to_end(&mut client).await, b"");
+            assert_eq!(proxy.connection(0).unwrap().counts().to_server, 10);
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_cut_toward_the_client_delivers_exactly_n_bytes_then_end_of_stream() {
     within(async {

@@ -21,3 +21,5 @@ mod cuts;
 mod exchanges;
 #[path = "live_faults/harness.rs"]
 mod harness;
+#[path = "live_faults/pool.rs"]
+mod pool;
