@@ -2,8 +2,9 @@
 //! (it knows nothing of the PostgreSQL protocol). Each accepted connection follows a
 //! [`FaultPlan`], one [`DirectionPlan`] per direction:
 //!
-//! - **cut** after N bytes: forward exactly N bytes that way, then close both sides (FIN, not
-//!   RST: the peer reads every forwarded byte, then end of stream);
+//! - **cut** after N bytes: forward exactly N bytes that way, then close both sides (FIN: the
+//!   peer reads every forwarded byte, then end of stream), or reset both (RST: a peer's next
+//!   read or write fails with a reset);
 //! - **stall** after N bytes: forward exactly N bytes, then stop reading and writing that way,
 //!   the sockets left open (a network gone silent: no data, no close);
 //! - **delay** every forwarded piece;
@@ -87,6 +88,9 @@ pub enum Chunking {
 pub struct DirectionPlan {
     /// Forward exactly this many bytes, then close both sides.
     pub cut_after: Option<u64>,
+    /// Cut with a reset (RST to both peers) rather than a close: what a crashed host or a
+    /// middlebox dropping the connection looks like.
+    pub reset: bool,
     /// Forward exactly this many bytes, then forward nothing more this way and leave the
     /// sockets open (until a cut or the proxy's end).
     pub stall_after: Option<u64>,
@@ -116,6 +120,13 @@ impl FaultPlan {
     pub fn cut(direction: Direction, after: u64) -> FaultPlan {
         let mut plan = FaultPlan::default();
         plan.direction_mut(direction).cut_after = Some(after);
+        plan
+    }
+
+    /// Reset the connection (RST to both peers) after exactly `after` bytes in `direction`.
+    pub fn reset(direction: Direction, after: u64) -> FaultPlan {
+        let mut plan = FaultPlan::cut(direction, after);
+        plan.direction_mut(direction).reset = true;
         plan
     }
 
@@ -355,6 +366,8 @@ struct Link {
     legs: [Mutex<Leg>; 2],
     /// Set once the connection is cut; both tasks then close their sides.
     cut: AtomicBool,
+    /// Whether the cut resets the sockets rather than closing them; set before `cut`.
+    reset: AtomicBool,
     /// Bumped on every change a forwarding task must notice while it waits.
     control: watch::Sender<u64>,
     /// How many directions have ended.
@@ -368,6 +381,8 @@ struct Leg {
     cut_at: Option<u64>,
     stall_at: Option<u64>,
     delay: Option<Duration>,
+    /// Whether this direction's cut is a reset.
+    reset: bool,
     chunker: Chunker,
 }
 
@@ -377,6 +392,7 @@ impl Leg {
         self.cut_at = plan.cut_after.map(|n| self.forwarded + n);
         self.stall_at = plan.stall_after.map(|n| self.forwarded + n);
         self.delay = plan.delay;
+        self.reset = plan.reset;
         self.chunker = Chunker::new(plan.chunking, direction);
     }
 
@@ -420,6 +436,7 @@ impl Link {
                 cut_at: None,
                 stall_at: None,
                 delay: None,
+                reset: false,
                 chunker: Chunker::new(Chunking::AsRead, direction),
             };
             leg.follow(direction, *plan.direction(direction));
@@ -429,6 +446,7 @@ impl Link {
             number,
             legs: [leg(Direction::ToServer), leg(Direction::ToClient)],
             cut: AtomicBool::new(false),
+            reset: AtomicBool::new(false),
             control: watch::Sender::new(0),
             ended: watch::Sender::new(0),
         }
@@ -472,7 +490,12 @@ impl Link {
         if self.is_cut() {
             return Some(End::Cut);
         }
-        self.leg(direction).due()
+        let leg = self.leg(direction);
+        let due = leg.due();
+        if due == Some(End::Cut) && leg.reset {
+            self.reset.store(true, Ordering::SeqCst);
+        }
+        due
     }
 
     /// The next piece of a read of which `waiting` bytes are left, counted as forwarded at
@@ -491,6 +514,9 @@ impl Link {
             size = size.min(usize::try_from(allowed).unwrap_or(usize::MAX));
         }
         leg.forwarded += size as u64;
+        if leg.reset && leg.due() == Some(End::Cut) {
+            self.reset.store(true, Ordering::SeqCst);
+        }
         Ok(Piece {
             size,
             delay: leg.delay,
@@ -700,6 +726,17 @@ async fn forward(
                 link.until_cut(&mut control).await;
             } else {
                 link.cut();
+            }
+            if link.reset.load(Ordering::SeqCst) {
+                // With SO_LINGER 0 a socket sends RST when it closes, once its last half is
+                // gone (the other task lets go of its halves the same way); `forget` keeps the
+                // write half from sending FIN first, as dropping it would.
+                let _ = to.as_ref().set_zero_linger();
+                let _ = from.as_ref().set_zero_linger();
+                to.forget();
+                drop(from);
+                link.ended.send_modify(|legs| *legs += 1);
+                return;
             }
             // FIN after exactly the bytes forwarded.
             let _ = to.shutdown().await;

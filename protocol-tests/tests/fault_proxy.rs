@@ -183,6 +183,43 @@ async fn a_cut_toward_the_client_delivers_exactly_n_bytes_then_end_of_stream() {
 }
 
 #[tokio::test]
+async fn a_reset_delivers_at_most_n_bytes_then_a_reset_each_way() {
+    within(async {
+        let (port, mut received) = upstream(Upstream::Send(100)).await;
+        let _ = &mut received;
+        let proxy = FaultProxy::start(port).await;
+        proxy.set_default_plan(FaultPlan::reset(Direction::ToClient, 10));
+        let mut client = TcpStream::connect(("127.0.0.1", proxy.port)).await.unwrap();
+        let conn = loop {
+            if let Some(conn) = proxy.connection(0) {
+                break conn;
+            }
+            tokio::task::yield_now().await;
+        };
+        conn.closed().await;
+        let mut data = Vec::new();
+        let err = client.read_to_end(&mut data).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+        assert!(pattern(10).starts_with(&data), "{data:?}");
+        assert_eq!(conn.counts().to_client, 10);
+
+        // Toward the server: the upstream's read fails with a reset after at most n bytes.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let proxy = FaultProxy::start(port).await;
+        proxy.set_default_plan(FaultPlan::reset(Direction::ToServer, 5));
+        let mut client = TcpStream::connect(("127.0.0.1", proxy.port)).await.unwrap();
+        let (mut upstream_side, _) = listener.accept().await.unwrap();
+        client.write_all(&pattern(50)).await.unwrap();
+        let mut data = Vec::new();
+        let err = upstream_side.read_to_end(&mut data).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+        assert!(pattern(5).starts_with(&data), "{data:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_stall_forwards_exactly_n_bytes_and_keeps_the_sockets_open_until_cut() {
     within(async {
         // Toward the client: n bytes arrive, then nothing, and no end of stream.

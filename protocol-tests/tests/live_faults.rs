@@ -6,7 +6,8 @@
 //! byte offset in both directions, each attempt on a fresh connection of its own, and every
 //! attempt must end in an error saying the connection was lost or in exactly the clean answer
 //! (never a partial or wrong `Ok`), within a hard time limit and without a panic. A cut after
-//! the client received everything must give the answer. Re-chunked (one-byte, random,
+//! the client received everything must give the answer. The exchanges where the client writes
+//! more than once are also reset (RST) at every offset. Re-chunked (one-byte, random,
 //! coalesced) and delayed runs must give exactly the clean answer. A commit cut mid-exchange
 //! is checked against the table from another session. A pool whose connections are cut
 //! recovers with fresh ones.
@@ -23,3 +24,5 @@ mod exchanges;
 mod harness;
 #[path = "live_faults/pool.rs"]
 mod pool;
+#[path = "live_faults/resets.rs"]
+mod resets;

@@ -56,7 +56,7 @@ impl Ctx {
         let admin = Pool::builder(config).max_size(4).build();
         let tag = format!("{:07}", std::process::id() % 10_000_000);
         let number = NEXT_CTX.fetch_add(1, Ordering::Relaxed);
-        let commit_table = format!("fault_commit_{tag}_{number}");
+        let commit_table = format!("fault_commit_{tag}_{:02}", number % 100);
         let mut conn = admin.get().await.unwrap();
         conn.batch_execute(&format!(
             "DROP TABLE IF EXISTS {commit_table}; \
@@ -188,6 +188,19 @@ pub struct Cut {
     pub direction: Direction,
     /// Bytes forwarded that way before the cut, from the start of the exchange.
     pub after: u64,
+    /// Whether the cut resets (RST) rather than closes (FIN) the sockets.
+    pub reset: bool,
+}
+
+impl Cut {
+    /// The proxy's plan for this cut.
+    pub fn plan(self) -> FaultPlan {
+        if self.reset {
+            FaultPlan::reset(self.direction, self.after)
+        } else {
+            FaultPlan::cut(self.direction, self.after)
+        }
+    }
 }
 
 /// How a cut loop went, for the test's own checks and the summary it prints.
@@ -201,11 +214,12 @@ pub struct CutSummary {
 }
 
 /// Runs `exchange` cleanly, then once cut at every offset from 0 to its full length in each
-/// direction (the last one after the whole answer), at most [`SLOTS`] at a time, and checks
-/// each attempt: no panic, no hang, an error or exactly the clean answer, and the clean answer
-/// when the cut comes after the client received everything. Errors must say the connection was
-/// lost. Prints a summary line.
-pub async fn cut_everywhere(exchange: Exchange, ctx: &Arc<Ctx>) -> CutSummary {
+/// direction (the last one after the whole answer), closing the sockets or with `reset`
+/// resetting them, at most [`SLOTS`] at a time, and checks each attempt: no panic, no hang, an
+/// error or exactly the clean answer, and after a close that comes once the client received
+/// everything, the clean answer. Errors must say the connection was lost. Prints a summary
+/// line.
+pub async fn cut_everywhere(exchange: Exchange, ctx: &Arc<Ctx>, reset: bool) -> CutSummary {
     let started = Instant::now();
     let clean = attempt(exchange, FaultPlan::clean(), ctx).await;
     let answer = match &clean.result {
@@ -219,15 +233,19 @@ pub async fn cut_everywhere(exchange: Exchange, ctx: &Arc<Ctx>) -> CutSummary {
     let mut set = JoinSet::new();
     for direction in Direction::BOTH {
         for after in 0..=clean.counts.get(direction) {
-            let cut = Cut { direction, after };
+            let cut = Cut {
+                direction,
+                after,
+                reset,
+            };
             let ctx = ctx.clone();
             set.spawn(async move {
                 let _slot = SLOTS
                     .acquire()
                     .await
                     .expect("the semaphore is never closed");
-                let plan = FaultPlan::cut(direction, after);
-                let run = tokio::time::timeout(ATTEMPT_LIMIT, attempt(exchange, plan, &ctx)).await;
+                let run =
+                    tokio::time::timeout(ATTEMPT_LIMIT, attempt(exchange, cut.plan(), &ctx)).await;
                 (cut, run)
             });
         }
@@ -262,8 +280,9 @@ pub async fn cut_everywhere(exchange: Exchange, ctx: &Arc<Ctx>) -> CutSummary {
         .collect();
     kinds.sort();
     kinds.dedup();
+    let style = if reset { "resets" } else { "cuts" };
     eprintln!(
-        "{exchange:?}: {} bytes to the server, {} to the client; {} cuts in {:.1?}: {oks} Ok, \
+        "{exchange:?}: {} bytes to the server, {} to the client; {} {style} in {:.1?}: {oks} Ok, \
          {} Err ({})",
         summary.clean.counts.to_server,
         summary.clean.counts.to_client,
@@ -295,7 +314,10 @@ fn check_cut(exchange: Exchange, answer: &str, full: &ByteCounts, cut: Cut, seen
                  is lost: {err} ({:?})",
                 err.kind()
             );
-            let everything = cut.direction == Direction::ToClient && cut.after == full.to_client;
+            // A reset may cost the client what it had not read yet (Linux keeps it readable,
+            // other systems may not), so only a close promises the whole answer.
+            let everything =
+                !cut.reset && cut.direction == Direction::ToClient && cut.after == full.to_client;
             assert!(
                 !everything,
                 "{exchange:?}: {cut:?} comes after the client received the whole answer, yet: {err}"
