@@ -7,7 +7,7 @@
 //! attempt must end in an error saying the connection was lost or in exactly the clean answer
 //! (never a partial or wrong `Ok`), within a hard time limit and without a panic. A cut after
 //! the client received everything must give the answer. The exchanges where the client writes
-//! more than once are also reset (RST) at every offset. Re-chunked (one-byte, random,
+//! most are also reset (RST) at every offset. Re-chunked (one-byte, random,
 //! coalesced) and delayed runs must give exactly the clean answer. A commit cut mid-exchange
 //! is checked against the table from another session. A pool whose connections are cut
 //! recovers with fresh ones.
