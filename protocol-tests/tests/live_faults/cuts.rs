@@ -47,6 +47,16 @@ async fn pipeline_cut_everywhere() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_stream_cut_everywhere() {
+    cut(Exchange::QueryStream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_cursor_cut_everywhere() {
+    cut(Exchange::ServerCursor).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_in_cut_everywhere() {
     cut(Exchange::CopyIn).await;
 }

@@ -50,6 +50,12 @@ pub enum Exchange {
     ExtendedQuery,
     /// Four statements in one pipeline, new to the connection (described together first).
     Pipeline,
+    /// A row stream in batches of three rows (Execute with a row limit, PortalSuspended, the
+    /// next Execute kept in flight).
+    QueryStream,
+    /// A server-side cursor: DECLARE in its own transaction, FETCHes of three rows, CLOSE and
+    /// COMMIT.
+    ServerCursor,
     /// COPY FROM STDIN in three chunks.
     CopyIn,
     /// COPY TO STDOUT of twenty rows.
@@ -62,7 +68,7 @@ pub enum Exchange {
 
 impl Exchange {
     /// Every exchange.
-    pub const ALL: [Exchange; 11] = [
+    pub const ALL: [Exchange; 13] = [
         Exchange::Startup(Auth::Trust),
         Exchange::Startup(Auth::Cleartext),
         Exchange::Startup(Auth::Md5),
@@ -70,6 +76,8 @@ impl Exchange {
         Exchange::SimpleQuery,
         Exchange::ExtendedQuery,
         Exchange::Pipeline,
+        Exchange::QueryStream,
+        Exchange::ServerCursor,
         Exchange::CopyIn,
         Exchange::CopyOut,
         Exchange::Notify,
@@ -107,6 +115,8 @@ impl Exchange {
             Exchange::SimpleQuery => simple_query(conn).await,
             Exchange::ExtendedQuery => extended_query(conn).await,
             Exchange::Pipeline => pipeline(conn).await,
+            Exchange::QueryStream => query_stream(conn).await,
+            Exchange::ServerCursor => server_cursor(conn).await,
             Exchange::CopyIn => copy_in(conn).await,
             Exchange::CopyOut => copy_out(conn).await,
             Exchange::Notify => notify(conn, run).await,
@@ -242,6 +252,41 @@ async fn pipeline(conn: &mut Connection) -> Result<String, tusk::Error> {
         }
     }
     Ok(answer)
+}
+
+async fn query_stream(conn: &mut Connection) -> Result<String, tusk::Error> {
+    let mut stream = conn
+        .query_stream_batched(
+            "SELECT g, 'row ' || g FROM generate_series(1, $1::int4) AS g",
+            &[&10i32],
+            3,
+        )
+        .await?;
+    let mut values: Vec<(i32, String)> = Vec::new();
+    while let Some(row) = stream.try_next().await? {
+        values.push((row.get(0), row.get(1)));
+    }
+    Ok(format!("{values:?} {:?}", stream.rows_affected()))
+}
+
+async fn server_cursor(conn: &mut Connection) -> Result<String, tusk::Error> {
+    let mut cursor = conn.server_cursor("fault_cursor").itersize(3);
+    cursor
+        .execute(
+            "SELECT g, 'row ' || g FROM generate_series(1, $1::int4) AS g",
+            &[&8i32],
+        )
+        .await?;
+    let mut values: Vec<(i32, String)> = Vec::new();
+    loop {
+        let rows = cursor.fetch_many(3).await?;
+        if rows.is_empty() {
+            break;
+        }
+        values.extend(rows.iter().map(|row| (row.get(0), row.get(1))));
+    }
+    cursor.close().await?;
+    Ok(format!("{values:?} {:?}", conn.transaction_status()))
 }
 
 async fn copy_in(conn: &mut Connection) -> Result<String, tusk::Error> {
