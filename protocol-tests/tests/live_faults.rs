@@ -22,6 +22,8 @@ mod cuts;
 mod exchanges;
 #[path = "live_faults/harness.rs"]
 mod harness;
+#[path = "live_faults/listener.rs"]
+mod listener;
 #[path = "live_faults/pool.rs"]
 mod pool;
 #[path = "live_faults/resets.rs"]

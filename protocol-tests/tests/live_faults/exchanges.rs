@@ -50,11 +50,11 @@ pub enum Exchange {
     ExtendedQuery,
     /// Four statements in one pipeline, new to the connection (described together first).
     Pipeline,
-    /// A row stream in batches of three rows (Execute with a row limit, PortalSuspended, the
-    /// next Execute kept in flight).
+    /// A row stream of seven rows in batches of three (Execute with a row limit,
+    /// PortalSuspended, the next Execute kept in flight).
     QueryStream,
-    /// A server-side cursor: DECLARE in its own transaction, FETCHes of three rows, CLOSE and
-    /// COMMIT.
+    /// A server-side cursor over five rows: DECLARE in its own transaction, FETCHes of two
+    /// rows, CLOSE and COMMIT.
     ServerCursor,
     /// COPY FROM STDIN in three chunks.
     CopyIn,
@@ -256,34 +256,27 @@ async fn pipeline(conn: &mut Connection) -> Result<String, tusk::Error> {
 
 async fn query_stream(conn: &mut Connection) -> Result<String, tusk::Error> {
     let mut stream = conn
-        .query_stream_batched(
-            "SELECT g, 'row ' || g FROM generate_series(1, $1::int4) AS g",
-            &[&10i32],
-            3,
-        )
+        .query_stream_batched("SELECT generate_series(1, $1::int4)", &[&7i32], 3)
         .await?;
-    let mut values: Vec<(i32, String)> = Vec::new();
+    let mut values: Vec<i32> = Vec::new();
     while let Some(row) = stream.try_next().await? {
-        values.push((row.get(0), row.get(1)));
+        values.push(row.get(0));
     }
     Ok(format!("{values:?} {:?}", stream.rows_affected()))
 }
 
 async fn server_cursor(conn: &mut Connection) -> Result<String, tusk::Error> {
-    let mut cursor = conn.server_cursor("fault_cursor").itersize(3);
+    let mut cursor = conn.server_cursor("c").itersize(2);
     cursor
-        .execute(
-            "SELECT g, 'row ' || g FROM generate_series(1, $1::int4) AS g",
-            &[&8i32],
-        )
+        .execute("SELECT generate_series(1, $1::int4)", &[&5i32])
         .await?;
-    let mut values: Vec<(i32, String)> = Vec::new();
+    let mut values: Vec<i32> = Vec::new();
     loop {
-        let rows = cursor.fetch_many(3).await?;
+        let rows = cursor.fetch_many(2).await?;
         if rows.is_empty() {
             break;
         }
-        values.extend(rows.iter().map(|row| (row.get(0), row.get(1))));
+        values.extend(rows.iter().map(|row| row.get::<_, i32>(0)));
     }
     cursor.close().await?;
     Ok(format!("{values:?} {:?}", conn.transaction_status()))

@@ -26,6 +26,14 @@ pub const ATTEMPT_LIMIT: Duration = Duration::from_secs(20);
 /// for a few), and the shared server allows 100 for everyone.
 static SLOTS: Semaphore = Semaphore::const_new(8);
 
+/// A place among the attempts running at once (see [`SLOTS`]), held until dropped.
+pub async fn slot() -> tokio::sync::SemaphorePermit<'static> {
+    SLOTS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed")
+}
+
 /// Numbers the attempts of this process (channel names, row ids).
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
@@ -240,10 +248,7 @@ pub async fn cut_everywhere(exchange: Exchange, ctx: &Arc<Ctx>, reset: bool) -> 
             };
             let ctx = ctx.clone();
             set.spawn(async move {
-                let _slot = SLOTS
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed");
+                let _slot = slot().await;
                 let run =
                     tokio::time::timeout(ATTEMPT_LIMIT, attempt(exchange, cut.plan(), &ctx)).await;
                 (cut, run)
@@ -379,10 +384,7 @@ pub async fn rechunked(exchange: Exchange, ctx: &Arc<Ctx>) {
     for (name, plan) in rechunkings() {
         let ctx = ctx.clone();
         set.spawn(async move {
-            let _slot = SLOTS
-                .acquire()
-                .await
-                .expect("the semaphore is never closed");
+            let _slot = slot().await;
             let run = tokio::time::timeout(ATTEMPT_LIMIT, attempt(exchange, plan, &ctx)).await;
             (name, run)
         });
