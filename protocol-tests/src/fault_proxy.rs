@@ -12,9 +12,9 @@
 //!   boundaries at every offset), of seeded random sizes, or coalesce what arrives close
 //!   together into large writes.
 //!
-//! Every connection counts the bytes forwarded each way ([`ByteCounts`]), so a clean run
-//! ([`FaultPlan::clean`]) records how long an exchange is, and a test can then cut it at every
-//! offset. A plan is chosen when a connection is accepted ([`FaultProxy::set_default_plan`],
+//! Every connection counts the bytes forwarded each way ([`ByteCounts`]) and keeps the first
+//! [`KEPT_BYTES`] of them, so a clean run ([`FaultPlan::clean`]) records how long an exchange
+//! is (and what it says), and a test can then cut it at every offset. A plan is chosen when a connection is accepted ([`FaultProxy::set_default_plan`],
 //! [`FaultProxy::set_plan_for`]: offsets from the connection's first byte) or applied to a
 //! running connection ([`ProxiedConnection::apply`]: offsets from that moment), and a test can
 //! cut or stall connections at any time ([`FaultProxy::cut_all`], [`FaultProxy::stall_all`]).
@@ -35,6 +35,10 @@ use tokio::task::AbortHandle;
 
 /// The most bytes read from a socket at once (and so the largest coalesced write).
 const READ_BUFFER: usize = 64 * 1024;
+
+/// How many of the first bytes forwarded each way a connection keeps, for
+/// [`ProxiedConnection::bytes`].
+pub const KEPT_BYTES: usize = 64 * 1024;
 
 /// Which way bytes flow through the proxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -323,6 +327,11 @@ impl ProxiedConnection {
         self.0.counts()
     }
 
+    /// The first bytes (up to [`KEPT_BYTES`]) forwarded in `direction` so far.
+    pub fn bytes(&self, direction: Direction) -> Vec<u8> {
+        self.0.leg(direction).kept.clone()
+    }
+
     /// Follow `plan` from now on: its cut and stall offsets count from the bytes forwarded so
     /// far, its chunking and delay replace the current ones.
     pub fn apply(&self, plan: FaultPlan) {
@@ -377,6 +386,8 @@ struct Link {
 /// One direction's plan and progress.
 struct Leg {
     forwarded: u64,
+    /// The first [`KEPT_BYTES`] forwarded.
+    kept: Vec<u8>,
     /// Absolute offsets (bytes forwarded since the connection began).
     cut_at: Option<u64>,
     stall_at: Option<u64>,
@@ -433,6 +444,7 @@ impl Link {
         let leg = |direction: Direction| {
             let mut leg = Leg {
                 forwarded: 0,
+                kept: Vec::new(),
                 cut_at: None,
                 stall_at: None,
                 delay: None,
@@ -498,10 +510,10 @@ impl Link {
         due
     }
 
-    /// The next piece of a read of which `waiting` bytes are left, counted as forwarded at
-    /// once (so a count taken while it is written already includes it); or what stops this
+    /// The next piece of `waiting`, the rest of a read, counted (and kept) as forwarded at
+    /// once, so a count taken while it is written already includes it; or what stops this
     /// direction first.
-    fn next_piece(&self, direction: Direction, waiting: usize) -> Result<Piece, End> {
+    fn next_piece(&self, direction: Direction, waiting: &[u8]) -> Result<Piece, End> {
         if self.is_cut() {
             return Err(End::Cut);
         }
@@ -509,11 +521,13 @@ impl Link {
         if let Some(end) = leg.due() {
             return Err(end);
         }
-        let mut size = leg.chunker.next_size(waiting);
+        let mut size = leg.chunker.next_size(waiting.len());
         if let Some(allowed) = leg.allowance() {
             size = size.min(usize::try_from(allowed).unwrap_or(usize::MAX));
         }
         leg.forwarded += size as u64;
+        let room = KEPT_BYTES.saturating_sub(leg.kept.len()).min(size);
+        leg.kept.extend_from_slice(&waiting[..room]);
         if leg.reset && leg.due() == Some(End::Cut) {
             self.reset.store(true, Ordering::SeqCst);
         }
@@ -676,7 +690,7 @@ async fn forward(
         }
         let mut rest = &buf[..len];
         while !rest.is_empty() {
-            let piece = match link.next_piece(direction, rest.len()) {
+            let piece = match link.next_piece(direction, rest) {
                 Ok(piece) => piece,
                 // The rest of this read is never forwarded.
                 Err(end) => break 'forwarding end,

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use protocol_tests::fault_proxy::{ByteCounts, Chunking, Direction, FaultPlan, FaultProxy};
+use protocol_tests::fault_proxy::{
+    ByteCounts, Chunking, Direction, FaultPlan, FaultProxy, KEPT_BYTES,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -114,8 +116,12 @@ async fn a_clean_run_counts_every_byte_each_way() {
             to_server: 100_000,
             to_client: 100_000,
         };
-        assert_eq!(proxy.connection(0).unwrap().counts(), counts);
+        let conn = proxy.connection(0).unwrap();
+        assert_eq!(conn.counts(), counts);
         assert_eq!(proxy.counts(), counts);
+        // The first bytes each way are kept.
+        assert_eq!(conn.bytes(Direction::ToServer), data[..KEPT_BYTES]);
+        assert_eq!(conn.bytes(Direction::ToClient), data[..KEPT_BYTES]);
         drop(client);
         proxy.connection(0).unwrap().closed().await;
         assert_eq!(proxy.accepted(), 1);
@@ -145,6 +151,7 @@ async fn a_cut_toward_the_server_forwards_exactly_n_bytes_then_closes_both_sides
             conn.closed().await;
             assert!(conn.is_cut());
             assert_eq!(conn.counts().to_server, n as u64);
+            assert_eq!(conn.bytes(Direction::ToServer), pattern(n));
         }
     })
     .await;

@@ -58,7 +58,7 @@ pub enum Exchange {
     ServerCursor,
     /// COPY FROM STDIN in three chunks.
     CopyIn,
-    /// COPY TO STDOUT of twenty rows.
+    /// COPY TO STDOUT of ten rows.
     CopyOut,
     /// LISTEN, then a NOTIFY from another session, delivered while the connection waits.
     Notify,
@@ -93,7 +93,7 @@ impl Exchange {
     }
 
     /// What the exchange needs on its connection before the plan applies.
-    pub async fn setup(self, conn: &mut Connection, _id: u32) {
+    pub async fn setup(self, conn: &mut Connection) {
         let sql = match self {
             Exchange::Pipeline => "CREATE TEMP TABLE fault_pipe (a int4)",
             Exchange::CopyIn => "CREATE TEMP TABLE fault_copy (a int4, b text)",
@@ -216,7 +216,7 @@ async fn extended_query(conn: &mut Connection) -> Result<String, tusk::Error> {
         .query(
             "SELECT g, repeat('x', g), g::float8 / 4 FROM generate_series(1, $1::int4) g \
              WHERE g % $2::int4 <> 0",
-            &[&12i32, &5i32],
+            &[&7i32, &3i32],
         )
         .await?;
     let values: Vec<(i32, String, f64)> = rows
@@ -296,7 +296,7 @@ async fn copy_in(conn: &mut Connection) -> Result<String, tusk::Error> {
 
 async fn copy_out(conn: &mut Connection) -> Result<String, tusk::Error> {
     let mut copy = conn
-        .copy_out("COPY (SELECT g, 'row ' || g FROM generate_series(1, 20) g) TO STDOUT")
+        .copy_out("COPY (SELECT g, 'row ' || g FROM generate_series(1, 10) g) TO STDOUT")
         .await?;
     let mut data = Vec::new();
     while let Some(chunk) = copy.next_chunk().await? {

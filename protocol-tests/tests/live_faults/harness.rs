@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tusk::{Config, Connection, Pool};
 
-use crate::exchanges::Exchange;
+use crate::exchanges::{Auth, Exchange};
 
 /// How long one attempt may take. A cut is seen as an end of stream at once, so reaching this
 /// means a hang (no connect_timeout or statement timeout is set to turn one into an error).
@@ -108,6 +108,8 @@ pub struct Attempt {
     pub counts: ByteCounts,
     /// Counts the exchange noted at its phases (the commit's start), from the same start.
     pub marks: Vec<ByteCounts>,
+    /// The bytes the client was sent during the exchange.
+    pub to_client: Vec<u8>,
     /// How many connections the proxy accepted (1 unless the client retried).
     pub connections: u64,
     /// For the commit exchange: whether its row is in the table once its server session has
@@ -149,11 +151,16 @@ pub async fn attempt(exchange: Exchange, plan: FaultPlan, ctx: &Ctx) -> Attempt 
         let result = auth.connect(proxy.port).await;
         // Counted before the connection is dropped, which writes a Terminate.
         let counts = proxy.connection(0).map(|c| c.counts()).unwrap_or_default();
+        let to_client = proxy
+            .connection(0)
+            .map(|c| c.bytes(Direction::ToClient))
+            .unwrap_or_default();
         let result = result.map(|conn| crate::exchanges::startup_answer(&conn));
         return Attempt {
             result,
             counts,
             marks: Vec::new(),
+            to_client,
             connections: proxy.accepted(),
             committed: None,
         };
@@ -161,7 +168,7 @@ pub async fn attempt(exchange: Exchange, plan: FaultPlan, ctx: &Ctx) -> Attempt 
     let mut conn = Connection::connect(&through(proxy.port, "tusk_trust", "", "disable"))
         .await
         .expect("the clean connect before the exchange");
-    exchange.setup(&mut conn, id).await;
+    exchange.setup(&mut conn).await;
     let link = proxy
         .connection(0)
         .expect("the proxy accepted the connection");
@@ -178,12 +185,19 @@ pub async fn attempt(exchange: Exchange, plan: FaultPlan, ctx: &Ctx) -> Attempt 
     let result = exchange.run(&mut conn, &mut run).await;
     let marks = run.marks;
     let counts = link.counts().since(start);
+    let skip = usize::try_from(start.to_client).unwrap_or(usize::MAX);
+    let to_client = link
+        .bytes(Direction::ToClient)
+        .get(skip..)
+        .unwrap_or_default()
+        .to_vec();
     drop(conn);
     let committed = exchange.committed(backend_pid, id, ctx).await;
     Attempt {
         result,
         counts,
         marks,
+        to_client,
         connections: proxy.accepted(),
         committed,
     }
@@ -240,7 +254,7 @@ pub async fn cut_everywhere(exchange: Exchange, ctx: &Arc<Ctx>, reset: bool) -> 
     );
     let mut set = JoinSet::new();
     for direction in Direction::BOTH {
-        for after in 0..=clean.counts.get(direction) {
+        for after in offsets(exchange, &clean, direction) {
             let cut = Cut {
                 direction,
                 after,
@@ -297,6 +311,44 @@ pub async fn cut_everywhere(exchange: Exchange, ctx: &Arc<Ctx>, reset: bool) -> 
         kinds.join(", ")
     );
     summary
+}
+
+/// The offsets to cut `exchange` at in `direction`: every one from 0 to the whole length,
+/// except in a password startup's answer after AuthenticationOk. That part (parameters,
+/// backend key, ReadyForQuery) is read by the same code whatever the method, and the trust
+/// startup is cut at every byte of it; the other methods are cut at every byte up to the
+/// header of the message after AuthenticationOk, then at every fifth and at the last,
+/// which keeps the binary within its time on a busy machine.
+fn offsets(exchange: Exchange, clean: &Attempt, direction: Direction) -> Vec<u64> {
+    let full = clean.counts.get(direction);
+    let password = matches!(exchange, Exchange::Startup(auth) if auth != Auth::Trust);
+    if !password || direction == Direction::ToServer {
+        return (0..=full).collect();
+    }
+    let auth_ok_end = authentication_ok_end(&clean.to_client)
+        .unwrap_or_else(|| panic!("{exchange:?}: no AuthenticationOk in the clean run"));
+    let every_byte_until = auth_ok_end as u64 + 5;
+    let mut offsets: Vec<u64> = (0..=every_byte_until.min(full)).collect();
+    offsets.extend((every_byte_until + 5..full).step_by(5));
+    offsets.push(full);
+    offsets.dedup();
+    offsets
+}
+
+/// Where the AuthenticationOk message ends in a server's answer to a startup (sent in
+/// plaintext, without an SSLRequest), walking the frames by hand: a type byte, then a 4-byte
+/// length that counts itself.
+fn authentication_ok_end(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(header) = bytes.get(at..at + 5) {
+        let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        let end = at + 1 + len;
+        if header[0] == b'R' && len == 8 && bytes.get(at + 5..end) == Some(&[0, 0, 0, 0]) {
+            return Some(end);
+        }
+        at = end;
+    }
+    None
 }
 
 /// The checks every cut attempt passes.
