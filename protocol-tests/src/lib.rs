@@ -5,7 +5,10 @@
 //!   test double for hostile servers, never a stand-in for PostgreSQL itself.
 //! - [`wire`]: hand-written encoders of backend messages, independent of tusk's own codec, so
 //!   the fake backend does not share bugs with the code under test.
-//! - [`proxy`]: a byte-counting TCP proxy in front of the real server.
+//! - [`fault_proxy`]: a TCP proxy in front of the real server that cuts, stalls, delays and
+//!   re-chunks each connection's bytes by a plan, and counts them each way.
+//! - [`proxy`]: a byte-counting TCP proxy in front of the real server (a clean
+//!   [`fault_proxy::FaultProxy`]).
 //! - [`poll`]: polling a future part-way, for the cancellation-safety tests.
 //! - [`live`]: settings for the real throwaway server started by `scripts/test-server`, and
 //!   the rule for a missing server or extension: fail, or skip only when allowed.
@@ -15,7 +18,8 @@
 //!   [`scripted`]: connecting, checks, and the operations under test.
 //! - [`errors`]: assertions that name the error a call returned (SQLSTATE, kind and message).
 //! - [`stall_proxy`]: a TCP proxy in front of the real server whose open connections a test
-//!   can silence (no bytes, no close), as a network that went quiet.
+//!   can silence (no bytes, no close), as a network that went quiet (a
+//!   [`fault_proxy::FaultProxy`] too).
 //! - [`pgtest`]: the pgtest runner (CockroachDB's data-driven pgwire test format): scenario
 //!   files of JSON messages replayed against any server, used by the `pgtest` binary and by
 //!   `tests/live_conformance.rs` on the corpus in `protocol-tests/pgtest/`.
@@ -25,6 +29,7 @@
 pub mod duplex;
 pub mod errors;
 pub mod fake;
+pub mod fault_proxy;
 pub mod live;
 pub mod pgtest;
 pub mod poll;
