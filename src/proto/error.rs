@@ -21,6 +21,29 @@ pub enum ProtoError {
     },
     /// A backend frame carried a tag this crate does not know.
     UnknownTag(u8),
+    /// A frontend frame (read by a server, see [`crate::proto::server`]) declared a length below
+    /// 4 or above the configured maximum.
+    InvalidFrontendLength {
+        /// The message tag byte.
+        tag: u8,
+        /// The declared length (including the 4 length bytes).
+        len: i64,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// A frontend frame carried a tag no client sends in protocol 3.0 or 3.2.
+    UnknownFrontendTag(u8),
+    /// A startup packet (the untagged first message a client sends) declared a length below 8
+    /// or above the configured maximum.
+    InvalidStartupLength {
+        /// The declared length (including the 4 length bytes).
+        len: i64,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// A startup packet's code is neither a protocol 3.x version nor one of the request codes
+    /// (SSLRequest, GSSENCRequest, CancelRequest).
+    UnknownStartupCode(i32),
     /// A message body does not match its documented layout.
     Malformed {
         /// The message being decoded, e.g. `"DataRow"`.
@@ -100,6 +123,24 @@ impl fmt::Display for ProtoError {
             ProtoError::UnknownTag(tag) => {
                 write!(f, "unknown backend message tag {}", tag_name(*tag))
             }
+            ProtoError::InvalidFrontendLength { tag, len, max } => write!(
+                f,
+                "frontend message {} declares length {len}, outside 4..={max}",
+                tag_name(*tag)
+            ),
+            ProtoError::UnknownFrontendTag(tag) => {
+                write!(f, "unknown frontend message tag {}", tag_name(*tag))
+            }
+            ProtoError::InvalidStartupLength { len, max } => {
+                write!(f, "startup packet declares length {len}, outside 8..={max}")
+            }
+            ProtoError::UnknownStartupCode(code) => write!(
+                f,
+                "startup packet with unknown protocol version or request code {}.{} ({code})",
+                // The code's two 16-bit halves, as PostgreSQL prints a protocol version.
+                (*code as u32) >> 16,
+                (*code as u32) & 0xffff
+            ),
             ProtoError::Malformed { message, reason } => {
                 write!(f, "malformed {message} message: {reason}")
             }
@@ -185,6 +226,36 @@ mod tests {
             }
             .to_string(),
             "backend message 'D' declares length 3, outside 4..=1024"
+        );
+    }
+
+    #[test]
+    fn frontend_and_startup_errors_name_their_side() {
+        assert_eq!(
+            ProtoError::UnknownFrontendTag(b'Z').to_string(),
+            "unknown frontend message tag 'Z'"
+        );
+        assert_eq!(
+            ProtoError::InvalidFrontendLength {
+                tag: b'Q',
+                len: -1,
+                max: 10
+            }
+            .to_string(),
+            "frontend message 'Q' declares length -1, outside 4..=10"
+        );
+        assert_eq!(
+            ProtoError::InvalidStartupLength { len: 7, max: 10000 }.to_string(),
+            "startup packet declares length 7, outside 8..=10000"
+        );
+        // 1234.5681: one past GSSENCRequest's code.
+        assert_eq!(
+            ProtoError::UnknownStartupCode(80_877_105).to_string(),
+            "startup packet with unknown protocol version or request code 1234.5681 (80877105)"
+        );
+        assert_eq!(
+            ProtoError::UnknownStartupCode(-1).to_string(),
+            "startup packet with unknown protocol version or request code 65535.65535 (-1)"
         );
     }
 }

@@ -1,11 +1,13 @@
-//! Splits complete backend messages off a read buffer.
+//! Splits complete tagged messages off a read buffer: backend messages for a client
+//! ([`split_frame`]), frontend messages for a server ([`split_frontend_frame`]).
 //!
-//! Every backend message is a one-byte tag, a big-endian `i32` length that counts itself but
-//! not the tag, and a body. [`split_frame`] looks at the 5-byte header as soon as it is in the
-//! buffer and rejects an unknown tag or an impossible length right away, before the IO layer
-//! waits for (or allocates room for) a body that a broken or hostile server announced. It only
-//! consumes bytes once a whole message is present, so a caller can keep appending to the same
-//! buffer and call it again.
+//! Every tagged message is a one-byte tag, a big-endian `i32` length that counts itself but
+//! not the tag, and a body. Both splitters look at the 5-byte header as soon as it is in the
+//! buffer and reject an unknown tag or an impossible length right away, before the IO layer
+//! waits for (or allocates room for) a body that a broken or hostile peer announced. They only
+//! consume bytes once a whole message is present, so a caller can keep appending to the same
+//! buffer and call them again. (The untagged startup packet a client sends first is split by
+//! [`crate::proto::server::split_startup_packet`].)
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -29,7 +31,21 @@ static IS_BACKEND_TAG: [bool; 256] = {
     table
 };
 
-/// One complete backend message, not yet decoded.
+/// Every tag a PostgreSQL client sends in protocol 3.0 (and 3.2, which adds none).
+const FRONTEND_TAGS: &[u8] = b"BCdcfDEHFpPQSX";
+
+/// [`FRONTEND_TAGS`] as a table indexed by byte.
+static IS_FRONTEND_TAG: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < FRONTEND_TAGS.len() {
+        table[FRONTEND_TAGS[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// One complete tagged message, not yet decoded.
 ///
 /// The body excludes the tag and the length word and shares the read buffer's allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +65,17 @@ pub struct Frame {
 /// ```
 pub fn is_backend_tag(tag: u8) -> bool {
     IS_BACKEND_TAG[usize::from(tag)]
+}
+
+/// Whether `tag` starts some frontend message of protocol 3.0.
+///
+/// ```
+/// use tusk::proto::framing::is_frontend_tag;
+/// assert!(is_frontend_tag(b'Q'));
+/// assert!(!is_frontend_tag(b'Z')); // ReadyForQuery is a backend message
+/// ```
+pub fn is_frontend_tag(tag: u8) -> bool {
+    IS_FRONTEND_TAG[usize::from(tag)]
 }
 
 /// Splits one complete message off the front of `buf`.
@@ -73,12 +100,65 @@ pub fn is_backend_tag(tag: u8) -> bool {
 /// assert_eq!(&buf[..], b"C\0\0");
 /// ```
 pub fn split_frame(buf: &mut BytesMut, max_len: usize) -> Result<Option<Frame>, ProtoError> {
+    split_tagged(
+        buf,
+        max_len,
+        &IS_BACKEND_TAG,
+        ProtoError::UnknownTag,
+        |tag, len, max| ProtoError::InvalidLength { tag, len, max },
+    )
+}
+
+/// Splits one complete frontend message off the front of `buf`: what a server reads once the
+/// startup packet is done.
+///
+/// The same rules as [`split_frame`], with the frontend's tags: an unknown tag is
+/// [`ProtoError::UnknownFrontendTag`] as soon as its byte is present, a length below 4 or above
+/// `max_len` is [`ProtoError::InvalidFrontendLength`] as soon as the header is; `Ok(None)`
+/// (nothing consumed) while the message is incomplete. For reference, PostgreSQL itself allows
+/// [`MAX_FRONTEND_MESSAGE_LEN`](crate::proto::MAX_FRONTEND_MESSAGE_LEN) for Query, Parse, Bind,
+/// FunctionCall and CopyData, and 10000 bytes for Sync, Flush, Close, Describe, Execute,
+/// Terminate, CopyDone and CopyFail.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use tusk::proto::framing::split_frontend_frame;
+///
+/// let mut buf = BytesMut::from(&b"S\0\0\0\x04X\0\0"[..]);
+/// let frame = split_frontend_frame(&mut buf, 1 << 20).unwrap().unwrap();
+/// assert_eq!((frame.tag, frame.body.len()), (b'S', 0)); // Sync
+/// assert_eq!(split_frontend_frame(&mut buf, 1 << 20).unwrap(), None); // Terminate is cut short
+/// ```
+pub fn split_frontend_frame(
+    buf: &mut BytesMut,
+    max_len: usize,
+) -> Result<Option<Frame>, ProtoError> {
+    split_tagged(
+        buf,
+        max_len,
+        &IS_FRONTEND_TAG,
+        ProtoError::UnknownFrontendTag,
+        |tag, len, max| ProtoError::InvalidFrontendLength { tag, len, max },
+    )
+}
+
+/// The one framing rule of both directions; `tags` is the side's tag table and the two
+/// functions make its errors. Inlined into each caller, so the tables and errors are constants
+/// there.
+#[inline(always)]
+fn split_tagged(
+    buf: &mut BytesMut,
+    max_len: usize,
+    tags: &[bool; 256],
+    unknown_tag: fn(u8) -> ProtoError,
+    invalid_length: fn(u8, i64, usize) -> ProtoError,
+) -> Result<Option<Frame>, ProtoError> {
     let Some(&tag) = buf.first() else {
         return Ok(None);
     };
     // The tag is checked as soon as it arrives: it never depends on later bytes.
-    if !is_backend_tag(tag) {
-        return Err(ProtoError::UnknownTag(tag));
+    if !tags[usize::from(tag)] {
+        return Err(unknown_tag(tag));
     }
     let Some(header) = buf.get(..HEADER_LEN) else {
         return Ok(None);
@@ -86,13 +166,7 @@ pub fn split_frame(buf: &mut BytesMut, max_len: usize) -> Result<Option<Frame>, 
     let declared = i32::from_be_bytes([header[1], header[2], header[3], header[4]]);
     let len = match usize::try_from(declared) {
         Ok(len) if len >= 4 && len <= max_len => len,
-        _ => {
-            return Err(ProtoError::InvalidLength {
-                tag,
-                len: i64::from(declared),
-                max: max_len,
-            })
-        }
+        _ => return Err(invalid_length(tag, i64::from(declared), max_len)),
     };
     // `len <= i32::MAX`, so adding the tag byte cannot overflow a usize.
     let total = len + 1;

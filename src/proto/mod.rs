@@ -11,13 +11,17 @@
 //! - [`backend`] decodes every message a server sends, zero-copy over [`bytes::Bytes`].
 //! - [`auth`] holds the password, MD5 and SCRAM-SHA-256 exchanges.
 //! - [`session`] is the connection state machine: startup, transaction status, responses owed.
+//! - [`server`] is the other side, for fake servers, proxies and conformance tools: it decodes
+//!   the startup packet and every frontend message, and encodes every backend message.
 
 pub mod auth;
 pub mod backend;
+mod encode;
 mod error;
 pub mod exchange;
 pub mod framing;
 pub mod frontend;
+pub mod server;
 pub mod session;
 
 pub use error::ProtoError;

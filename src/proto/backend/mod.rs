@@ -26,7 +26,7 @@
 mod authentication;
 mod error_fields;
 mod messages;
-mod reader;
+pub(in crate::proto) mod reader;
 mod rows;
 
 use bytes::{Buf, Bytes, BytesMut};

@@ -36,6 +36,9 @@ use std::fmt;
 
 use bytes::{BufMut, BytesMut};
 
+use crate::proto::encode::{
+    self, checked_len, empty_message, patch_i32, put_counted, put_cstr, put_formats, MAX_COUNT,
+};
 use crate::proto::{IsNull, ProtoError, MAX_FRONTEND_MESSAGE_LEN, PROTOCOL_VERSION};
 
 mod bind_section;
@@ -57,130 +60,23 @@ pub const CANCEL_REQUEST_CODE: i32 = 80_877_102;
 /// up to this many bytes; 3.0 keys are 4 bytes).
 pub const MAX_CANCEL_KEY_LEN: usize = 256;
 
-/// The largest count a 16-bit protocol field carries (the server reads counts as unsigned).
-const MAX_COUNT: usize = u16::MAX as usize;
-
-/// Converts a length to the protocol's signed 32-bit length field, refusing anything larger.
-///
-/// `what` is only formatted when the check fails, so callers pass `format_args!` freely on hot
-/// paths. Every length this module writes goes through here.
-fn checked_len(what: impl fmt::Display, n: usize) -> Result<i32, ProtoError> {
-    i32::try_from(n).map_err(|_| ProtoError::TooLarge {
-        what: what.to_string(),
-        len: n,
-    })
-}
-
-/// Converts a count to the protocol's 16-bit count field, refusing anything larger.
-fn checked_count(what: &'static str, n: usize) -> Result<u16, ProtoError> {
-    u16::try_from(n).map_err(|_| ProtoError::TooMany { what, count: n })
-}
-
-/// Overwrites 4 bytes at `pos` with `value`, big-endian.
-///
-/// Callers pass the position of a placeholder they wrote themselves and have not truncated
-/// since, so the range is in bounds.
+/// Appends one frontend message: the tag (none for the startup-phase packets), a placeholder
+/// length, the body written by `body`, then the length, checked against what the server accepts
+/// ([`MAX_FRONTEND_MESSAGE_LEN`]). On any error the buffer is rolled back (see
+/// [`encode::message`]).
 #[inline]
-fn patch_i32(buf: &mut BytesMut, pos: usize, value: i32) {
-    buf[pos..pos + 4].copy_from_slice(&value.to_be_bytes());
-}
-
-/// Appends `s` and a terminating NUL, refusing a NUL inside `s`.
-#[inline]
-fn put_cstr(buf: &mut BytesMut, what: &'static str, s: &[u8]) -> Result<(), ProtoError> {
-    // Names (a statement's, a portal's) are a few bytes, which a plain loop scans faster than
-    // a call to memchr; long text (a Parse's SQL) gets memchr, one fast pass.
-    #[allow(clippy::manual_contains)] // `contains` is the memchr call this avoids.
-    let has_nul = if s.len() <= 32 {
-        s.iter().any(|&b| b == 0)
-    } else {
-        s.contains(&0)
-    };
-    if has_nul {
-        return Err(ProtoError::NulInString { what });
-    }
-    buf.reserve(s.len() + 1);
-    buf.put_slice(s);
-    buf.put_u8(0);
-    Ok(())
-}
-
-/// Appends a 16-bit count followed by the format codes.
-#[inline]
-fn put_formats(buf: &mut BytesMut, what: &'static str, formats: &[i16]) -> Result<(), ProtoError> {
-    let count = checked_count(what, formats.len())?;
-    buf.reserve(2 + 2 * formats.len());
-    buf.put_u16(count);
-    for &format in formats {
-        buf.put_i16(format);
-    }
-    Ok(())
-}
-
-/// Appends a 16-bit count of `items`, then each item via `put` (given its 0-based index).
-///
-/// The count is patched in afterwards so any iterator works without collecting it first.
-fn put_counted<T, E: From<ProtoError>>(
-    buf: &mut BytesMut,
-    what: &'static str,
-    items: impl IntoIterator<Item = T>,
-    mut put: impl FnMut(&mut BytesMut, usize, T) -> Result<(), E>,
-) -> Result<(), E> {
-    let count_pos = buf.len();
-    buf.put_u16(0);
-    let mut items = items.into_iter();
-    let mut count = 0;
-    while let Some(item) = items.next() {
-        if count == MAX_COUNT {
-            // Report the real total: this item plus whatever the iterator still holds.
-            let count = count + 1 + items.count();
-            return Err(ProtoError::TooMany { what, count }.into());
-        }
-        put(buf, count, item)?;
-        count += 1;
-    }
-    // `count <= MAX_COUNT` by the check above, so the cast is exact; the placeholder is ours.
-    buf[count_pos..count_pos + 2].copy_from_slice(&(count as u16).to_be_bytes());
-    Ok(())
-}
-
-/// Appends one message: the tag (none for the startup-phase packets), a placeholder length, the
-/// body written by `body`, then patches the length in.
-///
-/// If `body` fails or the message is too long for its length field, the buffer is truncated back
-/// to its length at entry and the error returned.
 fn message<E: From<ProtoError>>(
     buf: &mut BytesMut,
     tag: Option<u8>,
     what: &'static str,
     body: impl FnOnce(&mut BytesMut) -> Result<(), E>,
 ) -> Result<(), E> {
-    let start = buf.len();
-    let result = write_message(buf, tag, what, body);
-    if result.is_err() {
-        buf.truncate(start);
-    }
-    result
+    encode::message(buf, tag, what, frontend_message_len, body)
 }
 
-/// The part of [`message`] that may fail half-way; [`message`] rolls back after it.
-fn write_message<E: From<ProtoError>>(
-    buf: &mut BytesMut,
-    tag: Option<u8>,
-    what: &'static str,
-    body: impl FnOnce(&mut BytesMut) -> Result<(), E>,
-) -> Result<(), E> {
-    if let Some(tag) = tag {
-        buf.put_u8(tag);
-    }
-    let len_pos = buf.len();
-    buf.put_i32(0);
-    body(buf)?;
-    // Bodies only append (bind() verifies its encoder did not shrink the buffer below the value
-    // it was writing), so the buffer still reaches past the placeholder here.
-    let len = checked_message_len(what, buf.len() - len_pos, MAX_FRONTEND_MESSAGE_LEN)?;
-    patch_i32(buf, len_pos, len);
-    Ok(())
+/// The length field of a whole frontend message (`len` counts the field itself).
+fn frontend_message_len(message: &'static str, len: usize) -> Result<i32, ProtoError> {
+    checked_message_len(message, len, MAX_FRONTEND_MESSAGE_LEN)
 }
 
 /// A whole message's length field (`len` counts the field itself), refused above `limit` (the
@@ -190,14 +86,6 @@ fn checked_message_len(message: &'static str, len: usize, limit: usize) -> Resul
         return Err(ProtoError::MessageTooLarge { message, len });
     }
     checked_len(format_args!("{message} message"), len)
-}
-
-/// Appends a message that is only a tag and the length 4.
-#[inline]
-fn empty_message(tag: u8, buf: &mut BytesMut) {
-    buf.reserve(5);
-    buf.put_u8(tag);
-    buf.put_i32(4);
 }
 
 /// Appends a StartupMessage: protocol version 3.0 ([`PROTOCOL_VERSION`]), then each parameter
