@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 mod backend_decode;
 #[path = "../../fuzz/checks/exchange.rs"]
 mod exchange;
+#[path = "../../fuzz/checks/frontend_decode.rs"]
+mod frontend_decode;
+#[path = "../../fuzz/checks/roundtrip.rs"]
+mod roundtrip;
 
 /// A fuzz target's checks: panics when one fails.
 type Check = fn(&[u8]);
@@ -21,6 +25,8 @@ type Check = fn(&[u8]);
 const TARGETS: &[(&str, Check)] = &[
     ("backend_decode", backend_decode::check),
     ("exchange", exchange::check),
+    ("frontend_decode", frontend_decode::check),
+    ("roundtrip", roundtrip::check),
 ];
 
 fn seeds_root() -> PathBuf {

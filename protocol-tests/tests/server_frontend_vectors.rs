@@ -515,3 +515,31 @@ fn libpq_captures_decode_to_what_was_sent() {
     assert_eq!(sql, "COPY t FROM STDIN");
     assert_eq!(&data[..], b"1\tx\n2\ty\n");
 }
+
+/// The `conn_*` seeds of the `frontend_decode` fuzz target (written by
+/// `fuzz/make_server_seeds.py`) are whole, valid connections: every packet and message in them
+/// decodes, so replaying them reaches every decoder rather than stopping at a framing error.
+#[test]
+fn every_connection_seed_of_frontend_decode_decodes_whole() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/frontend_decode");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(&dir).expect("the seed directory") {
+        let path = entry.expect("a directory entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("conn_") {
+            continue;
+        }
+        let stream = std::fs::read(&path).expect("a seed");
+        let (mut buf, mut done, mut read) = (BytesMut::from(&stream[..]), false, Vec::new());
+        drain(&mut buf, &mut done, &mut read);
+        assert!(buf.is_empty(), "{name}: {} bytes left undecoded", buf.len());
+        assert!(!read.is_empty(), "{name}: nothing decoded");
+        seeds += 1;
+    }
+    assert!(
+        seeds >= 20,
+        "only {seeds} connection seeds in {}",
+        dir.display()
+    );
+}
