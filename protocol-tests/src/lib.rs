@@ -3,8 +3,10 @@
 //! - [`fake`]: a scripted fake backend on loopback, for server behaviour a real PostgreSQL will
 //!   not produce on demand (malformed messages, cut connections, odd authentication). It is a
 //!   test double for hostile servers, never a stand-in for PostgreSQL itself.
-//! - [`wire`]: hand-written encoders of backend messages, independent of tusk's own codec, so
-//!   the fake backend does not share bugs with the code under test.
+//! - [`wire`]: backend messages as byte vectors for the fake backend, written by the server side
+//!   of tusk's codec (`tusk::proto::server::backend`), which shares no code with the client's
+//!   decoder under test and is checked byte for byte against the protocol documentation
+//!   (`tests/server_backend_vectors.rs`); plus a raw frame builder for malformed messages.
 //! - [`fault_proxy`]: a TCP proxy in front of the real server that cuts, stalls, delays and
 //!   re-chunks each connection's bytes by a plan, and counts them each way.
 //! - [`proxy`]: a byte-counting TCP proxy in front of the real server (a clean

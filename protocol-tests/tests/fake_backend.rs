@@ -7,6 +7,7 @@ use std::time::Duration;
 use protocol_tests::errors::{expect_db, expect_message};
 use protocol_tests::fake::{FakeClient, FakeServer};
 use protocol_tests::wire;
+use tusk::proto::server::FrontendMessage;
 use tusk::{Connection, Kind, SqlState};
 
 /// Connects to `server` within a deadline, so a hang fails the test instead of stalling it.
@@ -18,10 +19,14 @@ async fn connect(server: &FakeServer, password: Option<&str>) -> Result<Connecti
 }
 
 /// Extracts the client nonce from a SASLInitialResponse body.
-fn client_nonce(body: &[u8]) -> String {
-    // mechanism\0, i32 length, "n,,n=,r=<nonce>"
-    let nul = body.iter().position(|&b| b == 0).unwrap();
-    let data = std::str::from_utf8(&body[nul + 5..]).unwrap();
+fn client_nonce(message: &FrontendMessage) -> String {
+    let FrontendMessage::AuthResponse(response) = message else {
+        panic!("expected SASLInitialResponse, got {message:?}")
+    };
+    let initial = response.as_sasl_initial_response().unwrap();
+    assert_eq!(initial.mechanism, "SCRAM-SHA-256");
+    // "n,,n=,r=<nonce>"
+    let data = std::str::from_utf8(initial.data.expect("an initial response")).unwrap();
     data.rsplit("r=").next().unwrap().to_owned()
 }
 
@@ -47,9 +52,7 @@ async fn wrong_scram_server_signature_is_refused() {
     let server = FakeServer::start(|mut c: FakeClient| async move {
         c.read_startup().await?;
         c.send(&wire::auth_sasl(&["SCRAM-SHA-256"])).await?;
-        let (tag, body) = c.read_message().await?;
-        assert_eq!(tag, b'p');
-        let nonce = client_nonce(&body);
+        let nonce = client_nonce(&c.read_frontend().await?);
         let first = format!("r={nonce}SERVERPART,s=QSXCR+Q6sek8bf92,i=4096");
         c.send(&wire::auth_sasl_continue(first.as_bytes())).await?;
         c.read_message().await?; // client-final
@@ -77,8 +80,7 @@ async fn scram_skipping_the_final_message_is_refused() {
     let server = FakeServer::start(|mut c: FakeClient| async move {
         c.read_startup().await?;
         c.send(&wire::auth_sasl(&["SCRAM-SHA-256"])).await?;
-        let (_, body) = c.read_message().await?;
-        let nonce = client_nonce(&body);
+        let nonce = client_nonce(&c.read_frontend().await?);
         let first = format!("r={nonce}X,s=QSXCR+Q6sek8bf92,i=4096");
         c.send(&wire::auth_sasl_continue(first.as_bytes())).await?;
         c.read_message().await?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use protocol_tests::fake::{FakeClient, FakeServer};
 use protocol_tests::wire;
+use tusk::proto::server::FrontendMessage;
 use tusk::{Config, Connection, Kind, SqlState};
 
 /// Connects within a deadline, so a hang fails the test instead of stalling it.
@@ -33,10 +34,8 @@ async fn asked(
     value: &'static str,
 ) -> std::io::Result<(FakeClient, Vec<u8>)> {
     old_server_startup(&mut c).await?;
-    let (tag, body) = c.read_message().await?;
-    assert_eq!(tag, b'Q');
-    let sql = String::from_utf8(body).unwrap();
-    assert_eq!(sql.trim_end_matches('\0'), expected_sql);
+    let query = c.read_frontend().await?;
+    assert_eq!(query, FrontendMessage::Query(expected_sql.into()));
     c.send(&wire::one_value_reply("x", value)).await?;
     Ok((c, Vec::new()))
 }
@@ -99,9 +98,8 @@ async fn a_server_that_reports_its_role_is_not_asked() {
         )
         .await?;
         // The first thing the client sends is the test's own query, not a role query.
-        let (tag, body) = c.read_message().await?;
-        assert_eq!(tag, b'Q');
-        assert_eq!(body, b"SELECT 2\0");
+        let query = c.read_frontend().await?;
+        assert_eq!(query, FrontendMessage::Query("SELECT 2".into()));
         c.send(&wire::one_value_reply("?column?", "2")).await
     })
     .await;

@@ -3,26 +3,40 @@
 //! applies [`Fault`]s, the startup exchange, and the reply writer: output buffered until
 //! ReadyForQuery, Flush, an ErrorResponse or a NoticeResponse, then written as the
 //! [`WriteMode`] says and cut at `close_after`.
+//!
+//! What the client sends is framed and decoded by the server side of tusk's codec
+//! (`tusk::proto::server`); replies are written by its backend encoders.
 
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tusk::proto::backend::TransactionStatus;
+use tusk::proto::framing::{split_frontend_frame, Frame};
+use tusk::proto::server::{
+    backend, split_startup_packet, FrontendMessage, StartupPacket, MAX_STARTUP_PACKET_LEN,
+};
+use tusk::proto::ProtoError;
 
 use super::copy::CopyIn;
 use super::extended::{Portal, Prepared};
-use super::frontend::lossy;
+use super::replies::put_error_or_notice;
 use super::script::{Failure, Fault, Phase, WriteMode};
 use super::sql::{normalise, SqlError};
 use super::{Shared, BACKEND_PID};
-use crate::wire;
+
+/// The longest frontend message the server reads.
+const MAX_MESSAGE_LEN: usize = 1 << 24;
 
 /// The server task's state.
 pub(super) struct Backend {
     stream: DuplexStream,
     shared: Arc<Mutex<Shared>>,
-    pub(super) out: Vec<u8>,
+    /// Bytes read from the client and not yet framed.
+    read: BytesMut,
+    pub(super) out: BytesMut,
     /// An error or notice is in `out`: send it now.
     pub(super) flush_now: bool,
     pub(super) statements: HashMap<String, Prepared>,
@@ -49,7 +63,8 @@ impl Backend {
         Backend {
             stream,
             shared,
-            out: Vec::new(),
+            read: BytesMut::new(),
+            out: BytesMut::new(),
             flush_now: false,
             statements: HashMap::new(),
             portals: HashMap::new(),
@@ -74,29 +89,47 @@ impl Backend {
         }
     }
 
+    /// Reads more from the client; `false` when it has closed its end.
+    async fn fill(&mut self) -> io::Result<bool> {
+        Ok(self.stream.read_buf(&mut self.read).await? > 0)
+    }
+
+    /// The next tagged frame; `None` when the client closed between messages. A frame the
+    /// codec cannot split (an unknown tag, an impossible length) is answered as PostgreSQL
+    /// answers it, with a FATAL 08P01, and ends the session.
+    async fn next_frame(&mut self) -> io::Result<Option<Frame>> {
+        loop {
+            match split_frontend_frame(&mut self.read, MAX_MESSAGE_LEN) {
+                Ok(Some(frame)) => return Ok(Some(frame)),
+                Ok(None) if self.fill().await? => {}
+                Ok(None) if self.read.is_empty() => return Ok(None),
+                Ok(None) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Err(e) => return Err(self.fatal(e).await),
+            }
+        }
+    }
+
+    /// Sends a FATAL 08P01 naming `e` and returns the error that ends the session.
+    async fn fatal(&mut self, e: ProtoError) -> io::Error {
+        put_error_or_notice(&mut self.out, "FATAL", "08P01", &e.to_string());
+        self.lock().stats.errors_sent.push("08P01".to_owned());
+        if let Err(write) = self.send().await {
+            return write;
+        }
+        io::Error::new(io::ErrorKind::InvalidData, e)
+    }
+
     /// Serves until the client sends Terminate or closes, or `close_after` is reached.
     async fn serve(&mut self) -> io::Result<()> {
         if let Flow::Closed = self.startup().await? {
             return Ok(());
         }
-        loop {
-            let tag = match self.stream.read_u8().await {
-                Ok(tag) => tag,
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            let len = self.stream.read_i32().await?;
-            if !(4..=1 << 24).contains(&len) {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("frontend message {:?} with length {len}", tag as char),
-                ));
-            }
-            let mut body = vec![0; len as usize - 4];
-            self.stream.read_exact(&mut body).await?;
+        while let Some(frame) = self.next_frame().await? {
+            let tag = frame.tag;
             self.lock().stats.received.push(tag);
+            let message = FrontendMessage::parse(frame);
             if self.copy_in.is_some() && tag != b'X' {
-                if self.copy_message(tag, &body)? || std::mem::take(&mut self.flush_now) {
+                if self.copy_message(message) || std::mem::take(&mut self.flush_now) {
                     if let Flow::Closed = self.send().await? {
                         return Ok(());
                     }
@@ -123,7 +156,7 @@ impl Backend {
             if let Some(Fault::ReplyBefore { bytes, .. }) = &fault {
                 self.out.extend_from_slice(bytes);
             }
-            let flush = self.message(tag, &body)?;
+            let flush = self.message(message);
             if let Some(Fault::ReplyInstead { bytes, .. }) = &fault {
                 self.out.truncate(start);
                 self.out.extend_from_slice(bytes);
@@ -134,46 +167,43 @@ impl Backend {
                 }
             }
         }
+        Ok(())
     }
 
     /// Reads the startup packet and answers it.
     async fn startup(&mut self) -> io::Result<Flow> {
-        let body = loop {
-            let len = self.stream.read_i32().await?;
-            if !(8..=10_000).contains(&len) {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("startup packet length {len}"),
-                ));
-            }
-            let mut body = vec![0; len as usize - 4];
-            self.stream.read_exact(&mut body).await?;
+        let parameters = loop {
+            let body = match split_startup_packet(&mut self.read, MAX_STARTUP_PACKET_LEN) {
+                Ok(Some(body)) => body,
+                Ok(None) if self.fill().await? => continue,
+                Ok(None) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Err(e) => return Err(self.fatal(e).await),
+            };
             self.lock().stats.received.push(0);
-            match i32::from_be_bytes(body[..4].try_into().unwrap()) {
+            match StartupPacket::parse(body) {
                 // SSLRequest, GSSENCRequest: not supported here.
-                80877103 | 80877104 => {
+                Ok(StartupPacket::SslRequest | StartupPacket::GssEncRequest) => {
                     self.stream.write_all(b"N").await?;
                     self.lock().stats.bytes_written += 1;
                 }
-                196608 => break body,
-                other => {
+                Ok(StartupPacket::Startup {
+                    version,
+                    parameters,
+                }) if version.minor == 0 => break parameters,
+                Ok(other) => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!("unsupported protocol version {other}"),
+                        format!("unsupported startup packet {other:?}"),
                     ))
                 }
+                Err(e) => return Err(self.fatal(e).await),
             }
         };
-        let mut params = Vec::new();
-        let mut fields = body[4..].split(|&b| b == 0).map(lossy);
-        while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
-            if name.is_empty() {
-                break;
-            }
-            params.push((name, value));
-        }
-        self.lock().stats.startup_params = params;
-        self.out.extend(wire::auth_ok());
+        self.lock().stats.startup_params = parameters
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        backend::authentication_ok(&mut self.out);
         for (name, value) in [
             ("server_version", "15.0"),
             ("server_encoding", "UTF8"),
@@ -182,9 +212,10 @@ impl Backend {
             ("integer_datetimes", "on"),
             ("TimeZone", "UTC"),
         ] {
-            self.out.extend(wire::parameter_status(name, value));
+            backend::parameter_status(name, value, &mut self.out).expect("NUL-free parameters");
         }
-        self.out.extend(wire::backend_key(BACKEND_PID, 777));
+        backend::backend_key_data(BACKEND_PID, &777i32.to_be_bytes(), &mut self.out)
+            .expect("a 4-byte key");
         self.ready();
         self.send().await
     }
@@ -213,15 +244,7 @@ impl Backend {
     /// Sends an ErrorResponse (ERROR): the transaction block fails; in the extended protocol
     /// the messages up to Sync are discarded.
     pub(super) fn error(&mut self, e: SqlError) {
-        self.out.extend(wire::fields(
-            b'E',
-            &[
-                (b'S', "ERROR"),
-                (b'V', "ERROR"),
-                (b'C', &e.code),
-                (b'M', &e.message),
-            ],
-        ));
+        put_error_or_notice(&mut self.out, "ERROR", &e.code, &e.message);
         self.lock().stats.errors_sent.push(e.code);
         if self.status == b'T' {
             self.status = b'E';
@@ -232,15 +255,7 @@ impl Backend {
     }
 
     pub(super) fn notice(&mut self, code: &str, message: &str) {
-        self.out.extend(wire::fields(
-            b'N',
-            &[
-                (b'S', "WARNING"),
-                (b'V', "WARNING"),
-                (b'C', code),
-                (b'M', message),
-            ],
-        ));
+        put_error_or_notice(&mut self.out, "WARNING", code, message);
         self.flush_now = true;
     }
 
@@ -248,7 +263,12 @@ impl Backend {
     pub(super) fn ready(&mut self) {
         // A simple Query's error does not start skipping; a Sync ends it.
         self.skipping = false;
-        self.out.extend(wire::ready(self.status));
+        let status = match self.status {
+            b'T' => TransactionStatus::InTransaction,
+            b'E' => TransactionStatus::Failed,
+            _ => TransactionStatus::Idle,
+        };
+        backend::ready_for_query(status, &mut self.out);
         self.lock().stats.transaction_status = self.status;
     }
 

@@ -4,13 +4,13 @@
 //! keeps the Query's remaining statements for when it ends.
 
 use std::collections::VecDeque;
-use std::io;
+
+use tusk::proto::server::{backend, FrontendMessage};
+use tusk::proto::ProtoError;
 
 use super::backend::Backend;
-use super::frontend::Reader;
-use super::replies::command_complete;
+use super::replies::put_command_complete;
 use super::sql::sql_error;
-use crate::wire;
 
 /// A COPY FROM STDIN in progress.
 #[derive(Debug, Default)]
@@ -25,7 +25,7 @@ impl Backend {
     /// Starts a COPY FROM STDIN: CopyInResponse, then copy-in mode.
     pub(super) fn start_copy_in(&mut self) {
         // One text column; sent at once, as PostgreSQL does.
-        self.out.extend(wire::msg(b'G', &[0, 0, 1, 0, 0]));
+        backend::copy_in_response(0, &[0], &mut self.out).expect("a text COPY of one column");
         self.copy_in = Some(CopyIn::default());
         self.flush_now = true;
     }
@@ -34,29 +34,28 @@ impl Backend {
     /// CommandComplete.
     pub(super) fn copy_out(&mut self) {
         let table = self.lock().stats.table.clone();
-        self.out.extend(wire::msg(b'H', &[0, 0, 1, 0, 0]));
+        backend::copy_out_response(0, &[0], &mut self.out).expect("a text COPY of one column");
         for row in &table {
-            self.out
-                .extend(wire::msg(b'd', format!("{row}\n").as_bytes()));
+            backend::copy_data(format!("{row}\n").as_bytes(), &mut self.out)
+                .expect("a row fits a CopyData");
         }
-        self.out.extend(wire::msg(b'c', &[]));
-        self.out
-            .extend(command_complete(&format!("COPY {}", table.len())));
+        backend::copy_done(&mut self.out);
+        put_command_complete(&mut self.out, &format!("COPY {}", table.len()));
     }
 
     /// A message while a COPY FROM STDIN runs; returns whether the replies are sent now.
-    pub(super) fn copy_message(&mut self, tag: u8, body: &[u8]) -> io::Result<bool> {
+    pub(super) fn copy_message(&mut self, message: Result<FrontendMessage, ProtoError>) -> bool {
         let copy = self.copy_in.as_mut().expect("in COPY FROM STDIN");
-        let result = match tag {
-            b'd' => {
-                copy.data.extend_from_slice(body);
-                return Ok(false);
+        let result = match message {
+            Ok(FrontendMessage::CopyData(data)) => {
+                copy.data.extend_from_slice(&data);
+                return false;
             }
             // Ignored during COPY FROM STDIN, as PostgreSQL does "for the convenience of
             // client libraries that may send those without noticing that the command they
             // just sent was COPY".
-            b'H' | b'S' => return Ok(false),
-            b'c' => {
+            Ok(FrontendMessage::Flush | FrontendMessage::Sync) => return false,
+            Ok(FrontendMessage::CopyDone) => {
                 let data = std::mem::take(&mut copy.data);
                 let rows: Vec<String> = String::from_utf8_lossy(&data)
                     .lines()
@@ -64,31 +63,32 @@ impl Backend {
                     .collect();
                 let n = rows.len();
                 self.lock().stats.table.extend(rows);
-                self.out.extend(command_complete(&format!("COPY {n}")));
+                put_command_complete(&mut self.out, &format!("COPY {n}"));
                 Ok(())
             }
-            b'f' => {
-                let reason = Reader(body).cstr()?;
-                Err(sql_error(
-                    "57014",
-                    format!("COPY from stdin failed: {reason}"),
-                ))
-            }
-            other => Err(sql_error(
-                "08P01",
-                format!("unexpected message type 0x{other:02X} during COPY from stdin"),
+            Ok(FrontendMessage::CopyFail(reason)) => Err(sql_error(
+                "57014",
+                format!("COPY from stdin failed: {reason}"),
             )),
+            Ok(other) => Err(sql_error(
+                "08P01",
+                format!(
+                    "unexpected message type 0x{:02X} during COPY from stdin",
+                    other.tag()
+                ),
+            )),
+            Err(e) => Err(sql_error("08P01", format!("invalid message format: {e}"))),
         };
         let copy = self.copy_in.take().expect("in COPY FROM STDIN");
         match (result, copy.simple_rest) {
             (Ok(()), Some(rest)) => self.run_simple(rest),
-            (Ok(()), None) => return Ok(false),
+            (Ok(()), None) => return false,
             (Err(e), Some(_)) => {
                 self.error(e);
                 self.ready();
             }
             (Err(e), None) => self.error(e),
         }
-        Ok(true)
+        true
     }
 }

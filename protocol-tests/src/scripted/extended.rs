@@ -2,13 +2,14 @@
 //! statement or portal, Bind (parameters decoded as `int4` in text or binary), and Execute with
 //! a row limit (PortalSuspended), including failures in each phase.
 
+use tusk::proto::server::{backend, Bind, Target};
+
 use super::backend::Backend;
-use super::replies::{command_complete, data_row, row_description};
+use super::replies::{put_command_complete, put_data_row, put_row_description};
 use super::script::Phase;
 use super::sql::{aborted, count_params, ends_transaction, eval, plan, split_statements};
 use super::sql::{sql_error, Plan};
 use super::INT4_OID;
-use crate::wire;
 
 /// A prepared statement: its SQL and the number of parameters.
 #[derive(Debug, Clone)]
@@ -57,27 +58,25 @@ impl Backend {
         let params = count_params(&sql);
         self.statements.insert(name, Prepared { sql, params });
         self.record_statements();
-        self.out.extend(wire::msg(b'1', &[]));
+        backend::parse_complete(&mut self.out);
     }
 
-    pub(super) fn describe(&mut self, kind: u8, name: String) {
-        match kind {
-            b'S' => {
-                let Some(stmt) = self.statements.get(&name).cloned() else {
+    pub(super) fn describe(&mut self, target: Target) {
+        match target {
+            Target::Statement(name) => {
+                let Some(stmt) = self.statements.get(name.as_str()).cloned() else {
                     return self.error(sql_error(
                         "26000",
                         format!("prepared statement \"{name}\" does not exist"),
                     ));
                 };
-                let mut body = (stmt.params as i16).to_be_bytes().to_vec();
-                for _ in 0..stmt.params {
-                    body.extend_from_slice(&INT4_OID.to_be_bytes());
-                }
-                self.out.extend(wire::msg(b't', &body));
+                let types = std::iter::repeat_n(INT4_OID, stmt.params);
+                backend::parameter_description(types, &mut self.out)
+                    .expect("at most 65535 parameters");
                 self.describe_rows(&stmt.sql, 0);
             }
-            b'P' => {
-                let Some(portal) = self.portals.get(&name) else {
+            Target::Portal(name) => {
+                let Some(portal) = self.portals.get(name.as_str()) else {
                     return self.error(sql_error(
                         "34000",
                         format!("portal \"{name}\" does not exist"),
@@ -86,28 +85,18 @@ impl Backend {
                 let (sql, format) = (portal.sql.clone(), portal.format);
                 self.describe_rows(&sql, format);
             }
-            other => self.error(sql_error(
-                "08P01",
-                format!("invalid DESCRIBE message subtype {other}"),
-            )),
         }
     }
 
     fn describe_rows(&mut self, sql: &str, format: i16) {
         match plan(sql) {
-            Ok(Plan::Select(_)) => self.out.extend(row_description("x", format)),
-            _ => self.out.extend(wire::msg(b'n', &[])),
+            Ok(Plan::Select(_)) => put_row_description(&mut self.out, "x", format),
+            _ => backend::no_data(&mut self.out),
         }
     }
 
-    pub(super) fn bind(
-        &mut self,
-        portal: String,
-        statement: String,
-        formats: &[i16],
-        values: &[Option<Vec<u8>>],
-        results: &[i16],
-    ) {
+    pub(super) fn bind(&mut self, bind: &Bind) {
+        let (portal, statement) = (bind.portal().to_string(), bind.statement().to_string());
         let Some(stmt) = self.statements.get(&statement).cloned() else {
             return self.error(sql_error(
                 "26000",
@@ -120,13 +109,13 @@ impl Backend {
                 format!("cursor \"{portal}\" already exists"),
             ));
         }
-        if values.len() != stmt.params {
+        let supplied = usize::from(bind.param_count());
+        if supplied != stmt.params {
             return self.error(sql_error(
                 "08P01",
                 format!(
-                    "bind message supplies {} parameters, but prepared statement \"{statement}\" \
-                     requires {}",
-                    values.len(),
+                    "bind message supplies {supplied} parameters, but prepared statement \
+                     \"{statement}\" requires {}",
                     stmt.params
                 ),
             ));
@@ -135,13 +124,18 @@ impl Backend {
             return self.error(aborted());
         }
         let mut params = Vec::new();
-        for (i, value) in values.iter().enumerate() {
-            let format = match formats.len() {
-                0 => 0,
-                1 => formats[0],
-                _ => formats[i],
+        for (i, value) in bind.params().enumerate() {
+            // The protocol's rule: no code, one for all, or one each; anything else is invalid.
+            let Some(format) = bind.param_format(i) else {
+                return self.error(sql_error(
+                    "08P01",
+                    format!(
+                        "bind message has {} parameter formats but {supplied} parameters",
+                        bind.param_formats().len()
+                    ),
+                ));
             };
-            match decode_int4(value.as_deref(), format) {
+            match decode_int4(value, format) {
                 Ok(v) => params.push(v),
                 Err(()) => {
                     return self.error(sql_error(
@@ -162,7 +156,7 @@ impl Backend {
             Ok(Plan::Command(_)) => None,
             Err(e) => return self.error(e),
         };
-        let format = results.first().copied().unwrap_or(0);
+        let format = bind.result_format(0).unwrap_or(0);
         self.portals.insert(
             portal,
             Portal {
@@ -173,7 +167,7 @@ impl Backend {
                 done: false,
             },
         );
-        self.out.extend(wire::msg(b'2', &[]));
+        backend::bind_complete(&mut self.out);
     }
 
     pub(super) fn execute(&mut self, name: String, max_rows: i32) {
@@ -202,7 +196,7 @@ impl Backend {
                     None => limit,
                 };
                 for value in &rest[..sent] {
-                    self.out.extend(data_row(*value, portal.format));
+                    put_data_row(&mut self.out, *value, portal.format);
                 }
                 portal.pos += sent;
                 if let Some(f) = failure {
@@ -211,9 +205,9 @@ impl Backend {
                 // Like PostgreSQL: a portal that returned as many rows as asked is suspended,
                 // even when none are left (it does not look ahead).
                 if max_rows > 0 && sent == max_rows as usize {
-                    self.out.extend(wire::msg(b's', &[]));
+                    backend::portal_suspended(&mut self.out);
                 } else {
-                    self.out.extend(command_complete(&format!("SELECT {sent}")));
+                    put_command_complete(&mut self.out, &format!("SELECT {sent}"));
                 }
             }
             None => {

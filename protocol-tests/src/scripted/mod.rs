@@ -41,13 +41,18 @@
 //!   and what the server reports back ([`Stats`]);
 //! - `backend`: the server task's state machine, the startup exchange, and the reply writer
 //!   (buffering, write modes, `close_after`);
-//! - `frontend`: reading the fields of a frontend message and dispatching it;
+//! - `frontend`: dispatching a frontend message (decoded by `tusk::proto::server`);
 //! - `extended`: Parse, Describe, Bind and Execute;
 //! - `simple`: the simple Query protocol and the commands both protocols run;
 //! - `copy`: COPY FROM STDIN and COPY TO STDOUT;
 //! - `sql`: the tiny SQL dialect (planning and evaluating a statement);
-//! - `replies`: encoders of the backend messages of this database's one `int4` column, public
-//!   so tests can build wrong replies with them.
+//! - `replies`: the backend messages of this database's one `int4` column (written by
+//!   `tusk::proto::server::backend`), public so tests can build wrong replies with them.
+//!
+//! The server reads what the client sends with the server side of tusk's codec
+//! (`tusk::proto::server`: startup packets, frames, every message decoded) and writes every
+//! reply with its backend encoders; a message the codec refuses gets PostgreSQL's answer,
+//! ErrorResponse 08P01 (FATAL, ending the session, when the stream cannot be framed).
 
 mod backend;
 mod copy;

@@ -5,11 +5,12 @@
 use std::collections::VecDeque;
 
 use super::backend::Backend;
-use super::replies::{command_complete, data_row, row_description};
+use tusk::proto::server::backend;
+
+use super::replies::{put_command_complete, put_data_row, put_row_description};
 use super::script::Phase;
 use super::sql::{aborted, ends_transaction, eval, outside_block, plan, split_statements};
 use super::sql::{sql_error, Command, Plan, SqlError};
-use crate::wire;
 
 impl Backend {
     /// Runs a command: its notice, transaction effect and CommandComplete.
@@ -71,7 +72,7 @@ impl Backend {
                 "ROLLBACK"
             }
         };
-        self.out.extend(command_complete(tag));
+        put_command_complete(&mut self.out, tag);
         Ok(())
     }
 
@@ -88,7 +89,7 @@ impl Backend {
     pub(super) fn simple_query(&mut self, sql: &str) {
         let statements = split_statements(sql);
         if statements.is_empty() {
-            self.out.extend(wire::msg(b'I', &[]));
+            backend::empty_query_response(&mut self.out);
             return self.ready();
         }
         self.run_simple(statements.into_iter().map(str::to_owned).collect());
@@ -125,18 +126,17 @@ impl Backend {
         match plan(statement)? {
             Plan::Select(expr) => {
                 let rows = eval(&expr, &[])?;
-                self.out.extend(row_description("x", 0));
+                put_row_description(&mut self.out, "x", 0);
                 // As at Execute: the error comes with row `after_rows + 1`, if there is one.
                 let failure = failure.filter(|f| f.after_rows < rows.len());
                 let sent = failure.as_ref().map_or(rows.len(), |f| f.after_rows);
                 for value in rows.iter().take(sent) {
-                    self.out.extend(data_row(*value, 0));
+                    put_data_row(&mut self.out, *value, 0);
                 }
                 if let Some(f) = failure {
                     return Err(sql_error(&f.code, f.message));
                 }
-                self.out
-                    .extend(command_complete(&format!("SELECT {}", rows.len())));
+                put_command_complete(&mut self.out, &format!("SELECT {}", rows.len()));
                 Ok(())
             }
             Plan::Command(command) => {
