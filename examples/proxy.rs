@@ -10,17 +10,30 @@
 //! psql "host=127.0.0.1 port=6543 user=tusk dbname=tusk"
 //! ```
 //!
+//! What psql 15 against PostgreSQL 15 looks like (`-c "SELECT 1 AS one, 'x' AS two"
+//! -c "SELECT * FROM nonexistent"`):
+//!
 //! ```text
 //! C→S SSLRequest
 //! S→C N (answered by the proxy: no TLS, the client goes on in plaintext)
-//! C→S StartupMessage 3.0 user=tusk database=tusk application_name=psql client_encoding=UTF8
+//! C→S StartupMessage 3.0 user=tusk database=tusk application_name=psql
 //! S→C AuthenticationSASL SCRAM-SHA-256
-//! C→S SASLInitialResponse SCRAM-SHA-256 (50 bytes)
+//! C→S SASLInitialResponse SCRAM-SHA-256 (32 bytes)
+//! S→C AuthenticationSASLContinue (84 bytes)
+//! C→S SASLResponse (104 bytes)
+//! S→C AuthenticationSASLFinal (46 bytes)
+//! S→C AuthenticationOk
+//! S→C ParameterStatus application_name=psql
 //! ...
-//! C→S Query "SELECT 1"
-//! S→C RowDescription 1 field: ?column?
-//! S→C DataRow 1 column
+//! S→C BackendKeyData pid 4526 (4-byte key)
+//! S→C ReadyForQuery idle
+//! C→S Query "SELECT 1 AS one, 'x' AS two"
+//! S→C RowDescription 2 fields: one, two
+//! S→C DataRow 2 columns
 //! S→C CommandComplete "SELECT 1"
+//! S→C ReadyForQuery idle
+//! C→S Query "SELECT * FROM nonexistent"
+//! S→C ErrorResponse ERROR 42P01 "relation \"nonexistent\" does not exist"
 //! S→C ReadyForQuery idle
 //! ```
 //!
@@ -135,6 +148,7 @@ async fn proxy_connection(
         // The StartupMessage or a CancelRequest (or what the codec refused, for the server to
         // judge): forward it as it came (it was logged above), then everything else.
         let mut packet = Vec::with_capacity(4 + body.len());
+        // The body is at most MAX_STARTUP_PACKET_LEN bytes: its length fits.
         packet.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
         packet.extend_from_slice(&body);
         let server = TcpStream::connect(upstream).await?;
