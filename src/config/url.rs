@@ -25,6 +25,14 @@ fn decode(text: &str, at: usize, part: &str) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
+        if bytes[i] == 0 {
+            // A raw NUL is refused like an encoded one: the user name, host and database name
+            // do not go through `Config::set_option`, which refuses it for the other forms.
+            return Err(Error::config(format!(
+                "NUL byte at position {} in the {part} of the URL is not allowed",
+                at + i + 1
+            )));
+        }
         if bytes[i] != b'%' {
             out.push(bytes[i]);
             i += 1;

@@ -220,3 +220,24 @@ fn errors_never_show_the_password() {
     let e = parse_err("postgres://h/db?password=hunter&2=x");
     assert!(!e.contains("hunter") && !e.contains("\"2\""), "{e}");
 }
+
+/// A raw NUL byte in any part of a URL is refused like `%00`: the user name, host and
+/// database name are set without `Config::set_option`, so its NUL check did not cover them.
+/// Found by the `config_parse` fuzz target (`postgresql://u@h/d<NUL>` parsed, and printed back
+/// as `?dbname=d%00` it did not).
+#[test]
+fn raw_nul_in_any_part_is_refused() {
+    for s in [
+        "postgresql://u\0@h/d",
+        "postgresql://u:p\0w@h/d",
+        "postgresql://u@h\0/d",
+        "postgresql://u@h:54\032/d",
+        "postgresql://u@h/d\0",
+        "postgresql://u@h/d?application_name=a\0",
+        "postgresql://u@h/d?appl\0=a",
+    ] {
+        let err = parse_err(s);
+        assert!(err.contains("NUL byte at position"), "{s:?}: {err}");
+    }
+    assert!(parse_err("postgresql://u:se\0cret@h/d").contains("in the password"));
+}
