@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seeds of the scram_client fuzz
+"""Writes the hand-made seeds of the scram_client, named_params fuzz
 targets into fuzz/seeds/<target>/ (run: python3 fuzz/make_seeds.py [target ...]).
 
 Each seed follows the input layout documented at the top of fuzz/checks/<target>.rs. The
@@ -112,9 +112,54 @@ SCRAM_SEEDS = {
 }
 
 
+# --- named_params ----------------------------------------------------------------------------
+
+def raw_sql(text):
+    return b"\x00" + text.encode()
+
+
+def tokens(*parts):
+    """Structured SQL: kind bytes, each followed by what that kind reads (see the check)."""
+    out = b"\x01"
+    for part in parts:
+        out += part if isinstance(part, bytes) else bytes([part])
+    return out
+
+
+def tok(kind, *args):
+    out = bytes([kind])
+    for a in args:
+        out += chunk(a) if isinstance(a, (str, bytes)) else bytes([a])
+    return out
+
+
+NAMED_SEEDS = {
+    "raw_plain": raw_sql("SELECT a FROM t WHERE b = 'x'"),
+    "raw_placeholders": raw_sql("SELECT :b, :a, :b FROM t WHERE c = :a::int8"),
+    "raw_casts_and_slices": raw_sql("SELECT a::text, arr[1:2], arr[lo:hi], arr[:lo : :hi], f(x := :y)"),
+    "raw_literals": raw_sql("SELECT ':a', \":b\", E'\\':c', $$ :d $$, $t$ :e $t$ -- :f\n, :g"),
+    "raw_nested_comment": raw_sql("/* a /* :b */ :c */ SELECT :d"),
+    "raw_positional": raw_sql("SELECT $1, :a"),
+    "raw_escape_continuation": raw_sql("SELECT E'a\\'' \n ':b', :c"),
+    "raw_non_ascii": raw_sql("SELECT :ünï, :é1 FROM \"tâble\""),
+    "raw_unterminated": raw_sql("SELECT ':a"),
+    "raw_psql_vars": raw_sql("SELECT :'v', :\"w\", a$1, :x"),
+    "built_words_and_names": tokens(tok(0, "SELECT"), tok(1, 0), tok(0, ","), tok(1, 1), tok(2, 0)),
+    "built_literals": tokens(tok(3, "it's :a $1"), tok(4, 'col"umn :b'), tok(1, 2)),
+    "built_comments": tokens(tok(5, " :a"), tok(6, " :b $1 "), tok(7, "x", ":c", "y"), tok(1, 3)),
+    "built_dollar_quotes": tokens(tok(8, 0, "body :a $1"), tok(8, 1, "$x"), tok(8, 3, "ü"), tok(1, 6)),
+    "built_escape_strings": tokens(tok(9, "back\\slash 'q' :a"), tok(10, "x", "y :b"), tok(1, 4)),
+    "built_prefixes_slices_casts": tokens(tok(11, 0), tok(11, 2), tok(12, 1), tok(13, 0), tok(13, 2),
+                                          tok(14, 0), tok(14, 2), tok(1, 5)),
+    "built_fixed_traps": tokens(tok(16, "q"), tok(17, "w"), tok(18, "v"), tok(19, "u"), tok(2, 7)),
+    "built_positional": tokens(tok(1, 0), tok(15, 2)),
+}
+
+
 # Seeds named refused_* end before ReadyForQuery on purpose; every other scram_client seed
 # completes the exchange (protocol-tests/tests/fuzz_seeds.rs checks both).
 TARGETS = {
+    "named_params": NAMED_SEEDS,
     "scram_client": SCRAM_SEEDS,
 }
 

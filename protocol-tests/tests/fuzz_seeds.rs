@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 mod backend_decode;
 #[path = "../../fuzz/checks/exchange.rs"]
 mod exchange;
+#[path = "../../fuzz/checks/named_params.rs"]
+mod named_params;
 #[path = "../../fuzz/checks/scram_client.rs"]
 mod scram_client;
 
@@ -23,6 +25,7 @@ type Check = fn(&[u8]);
 const TARGETS: &[(&str, Check)] = &[
     ("backend_decode", backend_decode::check),
     ("exchange", exchange::check),
+    ("named_params", named_params::check),
     ("scram_client", scram_client::check),
 ];
 
