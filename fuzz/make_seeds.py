@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seeds of the scram_client, named_params fuzz
+"""Writes the hand-made seeds of the scram_client, named_params, config_parse fuzz
 targets into fuzz/seeds/<target>/ (run: python3 fuzz/make_seeds.py [target ...]).
 
 Each seed follows the input layout documented at the top of fuzz/checks/<target>.rs. The
@@ -112,6 +112,89 @@ SCRAM_SEEDS = {
 }
 
 
+# --- config_parse ----------------------------------------------------------------------------
+
+KEYS = ["host", "hostaddr", "port", "dbname", "user", "password", "passfile", "require_auth",
+        "channel_binding", "connect_timeout", "client_encoding", "options", "application_name",
+        "fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "replication", "gssencmode", "sslmode",
+        "sslnegotiation", "sslcompression", "sslcert", "sslkey", "sslpassword", "sslcertmode",
+        "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "requirepeer",
+        "ssl_min_protocol_version", "ssl_max_protocol_version", "krbsrvname", "gsslib",
+        "gssdelegation", "service", "target_session_attrs", "load_balance_hosts",
+        "statement_cache_capacity", "statement_timeout"]
+
+
+def conn_string(text):
+    return b"\x00" + (text.encode() if isinstance(text, str) else text)
+
+
+def url_parts(user, password, host, dbname, port, key, value):
+    return (b"\x01" + chunk(user) + chunk(password) + chunk(host) + chunk(dbname)
+            + struct.pack(">H", port) + bytes([KEYS.index(key)]) + chunk(value))
+
+
+def pgpass(contents, host, dbname, user, port, password):
+    return (b"\x02" + chunk16(contents) + chunk(host) + chunk(dbname) + chunk(user)
+            + struct.pack(">H", port) + chunk(password))
+
+
+def service_text(text, name):
+    return b"\x03" + chunk16(text) + chunk(name)
+
+
+def service_parts(name, entries):
+    out = b"\x04" + chunk(name) + bytes([len(entries)])
+    for key, value in entries:
+        out += bytes([KEYS.index(key)]) + chunk(value)
+    return out
+
+
+CONFIG_SEEDS = {
+    "url_full": conn_string("postgres://alice:s%40cret@db1:5433,db2:5434/shop?application_name=web"),
+    "url_ipv6_and_socket": conn_string("postgresql://[::1]:5432,%2Fvar%2Frun%2Fpostgresql/db?sslmode=disable"),
+    "url_query_only": conn_string("postgres:///db?host=/tmp&port=5433&connect_timeout=1&ssl=true"),
+    "url_unencoded_at": conn_string("postgres://u:p@ss@h/d"),
+    "url_utf8_parts": conn_string("postgres://%C3%BCser@h%C3%B4st/d%C3%A9b"),
+    "url_invalid_utf8": conn_string("postgres://%FF@h/d"),
+    "url_nul": conn_string("postgres://u@h/d%00"),
+    "url_password_bytes": conn_string("postgres://u:%FF%FE@h/d?sslpassword=%80"),
+    "kv_quoted": conn_string("host=/run/postgresql user=alice dbname='my shop' password='it\\'s'"),
+    "kv_escapes": conn_string("options='-c search_path=a\\,b' application_name=x\\ y"),
+    "kv_every_key": conn_string(
+        "host=a,b hostaddr=127.0.0.1,::1 port=1,2 dbname=d user=u password=p passfile=/pf "
+        "require_auth=!password,!md5 channel_binding=prefer connect_timeout=10 "
+        "client_encoding=UTF8 options=-cx=1 application_name=app fallback_application_name=fb "
+        "keepalives=1 keepalives_idle=5 keepalives_interval=6 keepalives_count=7 "
+        "tcp_user_timeout=8000 replication=false gssencmode=disable sslmode=verify-full "
+        "sslnegotiation=postgres sslcompression=0 sslcert=/c sslkey=/k sslpassword=sp "
+        "sslcertmode=allow sslrootcert=system sslcrl=/crl sslcrldir=/crld sslsni=1 "
+        "requirepeer=postgres ssl_min_protocol_version=TLSv1.2 "
+        "ssl_max_protocol_version=TLSv1.3 krbsrvname=postgres gsslib=gssapi gssdelegation=0 "
+        "service=svc target_session_attrs=any load_balance_hosts=random "
+        "statement_cache_capacity=0 statement_timeout=1500"),
+    "kv_require_auth_lists": conn_string("require_auth=scram-sha-256,md5 channel_binding=require"),
+    "kv_empty_values": conn_string("host='' port= user='' sslrootcert=''"),
+    "kv_errors": conn_string("host=a,,b"),
+    "parts_plain": url_parts("alice", "secret", "db.example", "shop", 5433, "sslmode", "require"),
+    "parts_socket_dir": url_parts("u", "", "/var/run/postgresql", "d", 0xFFFF, "application_name", "a p"),
+    "parts_reserved_bytes": url_parts("u:@/?", "p:@/?#&=", "h,st", "d/b?", 1, "options", "-c a=b&c"),
+    "parts_bad_utf8": url_parts(b"\xc3", b"\xff", "h", "d", 5432, "password", b"\xfe"),
+    "parts_port_zero": url_parts("u", "p", "h", "d", 0, "port", "5432"),
+    "pgpass_match": pgpass(b"# comment\nh:5432:db:u:pw\n*:*:*:*:fallback\n", "h", "db", "u", 5432, "x"),
+    "pgpass_escapes": pgpass(b"h\\:x:*:db:u:p\\:w\\\\:rest\r\n", "h:x", "db", "u", 1, "y"),
+    "pgpass_empty_password": pgpass(b"*:*:*:*:\n*:*:*:*:second\n", "h", "d", "u", 2, ""),
+    "pgpass_short_lines": pgpass(b"h:5432:db\nh:5432:db:u\nh:5432:db:u:\\", "h", "db", "u", 5432, "z"),
+    "service_text": service_text(
+        "# c\n[a]\nhost=ha\n\n[svc]\n  # indented\n  host = hb  \nport=1\r\nport=2\n[c]\nx\n", "svc"),
+    "service_text_errors": service_text("[s]\nhost=x\nservice=b\n", "s"),
+    "service_text_ldap": service_text("[s]\nldap://server/x\n", "s"),
+    "service_parts": service_parts("svc", [("host", "h1"), ("port", "5433"), ("host", "h2"),
+                                           ("options", "-c x='y z' # kept")]),
+    "service_parts_bad_value": service_parts("s", [("sslmode", "sometimes")]),
+}
+
+
 # --- named_params ----------------------------------------------------------------------------
 
 def raw_sql(text):
@@ -159,6 +242,7 @@ NAMED_SEEDS = {
 # Seeds named refused_* end before ReadyForQuery on purpose; every other scram_client seed
 # completes the exchange (protocol-tests/tests/fuzz_seeds.rs checks both).
 TARGETS = {
+    "config_parse": CONFIG_SEEDS,
     "named_params": NAMED_SEEDS,
     "scram_client": SCRAM_SEEDS,
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 #[path = "../../fuzz/checks/backend_decode.rs"]
 mod backend_decode;
+#[path = "../../fuzz/checks/config_parse.rs"]
+mod config_parse;
 #[path = "../../fuzz/checks/exchange.rs"]
 mod exchange;
 #[path = "../../fuzz/checks/named_params.rs"]
@@ -24,6 +26,7 @@ type Check = fn(&[u8]);
 /// Each fuzz target with seeds, and its checks.
 const TARGETS: &[(&str, Check)] = &[
     ("backend_decode", backend_decode::check),
+    ("config_parse", config_parse::check),
     ("exchange", exchange::check),
     ("named_params", named_params::check),
     ("scram_client", scram_client::check),
