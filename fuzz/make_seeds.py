@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seeds of the scram_client, named_params, config_parse fuzz
+"""Writes the hand-made seeds of the scram_client, named_params, config_parse, from_sql fuzz
 targets into fuzz/seeds/<target>/ (run: python3 fuzz/make_seeds.py [target ...]).
 
 Each seed follows the input layout documented at the top of fuzz/checks/<target>.rs. The
@@ -195,6 +195,104 @@ CONFIG_SEEDS = {
 }
 
 
+# --- from_sql --------------------------------------------------------------------------------
+
+CITEXT, UNKNOWN_OID, BY_OID = 0, 1, 255
+OIDS = {"bool": 16, "char": 18, "int2": 21, "int4": 23, "int8": 20, "oid": 26, "xid8": 5069,
+        "float4": 700, "float8": 701, "numeric": 1700, "text": 25, "bytea": 17, "date": 1082,
+        "time": 1083, "timetz": 1266, "timestamp": 1114, "timestamptz": 1184,
+        "interval": 1186, "json": 114, "jsonb": 3802, "uuid": 2950, "inet": 869,
+        "int4[]": 1007, "text[]": 1009, "numeric[]": 1231, "float8[]": 1022, "date[]": 1182,
+        "uuid[]": 2951, "jsonb[]": 3807, "int2vector": 22, "bool[]": 1000, "inet[]": 1041}
+
+
+def value(sql_type, data, null=False):
+    if isinstance(data, str):
+        data = data.encode()
+    head = bytes([BY_OID]) + struct.pack(">I", OIDS[sql_type]) if isinstance(sql_type, str) \
+        else bytes([sql_type])
+    return head + bytes([1 if null else 0]) + data
+
+
+def numeric(ndigits_digits, weight, sign, dscale):
+    return struct.pack(">HhHH", len(ndigits_digits), weight, sign, dscale) + b"".join(
+        struct.pack(">h", d) for d in ndigits_digits)
+
+
+def array(elem_oid, dims, elements, flags=None):
+    has_null = any(e is None for e in elements)
+    out = struct.pack(">iiI", len(dims), (1 if has_null else 0) if flags is None else flags,
+                      elem_oid)
+    for length, lower in dims:
+        out += struct.pack(">ii", length, lower)
+    for e in elements:
+        out += struct.pack(">i", -1) if e is None else struct.pack(">i", len(e)) + e
+    return out
+
+
+i4 = lambda n: struct.pack(">i", n)
+
+FROM_SQL_SEEDS = {
+    "bool": value("bool", b"\x01"),
+    "bool_nonzero": value("bool", b"\x07"),
+    "char": value("char", b"\xff"),
+    "int2": value("int2", struct.pack(">h", -2)),
+    "int4": value("int4", i4(-123456)),
+    "int8": value("int8", struct.pack(">q", 2**62)),
+    "oid": value("oid", struct.pack(">I", 4000000000)),
+    "xid8": value("xid8", struct.pack(">Q", 2**63 + 5)),
+    "float4_nan": value("float4", struct.pack(">f", float("nan"))),
+    "float4_negative_zero": value("float4", struct.pack(">f", -0.0)),
+    "float8_inf": value("float8", struct.pack(">d", float("inf"))),
+    "numeric_scale": value("numeric", numeric([1234, 5600], 0, 0, 4)),
+    "numeric_negative_fraction": value("numeric", numeric([12, 3400], -1, 0x4000, 8)),
+    "numeric_nan": value("numeric", numeric([], 0, 0xC000, 0)),
+    "numeric_infinity": value("numeric", numeric([], 0, 0xD000, 0x20)),
+    "numeric_huge_weight": value("numeric", numeric([9], 32767, 0, 0)),
+    "numeric_hidden_digits": value("numeric", numeric([1, 2345], 0, 0, 2)),
+    "numeric_bad_count": value("numeric", struct.pack(">HhHH", 0xFFFF, 0, 0, 0) + b"\x00\x01"),
+    "text": value("text", "héllo :) \u00e9"),
+    "text_invalid_utf8": value("text", b"\xff\xfe"),
+    "json": value("json", '{"a": [1, 2.5, null, "x"], "b": {"c": true}}'),
+    "jsonb": value("jsonb", b'\x01[1, 2, 3]'),
+    "jsonb_bad_version": value("jsonb", b'\x02{}'),
+    "bytea": value("bytea", bytes(range(256))),
+    "date": value("date", i4(-1)),
+    "date_infinity": value("date", i4(2**31 - 1)),
+    "time": value("time", struct.pack(">q", 86399999999)),
+    "time_2400": value("time", struct.pack(">q", 86400000000)),
+    "timetz": value("timetz", struct.pack(">qi", 3600000000, -19800)),
+    "timestamp": value("timestamp", struct.pack(">q", 1234567890123456)),
+    "timestamp_neg_infinity": value("timestamp", struct.pack(">q", -2**63)),
+    "timestamp_out_of_pg_range": value("timestamp", struct.pack(">q", 2**62)),
+    "timestamptz": value("timestamptz", struct.pack(">q", -1)),
+    "interval": value("interval", struct.pack(">qii", -1, 2, -3)),
+    "uuid": value("uuid", bytes(range(16))),
+    "inet_text": value("inet", "192.168.0.1/32"),
+    "citext": value(CITEXT, "Mixed Case"),
+    "unknown_oid_text": value(UNKNOWN_OID, "some text"),
+    "null_int4": value("int4", b"", null=True),
+    "null_text_array": value("text[]", b"", null=True),
+    "int4_array": value("int4[]", array(23, [(3, 1)], [i4(1), i4(2), None])),
+    "int4_array_2d": value("int4[]", array(23, [(2, 0), (2, -5)], [i4(1), i4(2), i4(3), i4(4)])),
+    "int4_array_empty": value("int4[]", array(23, [], [])),
+    "int4_array_huge_dims": value("int4[]", array(23, [(2**30, 1), (2**30, 1)], [i4(1)])),
+    "int4_array_wrong_element": value("int4[]", array(25, [(1, 1)], [b"x"])),
+    "text_array": value("text[]", array(25, [(2, 1)], [b"a", "é,\"{}".encode()])),
+    "numeric_array": value("numeric[]", array(1700, [(1, 1)], [numeric([5], 0, 0, 0)])),
+    "float8_array": value("float8[]", array(701, [(1, 1)], [struct.pack(">d", -0.0)])),
+    "date_array": value("date[]", array(1082, [(2, 1)], [i4(0), i4(2**31 - 1)])),
+    "uuid_array": value("uuid[]", array(2950, [(1, 1)], [bytes(16)])),
+    "jsonb_array": value("jsonb[]", array(3802, [(1, 1)], [b'\x01{"k": 1}'])),
+    "bool_array_nulls": value("bool[]", array(16, [(2, 1)], [None, None])),
+    "inet_array_text": value("inet[]", "{10.0.0.1,::1}"),
+    "int2vector": value("int2vector", array(21, [(2, 0)], [b"\x00\x01", b"\x00\x02"])),
+    "numeric_literal": value("text", "-0001.2500e-3"),
+    "numeric_literal_special": value("text", " -Infinity "),
+    "uuid_literal": value("text", "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}"),
+}
+
+
 # --- named_params ----------------------------------------------------------------------------
 
 def raw_sql(text):
@@ -243,6 +341,7 @@ NAMED_SEEDS = {
 # completes the exchange (protocol-tests/tests/fuzz_seeds.rs checks both).
 TARGETS = {
     "config_parse": CONFIG_SEEDS,
+    "from_sql": FROM_SQL_SEEDS,
     "named_params": NAMED_SEEDS,
     "scram_client": SCRAM_SEEDS,
 }

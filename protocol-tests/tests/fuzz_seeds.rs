@@ -15,6 +15,8 @@ mod backend_decode;
 mod config_parse;
 #[path = "../../fuzz/checks/exchange.rs"]
 mod exchange;
+#[path = "../../fuzz/checks/from_sql.rs"]
+mod from_sql;
 #[path = "../../fuzz/checks/named_params.rs"]
 mod named_params;
 #[path = "../../fuzz/checks/scram_client.rs"]
@@ -28,6 +30,7 @@ const TARGETS: &[(&str, Check)] = &[
     ("backend_decode", backend_decode::check),
     ("config_parse", config_parse::check),
     ("exchange", exchange::check),
+    ("from_sql", from_sql::check),
     ("named_params", named_params::check),
     ("scram_client", scram_client::check),
 ];
