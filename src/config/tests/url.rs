@@ -231,7 +231,7 @@ fn raw_nul_in_any_part_is_refused() {
         "postgresql://u\0@h/d",
         "postgresql://u:p\0w@h/d",
         "postgresql://u@h\0/d",
-        "postgresql://u@h:54\032/d",
+        "postgresql://u@h:54\0x/d",
         "postgresql://u@h/d\0",
         "postgresql://u@h/d?application_name=a\0",
         "postgresql://u@h/d?appl\0=a",
