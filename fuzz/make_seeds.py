@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seeds of the scram_client, named_params, config_parse, from_sql fuzz
+"""Writes the hand-made seeds of the scram_client, config_parse, named_params and from_sql fuzz
 targets into fuzz/seeds/<target>/ (run: python3 fuzz/make_seeds.py [target ...]).
 
 Each seed follows the input layout documented at the top of fuzz/checks/<target>.rs. The
