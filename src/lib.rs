@@ -9,6 +9,9 @@
 mod client;
 pub mod config;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod pool;
 pub mod proto;
 mod sqlstate;

@@ -11,12 +11,20 @@ use std::path::{Path, PathBuf};
 
 #[path = "../../fuzz/checks/backend_decode.rs"]
 mod backend_decode;
+#[path = "../../fuzz/checks/config_parse.rs"]
+mod config_parse;
 #[path = "../../fuzz/checks/exchange.rs"]
 mod exchange;
 #[path = "../../fuzz/checks/frontend_decode.rs"]
 mod frontend_decode;
 #[path = "../../fuzz/checks/roundtrip.rs"]
 mod roundtrip;
+#[path = "../../fuzz/checks/from_sql.rs"]
+mod from_sql;
+#[path = "../../fuzz/checks/named_params.rs"]
+mod named_params;
+#[path = "../../fuzz/checks/scram_client.rs"]
+mod scram_client;
 
 /// A fuzz target's checks: panics when one fails.
 type Check = fn(&[u8]);
@@ -24,9 +32,13 @@ type Check = fn(&[u8]);
 /// Each fuzz target with seeds, and its checks.
 const TARGETS: &[(&str, Check)] = &[
     ("backend_decode", backend_decode::check),
+    ("config_parse", config_parse::check),
     ("exchange", exchange::check),
     ("frontend_decode", frontend_decode::check),
     ("roundtrip", roundtrip::check),
+    ("from_sql", from_sql::check),
+    ("named_params", named_params::check),
+    ("scram_client", scram_client::check),
 ];
 
 fn seeds_root() -> PathBuf {
@@ -164,4 +176,33 @@ fn every_exchange_seed_runs_to_its_end() {
     }
     assert!(runs > 0, "no exchange seed in {}", dir.display());
     eprintln!("{runs} exchange seeds run to their end");
+}
+
+/// The scram_client seeds are hand-made exchanges (`fuzz/make_seeds.py`): each one not named
+/// `refused_*` completes (the right signature verified, AuthenticationOk and ReadyForQuery
+/// accepted) and each `refused_*` one stops before, so the replay above checks what each seed
+/// stands for rather than passing on an exchange refused at its first message.
+#[test]
+fn every_scram_client_seed_ends_as_named() {
+    let dir = seeds_root().join("scram_client");
+    let (mut completed, mut refused) = (0usize, 0usize);
+    for seed in entries(&dir) {
+        let name = name_of(&seed);
+        if name.starts_with("found-") {
+            continue;
+        }
+        let done = scram_client::run(&fs::read(&seed).expect("a seed"));
+        if name.starts_with("refused_") {
+            assert!(!done, "{name}: completed the exchange");
+            refused += 1;
+        } else {
+            assert!(done, "{name}: did not complete the exchange");
+            completed += 1;
+        }
+    }
+    assert!(
+        completed > 0 && refused > 0,
+        "scram_client seeds: {completed} completed, {refused} refused"
+    );
+    eprintln!("scram_client seeds: {completed} complete, {refused} refused as named");
 }

@@ -22,6 +22,8 @@
 //! - Errors never quote text that follows a password in a string, since a mis-quoted password
 //!   would otherwise leak into logs through the error message.
 //! - `hostaddr` takes IP addresses only (IPv6 zone suffixes such as `%eth0` are refused).
+//! - A percent-encoded `,` (`%2C`) in a URL's host is an error; libpq takes it as a host
+//!   separator, like a plain `,`.
 //! - `client_encoding` must name UTF-8 (or be `auto`): tusk always exchanges text as UTF8.
 //! - `PGDATESTYLE` is ignored: tusk's decoders need `DateStyle=ISO`.
 //! - Not supported yet, and refused when connecting rather than ignored: `replication` other
@@ -37,9 +39,9 @@ pub(super) mod env;
 mod getters;
 mod keyvalue;
 pub(super) mod options;
-mod pgpass;
+pub(crate) mod pgpass;
 pub(super) mod resolve;
-mod service;
+pub(crate) mod service;
 mod session_modes;
 mod tls_modes;
 mod tls_settings;

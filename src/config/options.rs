@@ -255,6 +255,17 @@ impl Config {
         value: &[u8],
         reveal: bool,
     ) -> Result<(), String> {
+        // A setting is a C string to the server and to libpq: a NUL would end it there, so it
+        // is refused in every form (the URL's percent-decoding refuses `%00` itself, with its
+        // position). Found by the `config_parse` fuzz target: key=value and service files let
+        // it through, so the same setting was accepted in one form and refused in the other.
+        if value.contains(&0) {
+            return Err(if is_known_key(key) {
+                format!("the value of \"{key}\" contains a NUL byte, which no setting can hold")
+            } else {
+                format!("invalid connection option {}", quoted(key, reveal))
+            });
+        }
         match key {
             "password" => {
                 self.password = Some(value.to_vec());

@@ -94,7 +94,7 @@ fn host_field(host: &Host) -> String {
 
 /// The password of the first line of `contents` matching the four fields. A matching line with
 /// an empty password means no password, as in libpq.
-pub(super) fn find_password(
+pub(crate) fn find_password(
     contents: &[u8],
     host: &str,
     port: u16,

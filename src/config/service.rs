@@ -186,6 +186,14 @@ impl Config {
                 searched.join(" and ")
             )));
         };
+        self = self.apply_section(entries, &path)?;
+        self.service = Some(name);
+        self.service_expanded = true;
+        Ok(self)
+    }
+
+    /// Applies the entries of a section read from `path` to every setting not given yet.
+    fn apply_section(mut self, entries: Vec<Entry>, path: &Path) -> Result<Config, Error> {
         for entry in entries {
             if self.is_given(&entry.key) {
                 continue;
@@ -199,10 +207,38 @@ impl Config {
                     ))
                 })?;
         }
-        self.service = Some(name);
-        self.service_expanded = true;
         Ok(self)
     }
+}
+
+/// A service section's `(key, value)` lines in file order, and the settings they gave.
+#[cfg(feature = "fuzzing")]
+pub type AppliedSection = (Vec<(String, String)>, Config);
+
+/// The fuzz targets' way in (feature `fuzzing`): section `name` of the service file text
+/// `text` as its `(key, value)` lines, and `base` with them applied as
+/// [`Config::expand_service`] applies them; `Ok(None)` when the text has no such section.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn apply_service_text(
+    base: Config,
+    text: &str,
+    name: &str,
+) -> Result<Option<AppliedSection>, Error> {
+    let path = Path::new("(fuzz input)");
+    let entries = find_section(text, name).map_err(|(line, msg)| {
+        Error::config(format!(
+            "{msg} (service file \"{}\", line {line})",
+            path.display()
+        ))
+    })?;
+    let Some(entries) = entries else {
+        return Ok(None);
+    };
+    let lines = entries
+        .iter()
+        .map(|e| (e.key.clone(), e.value.clone()))
+        .collect();
+    Ok(Some((lines, base.apply_section(entries, path)?)))
 }
 
 #[cfg(test)]

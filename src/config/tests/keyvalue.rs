@@ -205,3 +205,27 @@ fn errors_never_show_the_password() {
     );
     assert!(format!("{:?}", Config::new()).contains("password: None"));
 }
+
+/// A NUL byte in a value is refused in the key=value form as the URL form refuses `%00`: a
+/// setting is a C string to libpq and to the server. The `config_parse` fuzz target found the
+/// two forms disagreeing (`passfile=/p<NUL>` parsed here, its URL did not).
+#[test]
+fn nul_in_a_value_is_refused() {
+    for s in [
+        "passfile=/p\0x",
+        "password='a\0b'",
+        "user=\0",
+        "options='-c a=\0'",
+    ] {
+        let err = parse_err(s);
+        assert!(err.contains("contains a NUL byte"), "{s:?}: {err}");
+        assert!(
+            !err.contains('\0'),
+            "{s:?}: the error quotes the NUL: {err}"
+        );
+    }
+    // The password itself is never shown.
+    let err = parse_err("password='se\0cret'");
+    assert!(!err.contains("cret"), "{err}");
+    assert!(parse_err("postgres://u@h/d?passfile=%2Fp%00x").contains("%00"));
+}

@@ -220,3 +220,45 @@ fn errors_never_show_the_password() {
     let e = parse_err("postgres://h/db?password=hunter&2=x");
     assert!(!e.contains("hunter") && !e.contains("\"2\""), "{e}");
 }
+
+/// A raw NUL byte in any part of a URL is refused like `%00`: the user name, host and
+/// database name are set without `Config::set_option`, so its NUL check did not cover them.
+/// Found by the `config_parse` fuzz target (`postgresql://u@h/d<NUL>` parsed, and printed back
+/// as `?dbname=d%00` it did not).
+#[test]
+fn raw_nul_in_any_part_is_refused() {
+    for s in [
+        "postgresql://u\0@h/d",
+        "postgresql://u:p\0w@h/d",
+        "postgresql://u@h\0/d",
+        "postgresql://u@h:54\0x/d",
+        "postgresql://u@h/d\0",
+        "postgresql://u@h/d?application_name=a\0",
+        "postgresql://u@h/d?appl\0=a",
+    ] {
+        let err = parse_err(s);
+        assert!(err.contains("NUL byte at position"), "{s:?}: {err}");
+    }
+    assert!(parse_err("postgresql://u:se\0cret@h/d").contains("in the password"));
+}
+
+/// A percent-encoded ',' in a host is refused rather than kept inside one host name (libpq
+/// would split there; the key=value form cannot express such a host at all). Found by the
+/// `config_parse` fuzz target: `postgresql://a%2Cb/` gave one host "a,b", which printed back
+/// as `host=a,b` is two.
+#[test]
+fn encoded_comma_in_a_host_is_refused() {
+    for s in [
+        "postgresql://a%2Cb/d",
+        "postgresql://h1,a%2cb:5433/d",
+        "postgresql://%2Fvar%2Crun/d",
+        "postgresql://[::1%2C]/d",
+    ] {
+        let err = parse_err(s);
+        assert!(err.contains("percent-encoded ','"), "{s:?}: {err}");
+    }
+    // A plain ',' still separates hosts, and %2C elsewhere is just a comma.
+    let c = parse("postgresql://a,b/d%2Ce?options=-c%20x%3Dy%2Cz");
+    assert_eq!(c.get_hosts(), [tcp("a"), tcp("b")]);
+    assert_eq!(c.get_dbname(), Some("d,e"));
+}

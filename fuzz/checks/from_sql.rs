@@ -1,0 +1,304 @@
+//! The checks of the `from_sql` fuzz target, shared with the ordinary test that replays the
+//! seeds (`protocol-tests/tests/fuzz_seeds.rs`, which includes this file with `#[path]`).
+//!
+//! [`check`] decodes arbitrary bytes as a value of one SQL type into every Rust type tusk has a
+//! `FromSql` implementation for (scalars, strings, byte strings, dates and times with their
+//! infinities, intervals, numerics, JSON, UUIDs; each also as `Option<T>`; arrays as `Vec<T>`,
+//! `Vec<Option<T>>`, `Array<T>` and `Array<Option<T>>` of every element type), through
+//! `tusk::types::decode` as a row accessor does. The input is read as:
+//!
+//! | bytes     | meaning                                                                    |
+//! | --------- | -------------------------------------------------------------------------- |
+//! | 1         | the SQL type: an index into [`types`] (`citext` by name at 0, an unknown OID at 1, then built-in types with a codec, text-only types and their arrays), or past its end a 4-byte OID that follows |
+//! | 1         | bit 0: the value is NULL                                                   |
+//! | the rest  | the value's bytes (binary format where the type has a codec, text otherwise) |
+//!
+//! Besides the absence of panics it checks, for every Rust type:
+//!
+//! - a type that does not accept the SQL type fails with `WrongType`; NULL into a non-`Option`
+//!   fails with `WasNull`; every other error is an `InvalidValue` (typed, naming what was
+//!   wrong), never another error type;
+//! - a decoded value whose Rust type can also be sent as that SQL type is encoded again
+//!   (`to_sql_checked`) and decodes to the same value (compared through `Debug`, which tells
+//!   `-0.0` from `0.0`, a numeric's scale and a timestamp's offset). Only the date and time
+//!   types may refuse to encode a value they decoded (the decoders accept instants outside
+//!   PostgreSQL's range that chrono can hold), and then with an `InvalidValue`;
+//! - as text: a `numeric` literal that `Decimal` parses prints and parses back to itself, and
+//!   goes through the binary format unchanged; likewise a `Uuid`.
+//!
+//! Allocation sizes are checked by the fuzz target itself (`fuzz_targets/from_sql.rs` wraps
+//! the allocator): no single allocation may exceed a bound linear in the input, so nothing
+//! allocates on a length or count read from the bytes.
+//!
+//! Only `tusk`, `bytes`, `chrono` and `serde_json` are used here: the crates that include this
+//! file depend on all four.
+
+// Each fuzz target includes one check, so each check includes the reader itself; the test that
+// replays every target's seeds then holds one copy per check.
+#[allow(clippy::duplicate_mod)]
+#[path = "input.rs"]
+mod input;
+
+use std::borrow::Cow;
+use std::fmt::Debug;
+
+use bytes::BytesMut;
+use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use input::Input;
+use tusk::types::{
+    decode, Array, Decimal, FromSql, FromSqlOwned, Interval, InvalidValue, IsNull, Json, TimeTz,
+    Timestamp, ToSql, Type, Uuid, WasNull, WrongType,
+};
+use tusk::BoxError;
+
+/// The SQL types an input can choose by index: every built-in type some `FromSql` accepts,
+/// their array types, types without a binary codec (read as text), `citext` by name and an
+/// OID nobody knows.
+pub fn types() -> Vec<Type> {
+    let base = [
+        Type::BOOL,
+        Type::CHAR,
+        Type::INT2,
+        Type::INT4,
+        Type::INT8,
+        Type::OID,
+        Type::REGPROC,
+        Type::REGPROCEDURE,
+        Type::REGOPER,
+        Type::REGOPERATOR,
+        Type::REGCLASS,
+        Type::REGTYPE,
+        Type::REGCONFIG,
+        Type::REGDICTIONARY,
+        Type::REGNAMESPACE,
+        Type::REGROLE,
+        Type::REGCOLLATION,
+        Type::XID,
+        Type::CID,
+        Type::XID8,
+        Type::FLOAT4,
+        Type::FLOAT8,
+        Type::NUMERIC,
+        Type::TEXT,
+        Type::VARCHAR,
+        Type::BPCHAR,
+        Type::NAME,
+        Type::UNKNOWN,
+        Type::BYTEA,
+        Type::DATE,
+        Type::TIME,
+        Type::TIMETZ,
+        Type::TIMESTAMP,
+        Type::TIMESTAMPTZ,
+        Type::INTERVAL,
+        Type::JSON,
+        Type::JSONB,
+        Type::UUID,
+        Type::INET,
+        Type::MONEY,
+        Type::INT4RANGE,
+    ];
+    // The two without a fixed OID first, so that seeds can name them by index.
+    let mut all = vec![Type::other(16_401, "citext"), Type::from_oid(99_999)];
+    all.extend(base.iter().cloned());
+    all.extend(base.iter().filter_map(Type::array_type));
+    all.extend([Type::INT2VECTOR, Type::OIDVECTOR]);
+    all
+}
+
+/// Runs every check on `data`; panics (an assertion) when one fails.
+pub fn check(data: &[u8]) {
+    let mut input = Input::new(data);
+    let types = types();
+    let index = usize::from(input.byte());
+    let ty = match types.get(index) {
+        Some(ty) => ty.clone(),
+        None => {
+            let oid = u32::from_be_bytes([input.byte(), input.byte(), input.byte(), input.byte()]);
+            Type::from_oid(oid)
+        }
+    };
+    let null = input.byte() & 1 == 1;
+    let bytes = input.rest();
+    let raw = (!null).then_some(bytes);
+
+    decode_as_everything(&ty, raw);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        check_text_forms(text);
+    }
+}
+
+/// Probes one Rust type `T` (and `Option<T>`), re-decoding as the owned type `O`, which must
+/// have the same `Debug` form (`String` for `&str`, ...). `$dates` marks the date and time
+/// types, which may refuse to encode what they decoded.
+macro_rules! probe {
+    ($ty:expr, $raw:expr; $($t:ty => $o:ty, $dates:expr;)*) => {$(
+        probe::<$t, $o>($ty, $raw, $dates);
+        probe::<Option<$t>, Option<$o>>($ty, $raw, $dates);
+    )*};
+}
+
+/// Probes the array forms of one element type.
+macro_rules! probe_arrays {
+    ($ty:expr, $raw:expr; $($t:ty => $o:ty, $dates:expr;)*) => {$(
+        probe::<Vec<$t>, Vec<$o>>($ty, $raw, $dates);
+        probe::<Vec<Option<$t>>, Vec<Option<$o>>>($ty, $raw, $dates);
+        probe::<Array<$t>, Array<$o>>($ty, $raw, $dates);
+        probe::<Option<Array<Option<$t>>>, Option<Array<Option<$o>>>>($ty, $raw, $dates);
+    )*};
+}
+
+fn decode_as_everything(ty: &Type, raw: Option<&[u8]>) {
+    probe!(ty, raw;
+        bool => bool, false;
+        i8 => i8, false;
+        i16 => i16, false;
+        i32 => i32, false;
+        i64 => i64, false;
+        u32 => u32, false;
+        u64 => u64, false;
+        f32 => f32, false;
+        f64 => f64, false;
+        Decimal => Decimal, false;
+        &str => String, false;
+        String => String, false;
+        Box<str> => String, false;
+        Cow<'_, str> => String, false;
+        &[u8] => Vec<u8>, false;
+        Vec<u8> => Vec<u8>, false;
+        Box<[u8]> => Vec<u8>, false;
+        NaiveDate => NaiveDate, true;
+        NaiveTime => NaiveTime, true;
+        NaiveDateTime => NaiveDateTime, true;
+        DateTime<Utc> => DateTime<Utc>, true;
+        DateTime<FixedOffset> => DateTime<FixedOffset>, true;
+        DateTime<Local> => DateTime<Local>, true;
+        TimeTz => TimeTz, true;
+        Timestamp<NaiveDate> => Timestamp<NaiveDate>, true;
+        Timestamp<NaiveDateTime> => Timestamp<NaiveDateTime>, true;
+        Timestamp<DateTime<Utc>> => Timestamp<DateTime<Utc>>, true;
+        Interval => Interval, false;
+        serde_json::Value => serde_json::Value, false;
+        Json<serde_json::Value> => Json<serde_json::Value>, false;
+        Json<Vec<i64>> => Json<Vec<i64>>, false;
+        Uuid => Uuid, false;
+        Box<i32> => Box<i32>, false;
+    );
+    probe_arrays!(ty, raw;
+        bool => bool, false;
+        i16 => i16, false;
+        i32 => i32, false;
+        i64 => i64, false;
+        u32 => u32, false;
+        f32 => f32, false;
+        f64 => f64, false;
+        Decimal => Decimal, false;
+        &str => String, false;
+        String => String, false;
+        Vec<u8> => Vec<u8>, false;
+        NaiveDate => NaiveDate, true;
+        NaiveTime => NaiveTime, true;
+        NaiveDateTime => NaiveDateTime, true;
+        DateTime<Utc> => DateTime<Utc>, true;
+        TimeTz => TimeTz, true;
+        Timestamp<NaiveDate> => Timestamp<NaiveDate>, true;
+        Interval => Interval, false;
+        serde_json::Value => serde_json::Value, false;
+        Uuid => Uuid, false;
+    );
+}
+
+/// Decodes `raw` as `T`, checks the outcome, and re-encodes a decoded value to decode it again
+/// as `O`.
+fn probe<'a, T, O>(ty: &Type, raw: Option<&'a [u8]>, dates: bool)
+where
+    T: FromSql<'a> + ToSql + Debug,
+    O: FromSqlOwned + Debug,
+{
+    let name = std::any::type_name::<T>();
+    let value = match decode::<T>(ty, raw) {
+        Ok(value) => value,
+        Err(e) => {
+            if !<T as FromSql>::accepts(ty) {
+                assert!(
+                    e.is::<WrongType>(),
+                    "{name} from {ty}: not WrongType: {e:?}"
+                );
+            } else if raw.is_none() {
+                assert!(
+                    e.is::<WasNull>(),
+                    "{name} from NULL {ty}: not WasNull: {e:?}"
+                );
+            } else {
+                assert_typed(&e, name, ty);
+            }
+            return;
+        }
+    };
+    assert!(
+        <T as FromSql>::accepts(ty),
+        "{name} decoded {ty}, which it does not accept"
+    );
+    if !<T as ToSql>::accepts(ty) {
+        return; // Decoding widens (i64 from int2); encoding never narrows.
+    }
+    let mut buf = BytesMut::new();
+    let again = match value.to_sql_checked(ty, &mut buf) {
+        Ok(IsNull::Yes) => decode::<O>(ty, None),
+        Ok(IsNull::No) => decode::<O>(ty, Some(&buf)),
+        Err(e) => {
+            assert!(
+                dates,
+                "{name} decoded {value:?} from {ty} but cannot encode it: {e}"
+            );
+            assert!(
+                e.is::<InvalidValue>(),
+                "{name} encoding {ty}: untyped error {e:?}"
+            );
+            return;
+        }
+    };
+    let again = again.unwrap_or_else(|e| {
+        panic!("{name} {value:?} encoded as {ty} ({buf:?}) does not decode: {e}")
+    });
+    assert_eq!(
+        format!("{again:?}"),
+        format!("{value:?}"),
+        "{name} from {ty}: {raw:?} re-encoded as {buf:?}"
+    );
+}
+
+/// A decoding error must be one of the types the module documents, and here (the SQL type
+/// accepted, the value not NULL) an `InvalidValue`, or `WasNull` for a NULL array element.
+fn assert_typed(e: &BoxError, name: &str, ty: &Type) {
+    assert!(
+        e.is::<InvalidValue>() || e.is::<WasNull>(),
+        "{name} from {ty}: untyped error {e:?}"
+    );
+}
+
+/// The text forms: `Decimal` and `Uuid` print what they parse so that it parses back, and a
+/// parsed `Decimal` survives the binary format.
+fn check_text_forms(text: &str) {
+    if let Ok(d) = text.parse::<Decimal>() {
+        let printed = d.to_string();
+        let again: Decimal = printed
+            .parse()
+            .unwrap_or_else(|e| panic!("{text:?} parsed as {d:?}, printed {printed:?}: {e}"));
+        assert_eq!(again, d, "{text:?} printed as {printed:?}");
+        let mut buf = BytesMut::new();
+        d.to_sql_checked(&Type::NUMERIC, &mut buf)
+            .unwrap_or_else(|e| panic!("{text:?} parsed as {d:?} but does not encode: {e}"));
+        let back: Decimal = decode(&Type::NUMERIC, Some(&buf))
+            .unwrap_or_else(|e| panic!("{d:?} encoded as {buf:?} does not decode: {e}"));
+        assert_eq!(back, d, "{text:?} through the binary format");
+    }
+    if let Ok(u) = text.parse::<Uuid>() {
+        let printed = u.to_string();
+        assert_eq!(
+            printed.parse::<Uuid>().ok(),
+            Some(u),
+            "{text:?} printed as {printed:?}"
+        );
+    }
+}
