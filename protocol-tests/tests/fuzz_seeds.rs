@@ -15,14 +15,14 @@ mod backend_decode;
 mod config_parse;
 #[path = "../../fuzz/checks/exchange.rs"]
 mod exchange;
-#[path = "../../fuzz/checks/frontend_decode.rs"]
-mod frontend_decode;
-#[path = "../../fuzz/checks/roundtrip.rs"]
-mod roundtrip;
 #[path = "../../fuzz/checks/from_sql.rs"]
 mod from_sql;
+#[path = "../../fuzz/checks/frontend_decode.rs"]
+mod frontend_decode;
 #[path = "../../fuzz/checks/named_params.rs"]
 mod named_params;
+#[path = "../../fuzz/checks/roundtrip.rs"]
+mod roundtrip;
 #[path = "../../fuzz/checks/scram_client.rs"]
 mod scram_client;
 
