@@ -106,18 +106,24 @@ pub(crate) fn put_counted<T, E: From<ProtoError>>(
 /// How the length field of a whole message is checked (`len` counts the field itself): against
 /// what the server accepts from a client for the frontend encoders, against the `i32` field for
 /// the backend encoders. The error names `message`.
-pub(crate) type LengthCheck = fn(message: &'static str, len: usize) -> Result<i32, ProtoError>;
+///
+/// A trait rather than a function pointer, so each encoder's check is a static call the
+/// compiler can inline into the message writer.
+pub(crate) trait LengthCheck: FnOnce(&'static str, usize) -> Result<i32, ProtoError> {}
+
+impl<F: FnOnce(&'static str, usize) -> Result<i32, ProtoError>> LengthCheck for F {}
 
 /// Appends one message: the tag (none for the startup-phase packets), a placeholder length, the
 /// body written by `body`, then patches the length in, checked by `check`.
 ///
 /// If `body` fails or `check` refuses the length, the buffer is truncated back to its length at
 /// entry and the error returned.
+#[inline]
 pub(crate) fn message<E: From<ProtoError>>(
     buf: &mut BytesMut,
     tag: Option<u8>,
     what: &'static str,
-    check: LengthCheck,
+    check: impl LengthCheck,
     body: impl FnOnce(&mut BytesMut) -> Result<(), E>,
 ) -> Result<(), E> {
     let start = buf.len();
@@ -129,11 +135,12 @@ pub(crate) fn message<E: From<ProtoError>>(
 }
 
 /// The part of [`message`] that may fail half-way; [`message`] rolls back after it.
+#[inline]
 fn write_message<E: From<ProtoError>>(
     buf: &mut BytesMut,
     tag: Option<u8>,
     what: &'static str,
-    check: LengthCheck,
+    check: impl LengthCheck,
     body: impl FnOnce(&mut BytesMut) -> Result<(), E>,
 ) -> Result<(), E> {
     if let Some(tag) = tag {
