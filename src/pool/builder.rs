@@ -184,7 +184,10 @@ impl PoolBuilder {
     }
 
     /// How long a health check may take (default [`DEFAULT_HEALTH_CHECK_TIMEOUT`], 5 s); see
-    /// [`PoolBuilder::health_check_after`].
+    /// [`PoolBuilder::health_check_after`]. It also bounds the reset every checkout of an idle
+    /// connection gets (finishing what a dropped future left, rolling back a transaction left
+    /// open): a connection whose reset takes longer, as on a network gone silent, is closed
+    /// and another one is handed out.
     pub fn health_check_timeout(mut self, timeout: Duration) -> PoolBuilder {
         self.lifecycle.health_check_timeout = timeout;
         self

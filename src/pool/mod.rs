@@ -49,7 +49,7 @@
 //! | [`PoolBuilder::idle_timeout`] | 10 min | connections idle that long are closed, down to `min_idle` |
 //! | [`PoolBuilder::min_idle`] | 0 | idle connections kept open by a background task |
 //! | [`PoolBuilder::health_check_after`] | off | a connection idle that long answers one empty round trip before reuse |
-//! | [`PoolBuilder::health_check_timeout`] | 5 s | how long that round trip may take |
+//! | [`PoolBuilder::health_check_timeout`] | 5 s | how long that round trip, or a checkout's reset, may take |
 //! | [`PoolBuilder::before_connect`] / [`PoolBuilder::after_connect`] | none | choose the configuration of, and set up, each new connection |
 //!
 //! Before reuse a connection is also dropped when the server ended the session, or no longer

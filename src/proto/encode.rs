@@ -109,7 +109,10 @@ pub(crate) fn put_counted<T, E: From<ProtoError>>(
 ///
 /// A trait rather than a function pointer, so each encoder's check is a static call the
 /// compiler can inline into the message writer.
-pub(crate) trait LengthCheck: FnOnce(&'static str, usize) -> Result<i32, ProtoError> {}
+pub(crate) trait LengthCheck:
+    FnOnce(&'static str, usize) -> Result<i32, ProtoError>
+{
+}
 
 impl<F: FnOnce(&'static str, usize) -> Result<i32, ProtoError>> LengthCheck for F {}
 
