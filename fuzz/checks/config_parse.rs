@@ -611,7 +611,12 @@ fn check_service_parts(input: &mut Input<'_>) {
             .trim()
             .to_owned()
     };
-    let name = one_line(input.chunk()).replace([']', '['], "_");
+    let mut name = one_line(input.chunk()).replace([']', '['], "_");
+    if name == "other" || name == "after" {
+        // The decoy sections around it: with a duplicate name the first section wins (as in
+        // libpq), which is not the section this check wrote.
+        name.push_str("_own");
+    }
     let mut entries = Vec::new();
     for _ in 0..input.byte() % 9 {
         let key = KEYS[usize::from(input.byte()) % KEYS.len()];
