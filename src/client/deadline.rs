@@ -210,23 +210,22 @@ impl Connection {
         let first_cancel = self.deadline.cancel.take();
         let outcome = tokio::time::timeout(limit, async {
             // The cancel already sent must have reached the server before the drain can end
-            // and a later statement start.
-            let mut cancelled = match first_cancel {
+            // and a later statement start; one that was not sent or failed is sent now.
+            let delivered = match first_cancel {
                 Some(handle) => matches!(handle.await, Ok(Ok(()))),
                 None => false,
             };
+            if !delivered {
+                resend_cancel(&token).await;
+            }
+            // Once the drain is over nothing runs any more, so no later cancel can hit
+            // another statement. Not answered within a second: a cancel that reached the
+            // backend while it was still reading the request was ignored; send another.
             loop {
-                if !cancelled {
-                    resend_cancel(&token).await;
-                }
-                cancelled = false;
-                // Once the drain is over nothing runs any more, so no later cancel can hit
-                // another statement.
-                // Not answered within a second: a cancel that reached the backend while it was
-                // still reading the request was ignored; the loop sends another.
                 if let Ok(drained) = tokio::time::timeout(RECANCEL_AFTER, self.drain()).await {
                     return drained;
                 }
+                resend_cancel(&token).await;
             }
         })
         .await;
@@ -275,22 +274,30 @@ impl Connection {
     /// What a call returns when its deadline passed: the connection settled (or closed) first,
     /// so it is idle when the caller gets the error back. A result that is not a timeout is
     /// passed through.
+    ///
+    /// The check is inline and the settling a separate, never-inlined future, so the path of a
+    /// call that did not time out (nearly all of them) stays a single branch.
+    #[inline]
     pub(crate) async fn settle_if_timed_out<T>(
         &mut self,
         result: Result<T, Error>,
     ) -> Result<T, Error> {
-        if !self.deadline.is_unsettled() {
-            return result;
+        match result {
+            Err(timed_out) if self.deadline.is_unsettled() => {
+                Err(self.settled_error(timed_out).await)
+            }
+            result => result,
         }
-        let timed_out = match result {
-            Ok(value) => return Ok(value),
-            Err(e) => e,
-        };
+    }
+
+    /// The slow path of [`Connection::settle_if_timed_out`]: settle, then the error to return.
+    #[inline(never)]
+    async fn settled_error(&mut self, timed_out: Error) -> Error {
         match self.settle_after_timeout().await {
-            Ok(()) => Err(timed_out),
+            Ok(()) => timed_out,
             // The session itself ended meanwhile: that is what the caller must know now.
-            Err(e) if self.is_closed() && e.kind() != crate::Kind::Timeout => Err(e),
-            Err(e) => Err(e.with_source(timed_out)),
+            Err(e) if self.is_closed() && e.kind() != crate::Kind::Timeout => e,
+            Err(e) => e.with_source(timed_out),
         }
     }
 }

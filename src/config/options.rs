@@ -189,6 +189,18 @@ fn parse_count(key: &str, value: &str, unit: &str, reveal: bool) -> Result<u32, 
     }
 }
 
+/// tusk's own time limits, in milliseconds; `zero` says what 0 means, if anything special.
+fn parse_millis(key: &str, value: &str, zero: &str, reveal: bool) -> Result<Duration, String> {
+    let millis: u64 = value.trim().parse().map_err(|_| {
+        format!(
+            "invalid value {} for \"{key}\"; expected a non-negative integer \
+             (milliseconds{zero})",
+            quoted(value, reveal)
+        )
+    })?;
+    Ok(Duration::from_millis(millis))
+}
+
 /// `client_encoding`: tusk exchanges text as UTF8 only, so only UTF-8's names (and `auto`,
 /// which libpq resolves from the locale and tusk takes as UTF8) are accepted.
 pub(super) fn check_client_encoding(value: &str, reveal: bool) -> Result<(), String> {
@@ -435,24 +447,11 @@ impl Config {
                 })?;
             }
             "statement_timeout" => {
-                let millis: u64 = value.trim().parse().map_err(|_| {
-                    format!(
-                        "invalid value {} for \"statement_timeout\"; expected a non-negative \
-                         integer (milliseconds, 0 for no limit)",
-                        quoted(value, reveal)
-                    )
-                })?;
-                self.statement_timeout = Some(Duration::from_millis(millis));
+                self.statement_timeout =
+                    Some(parse_millis(key, value, ", 0 for no limit", reveal)?);
             }
             "cancel_timeout" => {
-                let millis: u64 = value.trim().parse().map_err(|_| {
-                    format!(
-                        "invalid value {} for \"cancel_timeout\"; expected a non-negative \
-                         integer (milliseconds)",
-                        quoted(value, reveal)
-                    )
-                })?;
-                self.cancel_timeout = Some(Duration::from_millis(millis));
+                self.cancel_timeout = Some(parse_millis(key, value, "", reveal)?);
             }
             _ => return Err(format!("invalid connection option {}", quoted(key, reveal))),
         }
