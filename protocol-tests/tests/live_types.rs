@@ -26,6 +26,8 @@ use tusk::{Connection, Kind};
 mod conversions;
 #[path = "live_types/datetime.rs"]
 mod datetime;
+#[path = "live_types/ext.rs"]
+mod ext;
 #[path = "live_types/geometry.rs"]
 mod geometry;
 #[path = "live_types/json_uuid.rs"]

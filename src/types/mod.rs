@@ -72,6 +72,7 @@ use crate::BoxError;
 mod array;
 mod bits;
 mod datetime;
+mod ext;
 mod geometry;
 mod hstore;
 mod interval;
