@@ -32,8 +32,19 @@
 //! | `interval` | [`Interval`] |
 //! | `json`, `jsonb` | `serde_json::Value`, [`Json`]`<T>` |
 //! | `uuid` | [`Uuid`], `uuid::Uuid` (feature `uuid`) |
+//! | `int4range`, `int8range`, `numrange`, `daterange`, `tsrange`, `tstzrange` | [`Range`]`<T>` of the subtype's Rust types |
+//! | `int4multirange`, ... , `tstzmultirange` | [`Multirange`]`<T>` |
+//! | `inet` | [`IpInet`], `std::net::IpAddr` (full prefix only), `ipnet::IpNet`/`Ipv4Net`/`Ipv6Net` (feature `ipnet`) |
+//! | `cidr` | [`IpCidr`], `IpAddr` (full prefix only), `ipnet` types (feature `ipnet`); [`IpInet`] decodes it |
+//! | `macaddr`, `macaddr8` | [`MacAddr`], [`MacAddr8`] |
+//! | `bit`, `varbit` | [`BitString`], `bit_vec::BitVec` (feature `bit-vec`) |
+//! | `money` | [`Money`] |
+//! | `point`, `line`, `lseg`, `box`, `path`, `polygon`, `circle` | [`Point`], [`Line`], [`LineSegment`], [`Rect`], [`Path`], [`Polygon`], [`Circle`]; `geo_types::Point`, `Rect`, `LineString` (feature `geo-types`) for `point`, `box`, `path` |
+//! | `hstore` (extension, by name) | `HashMap<String, Option<String>>`, `BTreeMap<String, Option<String>>` |
+//! | `int2vector`, `oidvector` | `Vec<i16>`, `Vec<u32>` (arrays indexed from 0) |
 //! | arrays of the above | `Vec<T>`, `&[T]` (encode), `[T; N]` (encode), [`Array`]`<T>` |
-//! | any type without a binary codec (text format) | `&str`, `String`, `Box<str>`, `Cow<str>` |
+//! | `xml`, `tsvector`, `tsquery`, `pg_lsn`, enums, composites, any type without a binary codec (text format) | `&str`, `String`, `Box<str>`, `Cow<str>` |
+//! | arrays of text-format types (`tsvector[]`, `xml[]`, ...) | `Vec<String>`, `Vec<Option<String>>`, [`Array`]`<String>` (parsed from the text form), or the whole text as a string |
 //!
 //! `Option<T>` is NULL when `None`; `&T` and `Box<T>` encode like `T`.
 //!
@@ -50,9 +61,23 @@
 //! Columns and parameters of a type without a binary codec travel as text. So the string types
 //! (`&str`, `String`, `Box<str>`, `Cow<str>`) accept every type for which
 //! [`Type::binary_supported`] is false: decoding yields the server's text output (e.g. the label
-//! of an enum, `192.168.0.1/32` for an `inet`), encoding sends the text for the server to parse.
+//! of an enum, `'a' 'cat'` for a `tsvector`), encoding sends the text for the server to parse.
 //! `citext` has no fixed OID; it is text-format as an unknown type, and additionally accepted
-//! by name when a [`Type::other`] carries the name `citext`.
+//! by name when a [`Type::other`] carries the name `citext`. `xml` and `tsvector` stay text on
+//! purpose: their binary forms are the same text (`xml`) or an internal layout with nothing to
+//! gain over the text (`tsvector`).
+//!
+//! An array of a text-format element type is text-format too. `Vec<T>` and [`Array`]`<T>` parse
+//! its text (`{a,"b c",NULL}`: quotes, backslash escapes, NULL, bounds like `[0:1]=`, several
+//! dimensions into [`Array`]) and write it, each element converted by `T` as text; an element
+//! that had escapes cannot be borrowed, so read `String` rather than `&str`
+//! ([`FromSql::from_sql_unescaped`]).
+//!
+//! # Ranges and extension types
+//!
+//! [`Range`]`<T>` and [`Multirange`]`<T>` find the subtype through [`Type::range_subtype`] and
+//! [`Type::multirange_range`]. `hstore` has no fixed OID: it is binary, and accepted by the map
+//! types, when its [`Type`] carries the name `hstore` ([`Type::other`]); an unnamed OID is text.
 //!
 //! # Errors
 //!
