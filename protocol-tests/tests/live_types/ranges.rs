@@ -66,7 +66,7 @@ async fn integer_ranges() {
     assert_eq!(err.code().map(|c| c.code()), Some("22003"), "{err}");
     // Lower above upper is refused by the server too.
     let err = conn
-        .query_one("SELECT $1::int4range", &[&Range::from(5..1)])
+        .query_one("SELECT $1::int4range", &[&r(Included(5), Excluded(1))])
         .await
         .unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("22000"), "{err}");
