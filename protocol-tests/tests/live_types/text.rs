@@ -4,7 +4,7 @@
 use protocol_tests::live;
 use std::collections::{BTreeMap, HashMap};
 
-use tusk::types::{Array, Format, Point, Type};
+use tusk::types::{Array, Dimension, Format, Point, Type};
 use tusk::{Connection, Kind};
 
 use super::{check, check_decode, check_with_arrays, connect, quote, Ty};
@@ -307,6 +307,29 @@ async fn text_format_arrays() {
     assert_eq!(shifted.dimensions()[0].lower_bound, 0);
     assert_eq!(shifted.elements(), ["x", "y"]);
     assert!(row.get::<_, Vec<String>>(2).is_empty());
+    // Bounds other than 1 and several dimensions are written in the array's text form.
+    let dims = vec![
+        Dimension {
+            len: 2,
+            lower_bound: 0,
+        },
+        Dimension {
+            len: 1,
+            lower_bound: -3,
+        },
+    ];
+    let grid = Array::new(dims, vec![Some("a b"), None]).unwrap();
+    let row = conn
+        .query_one("SELECT $1::tsvector[]::text, $1::tsvector[]", &[&grid])
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, &str>(0),
+        r#"[0:1][-3:-3]={{"'a' 'b'"},{NULL}}"#
+    );
+    let back: Array<Option<String>> = row.get(1);
+    assert_eq!(back.dimensions(), grid.dimensions());
+    assert_eq!(back.elements(), [Some("'a' 'b'".to_owned()), None]);
     // Into a Rust type that does not take the element type: the types do not match.
     let err = row.try_get::<_, Vec<i32>>(0).unwrap_err();
     assert_eq!(err.kind(), Kind::Conversion, "{err}");
