@@ -203,7 +203,11 @@ OIDS = {"bool": 16, "char": 18, "int2": 21, "int4": 23, "int8": 20, "oid": 26, "
         "time": 1083, "timetz": 1266, "timestamp": 1114, "timestamptz": 1184,
         "interval": 1186, "json": 114, "jsonb": 3802, "uuid": 2950, "inet": 869,
         "int4[]": 1007, "text[]": 1009, "numeric[]": 1231, "float8[]": 1022, "date[]": 1182,
-        "uuid[]": 2951, "jsonb[]": 3807, "int2vector": 22, "bool[]": 1000, "inet[]": 1041}
+        "uuid[]": 2951, "jsonb[]": 3807, "int2vector": 22, "bool[]": 1000, "inet[]": 1041,
+        "int4range": 3904, "numrange": 3906, "tstzrange": 3910, "int4multirange": 4451,
+        "cidr": 650, "macaddr": 829, "bit": 1560, "varbit": 1562, "money": 790, "point": 600,
+        "box": 603, "path": 602, "polygon": 604, "circle": 718, "int4range[]": 3905,
+        "tsvector[]": 3643, "xml[]": 143}
 
 
 def value(sql_type, data, null=False):
@@ -233,6 +237,30 @@ def array(elem_oid, dims, elements, flags=None):
 i4 = lambda n: struct.pack(">i", n)
 
 FROM_SQL_SEEDS = {
+    # The binary forms of the later codecs, as the server sends them (scripts/gen-types.py
+    # --vectors), and text-format arrays.
+    "int4range": value("int4range", bytes.fromhex("020000000400000001000000040000000b")),
+    "int4range_unbounded": value("int4range", bytes.fromhex("080000000400000005")),
+    "int4range_array": value("int4range[]", array(3904, [(2, 1)], [bytes.fromhex("01"), None])),
+    "numrange": value("numrange", bytes.fromhex(
+        "040000000c0002000000000001000113880000000c000200000000000100021388")),
+    "tstzrange": value("tstzrange", bytes.fromhex("10000000080000000000000000")),
+    "int4multirange": value("int4multirange", bytes.fromhex(
+        "00000002000000110200000004000000010000000400000003000000110200000004000000050000000400000007")),
+    "inet_binary": value("inet", bytes.fromhex("02180004c0a80001")),
+    "cidr": value("cidr", bytes.fromhex("0320011020010db8000000000000000000000000")),
+    "macaddr": value("macaddr", bytes.fromhex("08002b010203")),
+    "bit": value("bit", bytes.fromhex("00000004a0")),
+    "varbit_padding": value("varbit", bytes.fromhex("00000003ff")),
+    "money": value("money", bytes.fromhex("8000000000000000")),
+    "point": value("point", bytes.fromhex("3ff0000000000000c004000000000000")),
+    "box": value("box", bytes.fromhex("4000000000000000400800000000000000000000000000000000000000000000")),
+    "path_closed": value("path", bytes.fromhex(
+        "0100000002000000000000000000000000000000003ff00000000000003ff0000000000000")),
+    "polygon_bad_count": value("polygon", bytes.fromhex("7fffffff")),
+    "circle": value("circle", bytes.fromhex("3ff000000000000040000000000000004008000000000000")),
+    "tsvector_text_array": value("tsvector[]", '{"\'it\'\'s\' \'x y\':1A","",NULL,a\,b}'),
+    "xml_text_array_bounds": value("xml[]", '[0:1][2:2]={{"<a/>"},{" x "}}'),
     "bool": value("bool", b"\x01"),
     "bool_nonzero": value("bool", b"\x07"),
     "char": value("char", b"\xff"),

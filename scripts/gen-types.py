@@ -178,6 +178,25 @@ VECTORS = [
     "array_send('{{{1}},{{2}}}'::int8[])", "array_send('[-5:-4][3:3]={{1},{2}}'::int2[])",
     "array_send('{1.5,NaN}'::numeric[])", "array_send('{\"\\\\x01\"}'::bytea[])",
     "array_send(ARRAY[true,false])", "array_send('{2000-01-01,infinity}'::date[])",
+    # ranges, multiranges
+    "range_send('[1,10]'::int4range)", "range_send('empty'::int4range)", "range_send('(,5)'::int4range)",
+    "range_send('[3,)'::int8range)", "range_send('(,)'::int4range)", "range_send('(1.5,2.5]'::numrange)",
+    "range_send('[2000-01-01,2000-01-02)'::daterange)",
+    "range_send('[2000-01-01 00:00,infinity]'::tsrange)", "range_send('(2000-01-01 00:00+00,)'::tstzrange)",
+    "multirange_send('{[1,3),[5,7)}'::int4multirange)", "multirange_send('{}'::int4multirange)",
+    # network addresses
+    "inet_send('192.168.0.1/24'::inet)", "inet_send('::1'::inet)", "cidr_send('10.0.0.0/8'::cidr)",
+    "cidr_send('2001:db8::/32'::cidr)", "inet_send('10.1.2.3'::inet)",
+    "macaddr_send('08:00:2b:01:02:03')", "macaddr8_send('08:00:2b:01:02:03:04:05')",
+    # bit strings, money (lc_monetary with two fractional digits, e.g. C)
+    "bit_send(B'1010')", "varbit_send(B'101000001'::varbit)", "varbit_send(B''::varbit)",
+    "cash_send('12.34'::money)", "cash_send('-92233720368547758.08'::money)",
+    # geometric types
+    "point_send('(1,-2.5)')", "line_send('{1,-1,0}')", "lseg_send('[(0,0),(1,1)]')",
+    "box_send('(0,0),(2,3)')", "path_send('[(0,0),(1,1),(2,0)]')", "path_send('((0,0),(1,1))')",
+    "poly_send('((0,0),(1,1),(1,0))')", "circle_send('<(1,2),3>')",
+    # hstore (needs CREATE EXTENSION hstore in the database first)
+    "hstore_send('a=>1, b=>NULL, \"long key\"=>\"\"'::hstore)",
 ]
 
 

@@ -3,13 +3,14 @@
 //!
 //! [`check`] decodes arbitrary bytes as a value of one SQL type into every Rust type tusk has a
 //! `FromSql` implementation for (scalars, strings, byte strings, dates and times with their
-//! infinities, intervals, numerics, JSON, UUIDs; each also as `Option<T>`; arrays as `Vec<T>`,
+//! infinities, intervals, numerics, JSON, UUIDs, ranges and multiranges, network addresses, bit
+//! strings, money, the geometric types, hstore maps; each also as `Option<T>`; arrays as `Vec<T>`,
 //! `Vec<Option<T>>`, `Array<T>` and `Array<Option<T>>` of every element type), through
 //! `tusk::types::decode` as a row accessor does. The input is read as:
 //!
 //! | bytes     | meaning                                                                    |
 //! | --------- | -------------------------------------------------------------------------- |
-//! | 1         | the SQL type: an index into [`types`] (`citext` by name at 0, an unknown OID at 1, then built-in types with a codec, text-only types and their arrays), or past its end a 4-byte OID that follows |
+//! | 1         | the SQL type: an index into [`types`] (`citext` by name at 0, an unknown OID at 1, then built-in types with a codec, text-only types and their arrays, then `hstore` by name and the later types), or past its end a 4-byte OID that follows |
 //! | 1         | bit 0: the value is NULL                                                   |
 //! | the rest  | the value's bytes (binary format where the type has a codec, text otherwise) |
 //!
@@ -40,14 +41,17 @@
 mod input;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::net::IpAddr;
 
 use bytes::BytesMut;
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use input::Input;
 use tusk::types::{
-    decode, Array, Decimal, FromSql, FromSqlOwned, Interval, InvalidValue, IsNull, Json, TimeTz,
-    Timestamp, ToSql, Type, Uuid, WasNull, WrongType,
+    decode, Array, BitString, Circle, Decimal, FromSql, FromSqlOwned, Interval, InvalidValue,
+    IpCidr, IpInet, IsNull, Json, Line, LineSegment, MacAddr, MacAddr8, Money, Multirange, Path,
+    Point, Polygon, Range, Rect, TimeTz, Timestamp, ToSql, Type, Uuid, WasNull, WrongType,
 };
 use tusk::BoxError;
 
@@ -103,6 +107,36 @@ pub fn types() -> Vec<Type> {
     all.extend(base.iter().cloned());
     all.extend(base.iter().filter_map(Type::array_type));
     all.extend([Type::INT2VECTOR, Type::OIDVECTOR]);
+    // Added after the first set so that the older seeds keep naming the same types: the
+    // ranges, network, bit string, geometric types, hstore by name, and text-only types whose
+    // arrays are text-format arrays.
+    let more = [
+        Type::INT8RANGE,
+        Type::NUMRANGE,
+        Type::DATERANGE,
+        Type::TSRANGE,
+        Type::TSTZRANGE,
+        Type::INT4MULTIRANGE,
+        Type::NUMMULTIRANGE,
+        Type::DATEMULTIRANGE,
+        Type::CIDR,
+        Type::MACADDR,
+        Type::MACADDR8,
+        Type::BIT,
+        Type::VARBIT,
+        Type::POINT,
+        Type::LINE,
+        Type::LSEG,
+        Type::BOX,
+        Type::PATH,
+        Type::POLYGON,
+        Type::CIRCLE,
+        Type::XML,
+        Type::TSVECTOR,
+    ];
+    all.push(Type::other(16_402, "hstore"));
+    all.extend(more.iter().cloned());
+    all.extend(more.iter().filter_map(Type::array_type));
     all
 }
 
@@ -183,6 +217,32 @@ fn decode_as_everything(ty: &Type, raw: Option<&[u8]>) {
         Json<Vec<i64>> => Json<Vec<i64>>, false;
         Uuid => Uuid, false;
         Box<i32> => Box<i32>, false;
+        Range<i32> => Range<i32>, false;
+        Range<i64> => Range<i64>, false;
+        Range<Decimal> => Range<Decimal>, false;
+        Range<NaiveDate> => Range<NaiveDate>, true;
+        Range<Timestamp<NaiveDate>> => Range<Timestamp<NaiveDate>>, true;
+        Range<NaiveDateTime> => Range<NaiveDateTime>, true;
+        Range<DateTime<Utc>> => Range<DateTime<Utc>>, true;
+        Multirange<i32> => Multirange<i32>, false;
+        Multirange<Decimal> => Multirange<Decimal>, false;
+        Multirange<NaiveDate> => Multirange<NaiveDate>, true;
+        IpInet => IpInet, false;
+        IpCidr => IpCidr, false;
+        IpAddr => IpAddr, false;
+        MacAddr => MacAddr, false;
+        MacAddr8 => MacAddr8, false;
+        BitString => BitString, false;
+        Money => Money, false;
+        Point => Point, false;
+        Line => Line, false;
+        LineSegment => LineSegment, false;
+        Rect => Rect, false;
+        Path => Path, false;
+        Polygon => Polygon, false;
+        Circle => Circle, false;
+        // Not HashMap: its Debug order differs between two maps of the same pairs.
+        BTreeMap<String, Option<String>> => BTreeMap<String, Option<String>>, false;
     );
     probe_arrays!(ty, raw;
         bool => bool, false;
@@ -205,6 +265,12 @@ fn decode_as_everything(ty: &Type, raw: Option<&[u8]>) {
         Interval => Interval, false;
         serde_json::Value => serde_json::Value, false;
         Uuid => Uuid, false;
+        Range<i32> => Range<i32>, false;
+        Multirange<i32> => Multirange<i32>, false;
+        IpInet => IpInet, false;
+        BitString => BitString, false;
+        Point => Point, false;
+        Path => Path, false;
     );
 }
 

@@ -400,3 +400,41 @@ async fn a_server_cursor_reads_catalog_types_met_first_in_its_declare() {
     tx.commit().await.unwrap();
     drop_schema(&mut setup, &s).await;
 }
+
+#[tokio::test]
+async fn user_defined_ranges_and_multiranges_travel_in_binary_over_their_subtype() {
+    use tusk::types::{Bound, Multirange, Range};
+    let mut conn = connect().await;
+    let s = schema(&mut conn, "range").await;
+    conn.batch_execute(&format!(
+        "CREATE TYPE {s}.floatrange AS RANGE (subtype = float8, \
+         multirange_type_name = {s}.floatmultirange)"
+    ))
+    .await
+    .unwrap();
+    let stmt = conn
+        .prepare(&format!(
+            "SELECT $1::{s}.floatrange, $1::{s}.floatrange::text, \
+             $2::{s}.floatmultirange, '[1.5,2.5)'::{s}.floatrange = $1"
+        ))
+        .await
+        .unwrap();
+    let range = &stmt.params()[0];
+    assert_eq!(range.kind(), TypeKind::Range);
+    assert_eq!(range.range_subtype(), Some(Type::FLOAT8));
+    assert_eq!(stmt.params()[1].kind(), TypeKind::Multirange);
+    assert_eq!(stmt.params()[1].multirange_range().as_ref(), Some(range));
+    assert_eq!(stmt.columns()[0].format(), Format::Binary);
+    let value = Range::from(1.5f64..2.5);
+    let multi: Multirange<f64> = vec![
+        Range::from(0.0f64..1.0),
+        Range::new(Bound::Included(3.0), Bound::Unbounded),
+    ]
+    .into();
+    let row = conn.query_one(&stmt, &[&value, &multi]).await.unwrap();
+    assert_eq!(row.get::<_, Range<f64>>(0), value);
+    assert_eq!(row.get::<_, &str>(1), "[1.5,2.5)");
+    assert_eq!(row.get::<_, Multirange<f64>>(2), multi);
+    assert!(row.get::<_, bool>(3), "the server reads the same range");
+    drop_schema(&mut conn, &s).await;
+}

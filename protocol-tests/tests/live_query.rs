@@ -705,7 +705,8 @@ async fn row_debug_shows_decoded_values() {
     let row = conn
         .query_one(
             "SELECT 1::int4 AS i, 'x'::text AS t, NULL::int8 AS n, 1.50::numeric AS d, \
-             '1 day'::interval AS iv, '1.2.3.4'::inet AS ip, '\\x0aff'::bytea AS b",
+             '1 day'::interval AS iv, '1.2.3.4'::inet AS ip, '\\x0aff'::bytea AS b, \
+             '[1,10]'::int4range AS r, '(1,2)'::point AS p",
             &[],
         )
         .await
@@ -713,7 +714,7 @@ async fn row_debug_shows_decoded_values() {
     let shown = format!("{row:?}");
     assert_eq!(
         shown,
-        r#"{"i": 1, "t": "x", "n": NULL, "d": 1.50, "iv": 1 day, "ip": "1.2.3.4", "b": 0x0aff}"#
+        r#"{"i": 1, "t": "x", "n": NULL, "d": 1.50, "iv": 1 day, "ip": 1.2.3.4, "b": 0x0aff, "r": [1,11), "p": Point { x: 1.0, y: 2.0 }}"#
     );
 }
 

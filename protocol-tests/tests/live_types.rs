@@ -26,10 +26,18 @@ use tusk::{Connection, Kind};
 mod conversions;
 #[path = "live_types/datetime.rs"]
 mod datetime;
+#[path = "live_types/ext.rs"]
+mod ext;
+#[path = "live_types/geometry.rs"]
+mod geometry;
 #[path = "live_types/json_uuid.rs"]
 mod json_uuid;
+#[path = "live_types/network.rs"]
+mod network;
 #[path = "live_types/numeric.rs"]
 mod numeric;
+#[path = "live_types/ranges.rs"]
+mod ranges;
 #[path = "live_types/scalars.rs"]
 mod scalars;
 #[path = "live_types/text.rs"]

@@ -287,7 +287,10 @@ struct DebugValue<'a>(&'a Column, Option<&'a [u8]>);
 
 impl fmt::Debug for DebugValue<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::types::{decode, Decimal, Interval, TimeTz, Uuid};
+        use crate::types::{
+            decode, BitString, Circle, Decimal, Interval, IpCidr, IpInet, Line, LineSegment,
+            MacAddr, MacAddr8, Money, Multirange, Path, Point, Polygon, Range, Rect, TimeTz, Uuid,
+        };
         use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
         let Some(raw) = self.1 else {
@@ -325,7 +328,32 @@ impl fmt::Debug for DebugValue<'_> {
             Interval,
             TimeTz,
             Uuid,
-            serde_json::Value
+            serde_json::Value,
+            IpCidr, // before IpInet, which reads cidr too but shows it as an inet
+            IpInet,
+            MacAddr,
+            MacAddr8,
+            BitString,
+            Range<i64>,
+            Range<Decimal>,
+            Range<NaiveDate>,
+            Range<NaiveDateTime>,
+            Range<DateTime<Utc>>
+        );
+        try_show!(
+            Money,
+            Point,
+            Line,
+            LineSegment,
+            Rect,
+            Path,
+            Polygon,
+            Circle,
+            Multirange<i64>,
+            Multirange<Decimal>,
+            Multirange<NaiveDate>,
+            Multirange<NaiveDateTime>,
+            Multirange<DateTime<Utc>>
         );
         f.write_str("0x")?;
         for byte in raw {

@@ -7,15 +7,21 @@
 //! `i32` length (-1 for NULL) and that many bytes of the element's binary format.
 //!
 //! Arrays are binary only when their element type is ([`Type::binary_supported`]); an array of a
-//! text-only element type (e.g. `inet[]`) is read as its text form into a string.
+//! text-only element type (e.g. `tsvector[]`) travels in text format, which the same Rust types
+//! parse and write (`super::text_array`), each element converted as text (`Vec<String>`); a
+//! string reads and writes such an array's whole text form too.
+
+use std::borrow::Cow;
 
 use bytes::{BufMut, BytesMut};
 
-use super::{write_length_prefixed, FromSql, InvalidValue, IsNull, Reader, ToSql, Type};
+use super::{
+    text_array, write_length_prefixed, FromSql, InvalidValue, IsNull, Reader, ToSql, Type,
+};
 use crate::BoxError;
 
 /// The most dimensions an array may have (the server's `MAXDIM`).
-const MAX_DIMENSIONS: usize = 6;
+pub(crate) const MAX_DIMENSIONS: usize = 6;
 
 /// One dimension of an [`Array`]: its length and the index of its first element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -203,13 +209,12 @@ fn dimensions_for(ty: &Type, len: usize) -> Result<Vec<Dimension>, InvalidValue>
     Ok(dims)
 }
 
-/// Whether an array of `T` converts to and from the array type `ty`.
+/// Whether an array of `T` converts to and from the array type `ty` (in binary or, for an
+/// element type without a binary codec, in text format).
 fn accepts_array<F: Fn(&Type) -> bool>(ty: &Type, element_accepts: F) -> bool {
     match ty.array_element() {
-        Some(element) => {
-            element.binary_supported()
-                && super::custom::codec_type(&element, element_accepts).is_some()
-        }
+        // Through domains: an array of a domain converts as an array of its base type.
+        Some(element) => super::custom::codec_type(&element, element_accepts).is_some(),
         None => false,
     }
 }
@@ -226,6 +231,9 @@ fn encode_array<'e, T: ToSql + 'e>(
     out: &mut BytesMut,
 ) -> Result<IsNull, BoxError> {
     let element = element_type(ty)?;
+    if !ty.binary_supported() {
+        return text_array::encode(&element, dims, elements, out);
+    }
     let ndim = i32::try_from(dims.len()).unwrap_or(i32::MAX); // At most 6, checked by callers.
     out.put_i32(ndim);
     let flags_at = out.len();
@@ -255,6 +263,9 @@ fn decode_array<'a, T: FromSql<'a>>(
     raw: &'a [u8],
 ) -> Result<(Vec<Dimension>, Vec<T>), BoxError> {
     let element = element_type(ty)?;
+    if !ty.binary_supported() {
+        return decode_text_array(&element, raw);
+    }
     let mut r = Reader::new("array", raw);
     let ndim = r.i32("number of dimensions")?;
     let ndim = usize::try_from(ndim)
@@ -322,6 +333,25 @@ fn decode_array<'a, T: FromSql<'a>>(
         dims.clear();
     }
     Ok((dims, elements))
+}
+
+/// Decodes a text-format array, each element through `T`'s text-format decoding (an element
+/// changed by unescaping through [`FromSql::from_sql_unescaped`]).
+fn decode_text_array<'a, T: FromSql<'a>>(
+    element: &Type,
+    raw: &'a [u8],
+) -> Result<(Vec<Dimension>, Vec<T>), BoxError> {
+    let parsed = text_array::parse(raw)?;
+    let mut elements = Vec::with_capacity(parsed.elements.len());
+    for e in parsed.elements {
+        elements.push(match e {
+            None => T::from_sql_null(element)?,
+            Some(Cow::Borrowed(text)) => T::from_sql(element, text)?,
+            Some(Cow::Owned(text)) => T::from_sql_unescaped(element, &text)?,
+        });
+    }
+    element_count(&parsed.dims)?;
+    Ok((parsed.dims, elements))
 }
 
 impl<T: ToSql> ToSql for Array<T> {

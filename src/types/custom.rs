@@ -119,7 +119,7 @@ impl CustomType {
             | Details::Array(inner)
             | Details::Range(inner)
             | Details::Multirange(inner) => inner.binary_supported(),
-            Details::Base => super::binary_by_name(&name),
+            Details::Base => super::hstore::is_hstore_name(&name),
             Details::Pseudo => false,
         };
         CustomType {
@@ -230,7 +230,6 @@ impl Type {
     }
 
     /// The subtype of a range read from the catalog.
-    #[allow(dead_code)] // For the range codecs (range.rs), merged next.
     pub(crate) fn custom_range_subtype(&self) -> Option<&Type> {
         match self.as_custom().map(|c| &c.details) {
             Some(Details::Range(subtype)) => Some(subtype),
@@ -239,7 +238,6 @@ impl Type {
     }
 
     /// The range type of a multirange read from the catalog.
-    #[allow(dead_code)] // For the range codecs (range.rs), merged next.
     pub(crate) fn custom_multirange_range(&self) -> Option<&Type> {
         match self.as_custom().map(|c| &c.details) {
             Some(Details::Multirange(range)) => Some(range),

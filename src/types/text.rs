@@ -92,6 +92,10 @@ impl<'a> FromSql<'a> for Cow<'a, str> {
         decode_text(ty, raw).map(Cow::Borrowed)
     }
 
+    fn from_sql_unescaped(ty: &Type, raw: &[u8]) -> Result<Cow<'a, str>, BoxError> {
+        decode_text(ty, raw).map(|s| Cow::Owned(s.to_owned()))
+    }
+
     fn accepts(ty: &Type) -> bool {
         accepts_text(ty)
     }
@@ -102,6 +106,10 @@ impl FromSql<'_> for String {
         decode_text(ty, raw).map(str::to_owned)
     }
 
+    fn from_sql_unescaped(ty: &Type, raw: &[u8]) -> Result<String, BoxError> {
+        Self::from_sql(ty, raw)
+    }
+
     fn accepts(ty: &Type) -> bool {
         accepts_text(ty)
     }
@@ -110,6 +118,10 @@ impl FromSql<'_> for String {
 impl FromSql<'_> for Box<str> {
     fn from_sql(ty: &Type, raw: &[u8]) -> Result<Box<str>, BoxError> {
         decode_text(ty, raw).map(Box::from)
+    }
+
+    fn from_sql_unescaped(ty: &Type, raw: &[u8]) -> Result<Box<str>, BoxError> {
+        Self::from_sql(ty, raw)
     }
 
     fn accepts(ty: &Type) -> bool {

@@ -41,6 +41,10 @@ impl<'a, T: FromSql<'a>> FromSql<'a> for Option<T> {
         T::from_sql(ty, raw).map(Some)
     }
 
+    fn from_sql_unescaped(ty: &Type, raw: &[u8]) -> Result<Option<T>, BoxError> {
+        T::from_sql_unescaped(ty, raw).map(Some)
+    }
+
     fn from_sql_null(_ty: &Type) -> Result<Option<T>, BoxError> {
         Ok(None)
     }
@@ -93,6 +97,10 @@ impl<T: ToSql> ToSql for Box<T> {
 impl<'a, T: FromSql<'a>> FromSql<'a> for Box<T> {
     fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Box<T>, BoxError> {
         T::from_sql(ty, raw).map(Box::new)
+    }
+
+    fn from_sql_unescaped(ty: &Type, raw: &[u8]) -> Result<Box<T>, BoxError> {
+        T::from_sql_unescaped(ty, raw).map(Box::new)
     }
 
     fn from_sql_null(ty: &Type) -> Result<Box<T>, BoxError> {

@@ -13,10 +13,14 @@ use crate::BoxError;
 mod array;
 mod custom;
 mod datetime;
+mod geometry;
 mod misc;
+mod net;
 mod numeric;
 mod primitive;
+mod range;
 mod text;
+mod text_array;
 mod types;
 
 /// Bytes from a hex string (spaces allowed for readability).

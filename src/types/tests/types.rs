@@ -107,15 +107,25 @@ fn binary_support() {
         Type::INT4_ARRAY,
         Type::NUMERIC_ARRAY,
         Type::REGCLASS,
+        Type::INET,
+        Type::POINT,
+        Type::MONEY,
+        Type::INET_ARRAY,
+        Type::INT4RANGE,
+        Type::TSTZMULTIRANGE,
+        Type::VARBIT_ARRAY,
+        Type::other(16_500, "hstore"),
     ] {
         assert!(t.binary_supported(), "{t}");
     }
     for t in [
-        Type::INET,
-        Type::POINT,
-        Type::MONEY,
         Type::XML,
-        Type::INET_ARRAY,
+        Type::XML_ARRAY,
+        Type::TSVECTOR_ARRAY,
+        Type::PG_LSN,
+        Type::ANYRANGE,
+        Type::from_oid(16_500),
+        Type::other(16_501, "citext"),
         Type::RECORD,
         Type::TSVECTOR,
         Type::from_oid(20_000),
@@ -130,7 +140,7 @@ fn formats() {
     assert_eq!(Format::Binary.code(), 1);
     assert_eq!(1i32.encode_format(&Type::INT4), Format::Binary);
     assert_eq!("happy".encode_format(&Type::from_oid(17_000)), Format::Text);
-    assert_eq!(None::<&str>.encode_format(&Type::INET), Format::Text);
+    assert_eq!(None::<&str>.encode_format(&Type::XML), Format::Text);
     assert_eq!(None::<i32>.encode_format(&Type::INT4), Format::Binary);
 }
 
