@@ -6,6 +6,10 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+// The derive macros' generated code names `::tusk::...`; this makes that path work inside tusk
+// too (its own tests and doc tests).
+extern crate self as tusk;
+
 mod client;
 pub mod config;
 mod error;
@@ -46,6 +50,17 @@ pub use pool::{
 };
 pub use proto::backend::{Notification, TransactionStatus};
 pub use sqlstate::SqlState;
+/// Derives [`FromRow`](trait@FromRow) for a struct: see `docs/derive.md`.
+#[cfg(feature = "derive")]
+pub use tusk_derive::FromRow;
+/// Derives [`ToSql`](types::ToSql) for an enum (a PostgreSQL enum), a struct (a composite
+/// type) or a newtype (a domain, or transparent): see `docs/derive.md`.
+#[cfg(feature = "derive")]
+pub use tusk_derive::ToSql;
+/// Derives [`FromSql`](types::FromSql) for an enum (a PostgreSQL enum), a struct (a composite
+/// type) or a newtype (a domain, or transparent): see `docs/derive.md`.
+#[cfg(feature = "derive")]
+pub use tusk_derive::FromSql;
 
 /// The README's Rust examples, run as doc tests (against the test server, like every example that
 /// connects) so they cannot drift from the API.
