@@ -142,7 +142,12 @@ pub fn container(attrs: &[Attribute], errors: &mut Errors) -> Container {
             match name.as_str() {
                 "crate" => {
                     let lit = string(&meta, "crate")?;
-                    let path = lit.parse::<Path>()?;
+                    let path = lit.parse::<Path>().map_err(|_| {
+                        Error::new(
+                            lit.span(),
+                            "`crate` needs the path of the tusk crate, e.g. `crate = \"my::tusk\"`",
+                        )
+                    })?;
                     set(&mut out.krate, path, &meta, "crate")
                 }
                 "rename_all" => {
@@ -196,7 +201,15 @@ pub fn field(attrs: &[Attribute], errors: &mut Errors) -> Field {
                 "json" => flag(&mut out.json, &meta, "json"),
                 "try_from" => {
                     let lit = string(&meta, "try_from")?;
-                    let ty = lit.parse::<syn::Type>()?;
+                    let ty = lit.parse::<syn::Type>().map_err(|error| {
+                        Error::new(
+                            lit.span(),
+                            format_args!(
+                                "`try_from` needs the type to read the column as, e.g. \
+                                 `try_from = \"i64\"`: {error}"
+                            ),
+                        )
+                    })?;
                     set(&mut out.try_from, (ty, meta.path.span()), &meta, "try_from")
                 }
                 _ => Err(meta.error(format_args!(

@@ -106,7 +106,7 @@ pub fn expand(input: &DeriveInput) -> Result<TokenStream> {
             for (index, field) in unnamed.unnamed.iter().enumerate() {
                 for attr in field.attrs.iter().filter(|a| a.path().is_ident("tusk")) {
                     errors.spanned(
-                        attr.span(),
+                        attr.meta.span(),
                         "tusk field attributes are not supported on a tuple struct's fields \
                          (its columns are read by position); use named fields",
                     );

@@ -174,7 +174,11 @@ fn analyse<'a>(
                                 span,
                                 format_args!(
                                     "`{name}` applies to #[derive(FromRow)] only: {derive} \
-                                     reads or writes every field of a composite type"
+                                     {} every field of a composite type",
+                                    match direction {
+                                        Direction::To => "writes",
+                                        Direction::From => "reads",
+                                    }
                                 ),
                             );
                         }
@@ -251,7 +255,7 @@ fn member(field: &syn::Field, index: u32) -> Member {
 fn no_field_attrs(field: &syn::Field, what: &str, errors: &mut Errors) {
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("tusk")) {
         errors.spanned(
-            attr.span(),
+            attr.meta.span(),
             format_args!("tusk attributes are not supported on {what}"),
         );
     }
@@ -272,11 +276,17 @@ fn to_sql(input: &DeriveInput, krate: &TokenStream, shape: &Shape) -> TokenStrea
                 .iter()
                 .map(|(ident, label)| quote!(Self::#ident => #label,));
             let labels = variants.iter().map(|(_, label)| label);
-            (
+            let body = if variants.is_empty() {
+                // No value to write: an empty enum has none.
+                quote!(match *self {})
+            } else {
                 quote! {
                     let label: &str = match *self { #(#arms)* };
                     #derive::write_label(label, out)
-                },
+                }
+            };
+            (
+                body,
                 quote!(#derive::enum_accepts(ty, #name, &[#(#labels),*])),
                 quote!(),
             )
