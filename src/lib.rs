@@ -27,6 +27,7 @@ pub use client::cancel::{CancelToken, StatementTimeoutGuard};
 pub use client::connection::Connection;
 pub use client::copy::{BinaryCopyIn, BinaryCopyOut, BinaryRow, CopyIn, CopyOut};
 pub use client::cursor::Cursor;
+pub use client::from_row::{FromRow, TypedRowStream};
 pub use client::generic::GenericClient;
 pub use client::notify::{Listener, ListenerEvent, Notifications, ReconnectPolicy};
 pub use client::pipeline::{Pipeline, QueryResult};

@@ -74,6 +74,9 @@ pub struct Connection {
     pub(in crate::client) deadline: crate::client::deadline::Deadline,
     /// What this connection's spans say about it (feature `tracing`; zero-sized without).
     pub(crate) trace: crate::trace::ConnTrace,
+    /// The user-defined types read from the catalog (shared by a pool's connections to the
+    /// same database; see `type_cache.rs`).
+    pub(crate) types: std::sync::Arc<crate::client::type_cache::TypeCache>,
 }
 
 /// The TLS facts of a session, for [`Connection::ssl_in_use`] and friends.

@@ -10,6 +10,7 @@ pub(crate) mod connection;
 pub(crate) mod copy;
 pub(crate) mod cursor;
 pub(crate) mod deadline;
+pub(crate) mod from_row;
 pub(crate) mod generic;
 pub(crate) mod named;
 pub(crate) mod notify;
@@ -25,6 +26,7 @@ pub(crate) mod statement_cache;
 pub(crate) mod stream;
 pub(crate) mod transaction;
 pub(crate) mod transport;
+pub(crate) mod type_cache;
 
 /// The longest identifier PostgreSQL keeps (`NAMEDATALEN - 1` bytes): a longer one is cut to
 /// this length with only a NOTICE, so two names sharing their first 63 bytes would collide.

@@ -15,7 +15,9 @@ use crate::client::query::{
     check_param_count, check_param_limit, encode_bind, QueryRef, ToStatement,
 };
 use crate::client::row::Row;
-use crate::client::statement::{columns_from, Column, PendingClose, SharedColumns, Statement};
+use crate::client::statement::{
+    columns_from, retype, Column, PendingClose, SharedColumns, Statement,
+};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::trace;
@@ -315,18 +317,24 @@ pub(crate) async fn prepare_all(
         .collect();
     pending.reverse();
     conn.flush().await?;
-    let mut out = Vec::with_capacity(to_prepare.len());
-    for (sql, name) in to_prepare {
+    let mut described = Vec::with_capacity(to_prepare.len());
+    for _ in to_prepare {
         let guard = pending.pop();
         let mut params: Option<Vec<Type>> = None;
         let mut result = None;
         loop {
             match conn.next_response().await? {
                 Message::ParameterDescription(desc) => {
-                    params = Some(desc.types.iter().map(|&oid| Type::from_oid(oid)).collect())
+                    params = Some(
+                        desc.types
+                            .iter()
+                            .map(|&oid| conn.types.type_of(oid))
+                            .collect(),
+                    )
                 }
                 Message::RowDescription(desc) => {
-                    let columns = columns_from(&desc).map_err(|e| conn.fail(e.into()))?;
+                    let columns =
+                        columns_from(&desc, &conn.types).map_err(|e| conn.fail(e.into()))?;
                     result = Some(Ok(columns));
                 }
                 Message::NoData => result = Some(Ok(Vec::new())),
@@ -336,22 +344,8 @@ pub(crate) async fn prepare_all(
                 _ => {}
             }
         }
-        out.push(match (result, params) {
-            (Some(Ok(columns)), Some(params)) => {
-                if let Some(guard) = guard {
-                    guard.disarm();
-                }
-                let stmt = Statement::new(
-                    conn.id,
-                    name.clone(),
-                    (*sql).into(),
-                    params,
-                    columns,
-                    Some(conn.close_queue.clone()),
-                );
-                conn.cache.insert(sql, stmt.clone());
-                Ok(stmt)
-            }
+        described.push(match (result, params) {
+            (Some(Ok(columns)), Some(params)) => Ok((params, columns, guard)),
             (Some(Err(e)), _) => Err(e),
             // The exchange takes ReadyForQuery only after the RowDescription or NoData that
             // follows a ParameterDescription, or after an error.
@@ -360,6 +354,36 @@ pub(crate) async fn prepare_all(
                 got: "ReadyForQuery",
             })),
         });
+    }
+    // Every group has ended: the types outside the built-in table can be read from the
+    // catalog (one lookup for all the statements), the guards still closing the names if
+    // this future is dropped meanwhile.
+    let missing: Vec<u32> = described
+        .iter()
+        .flatten()
+        .flat_map(|(params, columns, _)| conn.types_to_look_up(params, columns))
+        .collect();
+    if !missing.is_empty() {
+        conn.look_up_types(missing).await?;
+    }
+    let mut out = Vec::with_capacity(to_prepare.len());
+    for ((sql, name), description) in to_prepare.iter().zip(described) {
+        out.push(description.map(|(mut params, mut columns, guard)| {
+            retype(&mut params, &mut columns, &conn.types);
+            if let Some(guard) = guard {
+                guard.disarm();
+            }
+            let stmt = Statement::new(
+                conn.id,
+                name.clone(),
+                (*sql).into(),
+                params,
+                columns,
+                Some(conn.close_queue.clone()),
+            );
+            conn.cache.insert(sql, stmt.clone());
+            stmt
+        }));
     }
     Ok(out)
 }

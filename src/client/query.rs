@@ -9,7 +9,7 @@
 use crate::client::connection::{copy_refused_error, db_error, Connection};
 use crate::client::row::Row;
 use crate::client::statement::{
-    columns_from, Column, PendingClose, ServerObject, SharedColumns, Statement,
+    columns_from, retype, Column, PendingClose, ServerObject, SharedColumns, Statement,
 };
 use crate::error::{Conversion, ConvertedValue, Error};
 use crate::proto::backend::Message;
@@ -458,8 +458,10 @@ impl Connection {
             QueryRef::Sql(sql) => {
                 self.check_allowed(sql)?;
                 match self.cache.get(sql) {
-                    Some(stmt) => stmt,
-                    None => {
+                    Some(stmt) if !stmt.has_stale_types() => stmt,
+                    _ => {
+                        // Not cached, or prepared with a catalog type that has changed since.
+                        self.cache.remove(sql);
                         let name = if self.cache.capacity() > 0 {
                             self.next_statement_name()
                         } else {
@@ -505,6 +507,33 @@ impl Connection {
     /// description, leaving the Sync group open for the Bind that follows (or for
     /// [`Connection::finish_group`]). On an error the group is closed before returning.
     async fn parse_describe(&mut self, name: &str, sql: &str) -> Result<Statement, Error> {
+        let (mut params, mut columns, pending) = self.parse_and_describe(name, sql).await?;
+        let missing = self.types_to_look_up(&params, &columns);
+        if !missing.is_empty() {
+            // Types outside the built-in table: read them from the catalog with a simple
+            // query, which needs the group ended first.
+            self.finish_group().await?;
+            self.look_up_types(missing).await?;
+            if name.is_empty() {
+                // The simple query replaced the unnamed statement: parse it again, now with
+                // the types in the cache.
+                let (params, columns, pending) = self.parse_and_describe(name, sql).await?;
+                pending.disarm();
+                return self.described(name, sql, Some(params), columns);
+            }
+            retype(&mut params, &mut columns, &self.types);
+        }
+        pending.disarm();
+        self.described(name, sql, Some(params), columns)
+    }
+
+    /// Sends Parse/Describe/Flush and reads the description, leaving the group open. The
+    /// guard closes a named statement if the caller does not take it over.
+    async fn parse_and_describe(
+        &mut self,
+        name: &str,
+        sql: &str,
+    ) -> Result<(Vec<Type>, Vec<Column>, PendingClose), Error> {
         self.write_pending_closes()?;
         let mut requests = self.requests();
         requests.parse(name, sql, &[])?;
@@ -519,17 +548,20 @@ impl Connection {
         loop {
             match self.next_response().await? {
                 Message::ParameterDescription(desc) => {
-                    params = Some(desc.types.iter().map(|&oid| Type::from_oid(oid)).collect())
+                    params = Some(
+                        desc.types
+                            .iter()
+                            .map(|&oid| self.types.type_of(oid))
+                            .collect(),
+                    )
                 }
                 Message::RowDescription(desc) => {
-                    let columns = columns_from(&desc).map_err(|e| self.fail(e.into()))?;
-                    pending.disarm();
-                    return self.described(name, sql, params, columns);
+                    let columns =
+                        columns_from(&desc, &self.types).map_err(|e| self.fail(e.into()))?;
+                    // The exchange takes a RowDescription only after the ParameterDescription.
+                    return Ok((params.unwrap_or_default(), columns, pending));
                 }
-                Message::NoData => {
-                    pending.disarm();
-                    return self.described(name, sql, params, Vec::new());
-                }
+                Message::NoData => return Ok((params.unwrap_or_default(), Vec::new(), pending)),
                 Message::ErrorResponse(fields) => {
                     // Usually the Parse failed and there is nothing to close; if only the
                     // Describe did, the statement exists. The guard closes the name either way

@@ -192,14 +192,25 @@ impl Row {
             return Err(self.no_column(&index));
         };
         let column = &columns[pos];
-        let ty = column.type_();
-        if !T::accepts(ty) {
+        // A domain is read as its base type (RowDescription names the base type already; a
+        // binary COPY's or a composite's columns may not).
+        let Some(ty) = crate::types::codec_type(column.type_(), T::accepts) else {
             return Err(conversion_failed::<T>(pos, column, None));
-        }
+        };
         let raw = self.ranges.value(self.body(), pos);
         match T::from_sql_nullable(ty, raw) {
             Ok(value) => Ok(value),
             Err(e) => Err(conversion_failed::<T>(pos, column, Some(e))),
+        }
+    }
+
+    /// A conversion error for the value of `column` into `T`, caused by `source` (for the
+    /// conversions the derives make after reading a value).
+    #[cold]
+    pub(crate) fn conversion_error<T>(&self, column: &str, source: crate::BoxError) -> Error {
+        match column.position(self.columns()) {
+            Some(pos) => conversion_failed::<T>(pos, &self.columns()[pos], Some(source)),
+            None => self.no_column(&column),
         }
     }
 
@@ -352,7 +363,7 @@ mod tests {
             panic!("not a RowDescription");
         };
         let desc: RowDescription = desc;
-        Arc::new(columns_from(&desc).unwrap())
+        Arc::new(columns_from(&desc, &Default::default()).unwrap())
     }
 
     /// A DataRow message (tag and length included) of `values`.

@@ -231,7 +231,8 @@ impl<'c> ServerCursor<'c> {
             match msg {
                 Message::ReadyForQuery(_) => break,
                 Message::RowDescription(desc) => {
-                    let described = columns_from(&desc).map_err(|e| conn.fail(e.into()))?;
+                    let described =
+                        columns_from(&desc, &conn.types).map_err(|e| conn.fail(e.into()))?;
                     columns = Some(Arc::from(described));
                 }
                 Message::ErrorResponse(fields) => {

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::client::type_cache::TypeCache;
 use crate::proto::backend::RowDescription;
 use crate::proto::ProtoError;
 use crate::types::{Format, Type};
@@ -47,16 +48,15 @@ impl Column {
 }
 
 /// Builds the columns of a RowDescription, choosing each one's result format.
-pub(crate) fn columns_from(desc: &RowDescription) -> Result<Vec<Column>, ProtoError> {
+pub(crate) fn columns_from(
+    desc: &RowDescription,
+    types: &TypeCache,
+) -> Result<Vec<Column>, ProtoError> {
     desc.fields()
         .map(|field| {
             let field = field?;
-            let type_ = Type::from_oid(field.type_oid);
-            let format = if type_.binary_supported() {
-                Format::Binary
-            } else {
-                Format::Text
-            };
+            let type_ = types.type_of(field.type_oid);
+            let format = format_for(&type_);
             Ok(Column {
                 name: field.name.to_owned(),
                 type_,
@@ -66,6 +66,25 @@ pub(crate) fn columns_from(desc: &RowDescription) -> Result<Vec<Column>, ProtoEr
             })
         })
         .collect()
+}
+
+fn format_for(ty: &Type) -> Format {
+    if ty.binary_supported() {
+        Format::Binary
+    } else {
+        Format::Text
+    }
+}
+
+/// The types of `params` and `columns` again from `types`, after a catalog lookup filled it.
+pub(crate) fn retype(params: &mut [Type], columns: &mut [Column], types: &TypeCache) {
+    for param in params {
+        *param = types.type_of(param.oid());
+    }
+    for column in columns {
+        column.type_ = types.type_of(column.type_.oid());
+        column.format = format_for(&column.type_);
+    }
 }
 
 /// Names of server-side statements whose last [`Statement`] handle was dropped, waiting to be
@@ -159,6 +178,8 @@ struct StatementInner {
     /// Where to queue the name for closing when the last handle goes; `None` for the unnamed
     /// statement, which the server replaces by itself.
     close_queue: Option<CloseQueue>,
+    /// Whether a parameter or column has a type read from the catalog (which may go stale).
+    has_catalog_types: bool,
 }
 
 impl Drop for StatementInner {
@@ -182,7 +203,12 @@ impl Statement {
         close_queue: Option<CloseQueue>,
     ) -> Statement {
         let result_formats = result_formats(&columns);
+        let has_catalog_types = params
+            .iter()
+            .chain(columns.iter().map(|c| &c.type_))
+            .any(|ty| ty.as_custom().is_some());
         Statement(Arc::new(StatementInner {
+            has_catalog_types,
             connection_id,
             name,
             sql,
@@ -223,6 +249,17 @@ impl Statement {
 
     pub(crate) fn connection_id(&self) -> u64 {
         self.0.connection_id
+    }
+
+    /// Whether a type of a parameter or column was found changed on the server since the
+    /// statement was prepared (see `client/type_cache.rs`).
+    pub(crate) fn has_stale_types(&self) -> bool {
+        self.0.has_catalog_types
+            && self
+                .params()
+                .iter()
+                .chain(self.columns().iter().map(Column::type_))
+                .any(Type::is_stale)
     }
 }
 

@@ -282,6 +282,7 @@ impl PoolBuilder {
             next_job_id: AtomicU64::new(0),
             slot_returned: Notify::new(),
             maintenance_running: Arc::new(AtomicBool::new(false)),
+            types: Default::default(),
         });
         shared.ensure_maintenance();
         Pool { shared }

@@ -46,6 +46,11 @@ impl Described {
         }
     }
 
+    /// Whether a parameter's catalog type changed since (see `client/type_cache.rs`).
+    pub(super) fn has_stale_types(&self) -> bool {
+        self.params.iter().any(Type::is_stale)
+    }
+
     /// The SQL text.
     pub(super) fn sql(&self) -> &str {
         &self.sql

@@ -251,6 +251,8 @@ impl Shared {
             Some(hook) => hook(self.config.clone()).await?.connect().await?,
             None => self.config.connect().await?,
         };
+        let mut conn = conn;
+        self.types.attach(&mut conn);
         let mut live = Live::new(conn, self.lifecycle.max_lifetime, &self.counters);
         if let Some(hook) = &self.hooks.after_connect {
             let set_up = match hook(&mut live.conn).await {

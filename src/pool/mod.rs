@@ -177,6 +177,9 @@ struct Shared {
     slot_returned: Notify,
     /// Whether the maintenance task runs (see `maintenance.rs`).
     maintenance_running: Arc<AtomicBool>,
+    /// The user-defined types read from the catalog, shared by the connections to each
+    /// server (see `client/type_cache.rs`).
+    types: crate::client::type_cache::SharedTypeCaches,
 }
 
 #[derive(Default)]
@@ -346,6 +349,14 @@ impl Pool {
         at_most_one(self.query(sql, params).await?)
     }
 
+    /// Forgets the user-defined types the pool's connections read from the catalog, and the
+    /// statement descriptions made with them, so both are read again: after DDL that changed
+    /// an enum's labels or a composite's fields. See [`Connection::reload_types`].
+    pub fn reload_types(&self) {
+        self.shared.types.clear();
+        lock(&self.shared.descriptions).clear();
+    }
+
     /// What the pool holds right now, and what it did since it was built.
     pub fn status(&self) -> PoolStatus {
         self.shared.status()
@@ -415,7 +426,10 @@ impl Pool {
     /// the server session: a transaction-pooling proxy may give the next group another one).
     async fn describe(&self, sql: &str) -> Result<Arc<Described>, Error> {
         if let Some(described) = lock(&self.shared.descriptions).get(sql) {
-            return Ok(described.clone());
+            // A description with a catalog type that changed since is made again.
+            if !described.has_stale_types() {
+                return Ok(described.clone());
+            }
         }
         let described = if self.shared.config.get_statement_cache_capacity() == 0 {
             unnamed::describe(&mut *self.get().await?, sql).await?

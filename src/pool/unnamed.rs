@@ -119,7 +119,15 @@ pub(super) async fn run_batch(shared: &Shared, conn: &mut Connection, jobs: Vec<
 pub(super) async fn describe(conn: &mut Connection, sql: &str) -> Result<Described, Error> {
     let mut described = describe_all(conn, &[(sql, &[])]).await?;
     match described.pop() {
-        Some(Ok((params, columns))) => Ok(Described::new(sql, &params, &columns)),
+        Some(Ok((mut params, mut columns))) => {
+            // Types outside the built-in table: read from the catalog (every group has ended).
+            let missing = conn.types_to_look_up(&params, &columns);
+            if !missing.is_empty() {
+                conn.look_up_types(missing).await?;
+                crate::client::statement::retype(&mut params, &mut columns, &conn.types);
+            }
+            Ok(Described::new(sql, &params, &columns))
+        }
         Some(Err(e)) => Err(e),
         // `describe_all` answers every SQL text it was given.
         None => Err(Error::usage("the statement was not described")),
@@ -194,10 +202,15 @@ async fn read_description(conn: &mut Connection) -> Result<Result<Description, E
     loop {
         match conn.next_response().await? {
             Message::ParameterDescription(desc) => {
-                params = Some(desc.types.iter().map(|&oid| Type::from_oid(oid)).collect());
+                params = Some(
+                    desc.types
+                        .iter()
+                        .map(|&oid| conn.types.type_of(oid))
+                        .collect(),
+                );
             }
             Message::RowDescription(desc) => {
-                columns = Some(columns_from(&desc).map_err(|e| conn.fail(e.into()))?);
+                columns = Some(columns_from(&desc, &conn.types).map_err(|e| conn.fail(e.into()))?);
             }
             Message::NoData => columns = Some(Vec::new()),
             Message::ErrorResponse(fields) => {
@@ -255,7 +268,7 @@ async fn read_job(conn: &mut Connection) -> Result<Read, Error> {
         match msg {
             Message::RowDescription(desc) => {
                 let (described, as_decoded) =
-                    portal_columns(&desc).map_err(|e| conn.fail(e.into()))?;
+                    portal_columns(&desc, &conn.types).map_err(|e| conn.fail(e.into()))?;
                 formats_outdated = !as_decoded;
                 columns = Some(Arc::new(described));
             }
@@ -303,8 +316,11 @@ async fn read_job(conn: &mut Connection) -> Result<Read, Error> {
 /// The columns of a portal's RowDescription, and whether every one came in the format tusk
 /// decodes its type in (the formats were asked for from the pool's description, which a
 /// schema change may have outdated).
-fn portal_columns(desc: &RowDescription) -> Result<(Vec<Column>, bool), crate::proto::ProtoError> {
-    let columns = columns_from(desc)?;
+fn portal_columns(
+    desc: &RowDescription,
+    types: &crate::client::type_cache::TypeCache,
+) -> Result<(Vec<Column>, bool), crate::proto::ProtoError> {
+    let columns = columns_from(desc, types)?;
     let mut as_decoded = true;
     for (field, column) in desc.fields().zip(&columns) {
         as_decoded &= field?.format == column.format().code();

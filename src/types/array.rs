@@ -206,7 +206,10 @@ fn dimensions_for(ty: &Type, len: usize) -> Result<Vec<Dimension>, InvalidValue>
 /// Whether an array of `T` converts to and from the array type `ty`.
 fn accepts_array<F: Fn(&Type) -> bool>(ty: &Type, element_accepts: F) -> bool {
     match ty.array_element() {
-        Some(element) => element.binary_supported() && element_accepts(&element),
+        Some(element) => {
+            element.binary_supported()
+                && super::custom::codec_type(&element, element_accepts).is_some()
+        }
         None => false,
     }
 }
@@ -232,9 +235,12 @@ fn encode_array<'e, T: ToSql + 'e>(
         out.put_i32(d.len);
         out.put_i32(d.lower_bound);
     }
+    // Elements of a domain are written as its base type; the header keeps the domain's OID,
+    // which the server checks against the array's element type.
+    let codec = super::custom::codec_type(&element, T::accepts).unwrap_or(&element);
     let mut has_null = false;
     for value in elements {
-        let is_null = write_length_prefixed(out, |out| value.to_sql(&element, out))?;
+        let is_null = write_length_prefixed(out, |out| value.to_sql(codec, out))?;
         has_null |= is_null == IsNull::Yes;
     }
     if has_null {
@@ -295,18 +301,19 @@ fn decode_array<'a, T: FromSql<'a>>(
             ),
         ));
     }
+    let codec = super::custom::codec_type(&element, T::accepts).unwrap_or(&element);
     let mut elements = Vec::with_capacity(count);
     for i in 0..count {
         let len = r.i32("element length")?;
         let value = match len {
-            -1 => T::from_sql_null(&element)?,
+            -1 => T::from_sql_null(codec)?,
             len if len < 0 => {
                 return Err(InvalidValue::boxed(
                     "array",
                     format!("element {} has invalid length {len}", i + 1),
                 ))
             }
-            len => T::from_sql(&element, r.take(len as usize, "element")?)?, // len >= 0.
+            len => T::from_sql(codec, r.take(len as usize, "element")?)?, // len >= 0.
         };
         elements.push(value);
     }

@@ -69,7 +69,9 @@ use bytes::{BufMut, BytesMut};
 
 use crate::BoxError;
 
+pub mod __derive;
 mod array;
+pub(crate) mod custom;
 mod datetime;
 mod interval;
 mod json;
@@ -86,6 +88,8 @@ mod wrappers;
 mod tests;
 
 pub use self::array::{Array, Dimension};
+pub(crate) use self::custom::codec_type;
+pub use self::custom::{Field, TypeKind};
 pub use self::datetime::{TimeTz, Timestamp};
 pub use self::interval::Interval;
 pub use self::json::Json;
@@ -136,7 +140,6 @@ pub(crate) struct TypeInfo {
     name: &'static str,
     /// `pg_type.typtype`: `b` base, `c` composite, `d` domain, `e` enum, `p` pseudo, `r` range,
     /// `m` multirange.
-    #[allow(dead_code)]
     kind: u8,
     /// `pg_type.typcategory`: `A` array, `N` numeric, `S` string, ...
     #[allow(dead_code)]
@@ -180,6 +183,11 @@ enum Inner {
     Unknown(u32),
     /// An OID outside the table with its name (e.g. learned from `pg_type`).
     Named { oid: u32, name: Arc<str> },
+    /// An OID outside the table, described by the catalog (`custom.rs`).
+    Custom {
+        oid: u32,
+        custom: Arc<custom::CustomType>,
+    },
 }
 
 impl Type {
@@ -228,6 +236,7 @@ impl Type {
             Inner::Known { oid, .. } => *oid,
             Inner::Unknown(oid) => *oid,
             Inner::Named { oid, .. } => *oid,
+            Inner::Custom { oid, .. } => *oid,
         }
     }
 
@@ -238,6 +247,7 @@ impl Type {
             Inner::Known { info, .. } => info.name,
             Inner::Unknown(_) => "",
             Inner::Named { name, .. } => name,
+            Inner::Custom { custom, .. } => &custom.name,
         }
     }
 
@@ -246,14 +256,16 @@ impl Type {
         matches!(self.0, Inner::Known { .. })
     }
 
-    /// The element type when this is a built-in array type (every `typcategory = 'A'` type,
-    /// `int2vector` and `oidvector` included, and `record[]`); `None` otherwise. Types like
+    /// The element type when this is an array type: a built-in one (every `typcategory = 'A'`
+    /// type, `int2vector` and `oidvector` included, and `record[]`) or one read from the
+    /// catalog (an array of an enum, a composite, a domain, ...); `None` otherwise. Types like
     /// `name` and `point` have an element type in `pg_type` but are not arrays.
     pub fn array_element(&self) -> Option<Type> {
         match &self.0 {
             Inner::Known { info, .. } if info.is_array && info.element != 0 => {
                 Some(Type::from_oid(info.element))
             }
+            Inner::Custom { .. } => self.custom_array_element().cloned(),
             _ => None,
         }
     }
@@ -271,6 +283,9 @@ impl Type {
     ///
     /// An array type is binary when its element type is.
     pub fn binary_supported(&self) -> bool {
+        if let Inner::Custom { custom, .. } = &self.0 {
+            return custom.binary;
+        }
         if let Some(element) = self.array_element() {
             return element.binary_supported();
         }
@@ -308,6 +323,12 @@ const BINARY_TYPES: &[u32] = &[
     oid_of!(JSONB),
     oid_of!(UUID),
 ];
+
+/// Whether an extension type (no fixed OID, known by its name) has a binary codec here.
+pub(crate) fn binary_by_name(name: &str) -> bool {
+    let _ = name;
+    false
+}
 
 impl PartialEq for Type {
     fn eq(&self, other: &Type) -> bool {
@@ -437,9 +458,12 @@ pub fn __to_sql_checked<T: ToSql>(
     out: &mut BytesMut,
 ) -> Result<IsNull, BoxError> {
     if T::accepts(ty) {
-        value.to_sql(ty, out)
-    } else {
-        Err(wrong_type(value.type_name(), ty))
+        return value.to_sql(ty, out);
+    }
+    // A domain is bound as its base type.
+    match custom::codec_type(ty, T::accepts) {
+        Some(base) => value.to_sql(base, out),
+        None => Err(wrong_type(value.type_name(), ty)),
     }
 }
 
@@ -492,13 +516,14 @@ impl<T> FromSqlOwned for T where T: for<'a> FromSql<'a> {}
 /// assert!(decode::<i32>(&Type::TEXT, Some(b"x")).is_err());
 /// ```
 pub fn decode<'a, T: FromSql<'a>>(ty: &Type, raw: Option<&'a [u8]>) -> Result<T, BoxError> {
-    if !T::accepts(ty) {
-        return Err(Box::new(WrongType::new(
+    // A domain is read as its base type.
+    match custom::codec_type(ty, T::accepts) {
+        Some(ty) => T::from_sql_nullable(ty, raw),
+        None => Err(Box::new(WrongType::new(
             std::any::type_name::<T>(),
             ty.clone(),
-        )));
+        ))),
     }
-    T::from_sql_nullable(ty, raw)
 }
 
 /// A Rust type and a SQL type that cannot be converted into each other.

@@ -20,6 +20,8 @@ pub(crate) const JSONB_VERSION: u8 = 1;
 fn accepts_text(ty: &Type) -> bool {
     super::type_in!(ty, TEXT, VARCHAR, BPCHAR, NAME, UNKNOWN, JSON, JSONB)
         || ty.name() == "citext"
+        // enum_send writes the label's bytes: the same as its text form.
+        || ty.kind() == super::TypeKind::Enum
         || !ty.binary_supported()
 }
 

@@ -184,6 +184,7 @@ impl Connection {
             statement_timeout: config.get_statement_timeout(),
             cancel_timeout: config.get_cancel_timeout(),
             deadline: Default::default(),
+            types: Default::default(),
         })
     }
 }

@@ -11,6 +11,7 @@ use super::{decode, FromSql, IsNull, ToSql, Type};
 use crate::BoxError;
 
 mod array;
+mod custom;
 mod datetime;
 mod misc;
 mod numeric;
