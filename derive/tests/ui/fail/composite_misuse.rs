@@ -16,3 +16,8 @@ enum Mood {
 }
 
 fn main() {}
+
+#[derive(Debug, tusk::FromSql)]
+struct Borrowed<'a> {
+    name: &'a str,
+}

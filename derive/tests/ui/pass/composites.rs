@@ -32,17 +32,10 @@ struct Pair<T> {
     right: Option<T>,
 }
 
-#[derive(Debug, tusk::FromSql)]
-struct Borrowed<'a> {
-    name: &'a str,
-    bytes: &'a [u8],
-}
-
 #[derive(Debug, tusk::ToSql, tusk::FromSql)]
 struct NoFields {}
 
 fn both<T: ToSql + FromSqlOwned>() {}
-fn from<'a, T: FromSql<'a>>() {}
 
 fn main() {
     both::<InventoryItem>();
@@ -51,6 +44,5 @@ fn main() {
     both::<Pair<i32>>();
     both::<Pair<Mood>>();
     both::<NoFields>();
-    from::<Borrowed<'_>>();
     assert!(!<InventoryItem as ToSql>::accepts(&tusk::types::Type::RECORD));
 }
