@@ -54,17 +54,22 @@ pub use sqlstate::SqlState;
 /// Derives [`FromRow`](trait@FromRow) for a struct: see `docs/derive.md`.
 #[cfg(feature = "derive")]
 pub use tusk_derive::FromRow;
-/// Derives [`ToSql`](types::ToSql) for an enum (a PostgreSQL enum), a struct (a composite
-/// type) or a newtype (a domain, or transparent): see `docs/derive.md`.
-#[cfg(feature = "derive")]
-pub use tusk_derive::ToSql;
 /// Derives [`FromSql`](types::FromSql) for an enum (a PostgreSQL enum), a struct (a composite
 /// type) or a newtype (a domain, or transparent): see `docs/derive.md`.
 #[cfg(feature = "derive")]
 pub use tusk_derive::FromSql;
+/// Derives [`ToSql`](types::ToSql) for an enum (a PostgreSQL enum), a struct (a composite
+/// type) or a newtype (a domain, or transparent): see `docs/derive.md`.
+#[cfg(feature = "derive")]
+pub use tusk_derive::ToSql;
 
 /// The README's Rust examples, run as doc tests (against the test server, like every example that
 /// connects) so they cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The derive guide's examples, compiled as doc tests.
+#[cfg(all(doctest, feature = "derive"))]
+#[doc = include_str!("../docs/derive.md")]
+pub struct DeriveGuideDoctests;

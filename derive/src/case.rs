@@ -144,7 +144,10 @@ mod tests {
     #[test]
     fn spellings() {
         for name in super::RULE_NAMES.split(", ") {
-            assert!(RenameRule::parse(name.trim_matches('"')).is_some(), "{name}");
+            assert!(
+                RenameRule::parse(name.trim_matches('"')).is_some(),
+                "{name}"
+            );
         }
         assert!(RenameRule::parse("snake").is_none());
     }

@@ -7,8 +7,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{
-    parse_quote, Data, DeriveInput, Fields, GenericParam, Generics, Ident, Lifetime,
-    LifetimeParam, Member, Result, WherePredicate,
+    parse_quote, Data, DeriveInput, Fields, GenericParam, Generics, Ident, Lifetime, LifetimeParam,
+    Member, Result, WherePredicate,
 };
 
 use crate::attr::{self, Errors};
@@ -44,10 +44,7 @@ enum Shape<'a> {
         fields: Vec<(&'a Ident, String, &'a syn::Type)>,
     },
     /// A newtype that is its inner type on the wire.
-    Transparent {
-        member: Member,
-        ty: &'a syn::Type,
-    },
+    Transparent { member: Member, ty: &'a syn::Type },
     /// A newtype for the domain `name` over a type its inner type accepts.
     Domain {
         name: String,

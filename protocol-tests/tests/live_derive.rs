@@ -30,7 +30,10 @@ fn text(err: &Error) -> String {
 fn says(err: &Error, parts: &[&str]) {
     let text = text(err);
     for part in parts {
-        assert!(text.contains(part), "expected {part:?} in the error: {text}");
+        assert!(
+            text.contains(part),
+            "expected {part:?} in the error: {text}"
+        );
     }
 }
 
@@ -237,7 +240,10 @@ async fn generics_tuples_and_query_as() {
 
     // Tuple structs and tuples read by position, whatever the columns are called.
     let pairs: Vec<Pair> = conn
-        .query_as("SELECT 1::int4 AS x, 'a'::text UNION ALL SELECT 2, NULL", &[])
+        .query_as(
+            "SELECT 1::int4 AS x, 'a'::text UNION ALL SELECT 2, NULL",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(pairs, [Pair(1, Some("a".into())), Pair(2, None)]);
@@ -607,10 +613,7 @@ async fn composite_mismatches_are_clear_errors() {
     let mut conn = with_composites().await;
     for (sql, parts) in [
         // A field of the Rust struct missing from the type.
-        (
-            "SELECT ROW('w', 1, 2)::item_missing",
-            &["item_missing"][..],
-        ),
+        ("SELECT ROW('w', 1, 2)::item_missing", &["item_missing"][..]),
         // A field of the wrong type.
         (
             "SELECT ROW('w', '1', 2, 'sad')::item_wrong",
@@ -685,7 +688,12 @@ async fn transparent_newtypes() {
     let row = conn
         .query_one(
             "SELECT $1::int8, $1::user_id, 5::user_id, $2::text, NULL::text",
-            &[&UserId(7), &Nickname { inner: Some("n".into()) }],
+            &[
+                &UserId(7),
+                &Nickname {
+                    inner: Some("n".into()),
+                },
+            ],
         )
         .await
         .unwrap();
