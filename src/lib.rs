@@ -73,3 +73,42 @@ pub struct ReadmeDoctests;
 #[cfg(all(doctest, feature = "derive"))]
 #[doc = include_str!("../docs/derive.md")]
 pub struct DeriveGuideDoctests;
+
+/// The derives used inside tusk itself, where `::tusk` is `extern crate self as tusk`.
+#[cfg(all(test, feature = "derive"))]
+mod derive_inside_tusk {
+    use crate::types::{decode, FromSql, ToSql, Type};
+
+    #[derive(Debug, PartialEq, crate::ToSql, crate::FromSql)]
+    #[tusk(transparent)]
+    struct Id(i32);
+
+    #[derive(Debug, crate::ToSql, crate::FromSql)]
+    #[tusk(rename_all = "kebab-case")]
+    enum Colour {
+        DarkRed,
+    }
+
+    #[derive(Debug, crate::FromRow)]
+    #[allow(dead_code)]
+    struct Pair {
+        id: Id,
+        #[tusk(default)]
+        colour: Option<Colour>,
+    }
+
+    #[test]
+    fn derives_expand_inside_tusk() {
+        assert!(<Id as ToSql>::accepts(&Type::INT4));
+        assert_eq!(
+            decode::<Id>(&Type::INT4, Some(&[0, 0, 0, 9])).unwrap(),
+            Id(9)
+        );
+        let mut out = bytes::BytesMut::new();
+        Colour::DarkRed.to_sql(&Type::TEXT, &mut out).unwrap();
+        assert_eq!(&out[..], b"dark-red");
+        assert!(!<Colour as FromSql>::accepts(&Type::TEXT));
+        fn from_row<T: crate::FromRow>() {}
+        from_row::<Pair>();
+    }
+}
