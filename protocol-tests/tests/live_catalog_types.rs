@@ -371,3 +371,32 @@ async fn the_shared_path_pipelines_and_unnamed_statements_resolve_types_too() {
     tx.commit().await.unwrap();
     drop_schema(&mut setup, &s).await;
 }
+
+#[tokio::test]
+async fn a_server_cursor_reads_catalog_types_met_first_in_its_declare() {
+    let mut setup = connect().await;
+    let s = schema(&mut setup, "cursor").await;
+    // A fresh connection: the cursor's DECLARE is where it meets the types first.
+    let mut conn = connect().await;
+    let mut tx = conn.transaction().await.unwrap();
+    let mut cur = tx.server_cursor("items").itersize(2);
+    cur.execute(
+        &format!(
+            "SELECT ROW('n' || g, g, 'ok')::{s}.item, 'happy'::{s}.mood \
+             FROM generate_series(1, 3) g"
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    while let Some(row) = cur.fetch_one().await.unwrap() {
+        assert_eq!(row.columns()[0].format(), Format::Binary);
+        assert_eq!(row.get::<_, &str>(1), "happy");
+        seen.push(row.get::<_, Item>(0).qty.unwrap());
+    }
+    assert_eq!(seen, [1, 2, 3]);
+    cur.close().await.unwrap();
+    tx.commit().await.unwrap();
+    drop_schema(&mut setup, &s).await;
+}

@@ -15,16 +15,22 @@ use crate::{Connection, Error, Pool, Row, RowStream, Transaction};
 
 /// A Rust value built from a whole row.
 ///
-/// Derive it for a struct whose fields are read by column name (see the `tusk-derive` crate
-/// for the attributes), or use a tuple, read by position:
+/// Derive it (`#[derive(tusk::FromRow)]`, fields read by column name), implement it by hand,
+/// or use a tuple, read by position:
 ///
 /// ```no_run
 /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
-/// #[derive(tusk::FromRow)]
+/// use tusk::{FromRow, Row};
+///
 /// struct User {
 ///     id: i64,
-///     #[tusk(rename = "user_name")]
 ///     name: String,
+/// }
+///
+/// impl FromRow for User {
+///     fn from_row(row: &Row) -> Result<User, tusk::Error> {
+///         Ok(User { id: row.try_get("id")?, name: row.try_get("user_name")? })
+///     }
 /// }
 ///
 /// let users: Vec<User> = conn.query_as("SELECT 1::int8 AS id, 'ann' AS user_name", &[]).await?;
@@ -174,7 +180,7 @@ impl<'c> RowStream<'c> {
     /// use futures_util::TryStreamExt;
     ///
     /// let stream = conn.query_stream("SELECT g, g * 2 FROM generate_series(1, 3) g", &[]).await?;
-    /// let pairs: Vec<(i32, i32)> = stream.typed().try_collect().await?;
+    /// let pairs: Vec<(i32, i32)> = stream.typed::<(i32, i32)>().try_collect().await?;
     /// # let _ = pairs;
     /// # Ok(())
     /// # }

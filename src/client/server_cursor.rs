@@ -31,7 +31,7 @@ use futures_core::{FusedStream, Stream};
 use crate::client::connection::{db_error, Connection};
 use crate::client::query::{Params, QueryRef};
 use crate::client::row::Row;
-use crate::client::statement::{columns_from, Column, SharedColumns};
+use crate::client::statement::{columns_from, retype, Column, SharedColumns};
 use crate::error::Error;
 use crate::proto::backend::Message;
 use crate::proto::frontend::BindError;
@@ -233,7 +233,7 @@ impl<'c> ServerCursor<'c> {
                 Message::RowDescription(desc) => {
                     let described =
                         columns_from(&desc, &conn.types).map_err(|e| conn.fail(e.into()))?;
-                    columns = Some(Arc::from(described));
+                    columns = Some(described);
                 }
                 Message::ErrorResponse(fields) => {
                     let err = db_error(&fields);
@@ -247,7 +247,17 @@ impl<'c> ServerCursor<'c> {
         if let Some(e) = first_error {
             return Err(e);
         }
-        columns.ok_or_else(|| {
+        if let Some(described) = &mut columns {
+            // The FETCH statements read these columns with the types their own description
+            // resolves from the catalog; the cursor's columns must agree (same types, same
+            // formats), so they are resolved here first (the group has ended).
+            let missing = conn.types_to_look_up(&[], described);
+            if !missing.is_empty() {
+                conn.look_up_types(missing).await?;
+                retype(&mut [], described, &conn.types);
+            }
+        }
+        columns.map(Arc::from).ok_or_else(|| {
             conn.fail(
                 ProtoError::Unexpected {
                     expected: "the row description of the declared cursor",

@@ -121,17 +121,18 @@ pub fn domain_base(ty: &Type) -> &Type {
     ty.without_domains()
 }
 
-/// The fields of a composite's binary form (`record_send`), read by name.
-pub struct CompositeReader<'a> {
-    ty: &'a Type,
+/// The fields of a composite's binary form (`record_send`), read by name. Values may borrow
+/// from the bytes (`'a`), which outlive the type they are read with (`'t`).
+pub struct CompositeReader<'t, 'a> {
+    ty: &'t Type,
     values: Vec<Option<&'a [u8]>>,
 }
 
-impl<'a> CompositeReader<'a> {
+impl<'t, 'a> CompositeReader<'t, 'a> {
     /// Splits `raw` into its fields, checking their number and types against the catalog's
     /// description of `ty`. A mismatch means the type changed under DDL since it was read: it
     /// is marked to be read again before the connection's next statement.
-    pub fn new(ty: &'a Type, raw: &'a [u8]) -> Result<CompositeReader<'a>, BoxError> {
+    pub fn new(ty: &'t Type, raw: &'a [u8]) -> Result<CompositeReader<'t, 'a>, BoxError> {
         let Some(fields) = ty.fields() else {
             return Err(InvalidValue::boxed(
                 "composite",

@@ -259,3 +259,33 @@ fn kinds_of_the_built_in_types() {
     );
     assert!(!with_text_field.binary_supported());
 }
+
+/// A composite whose fields borrow from the value's bytes.
+#[derive(Debug, PartialEq)]
+struct Borrowed<'a> {
+    name: &'a str,
+}
+
+impl<'a> FromSql<'a> for Borrowed<'a> {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Borrowed<'a>, crate::BoxError> {
+        let mut r = CompositeReader::new(ty, raw)?;
+        Ok(Borrowed {
+            name: r.read("name")?,
+        })
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        composite_accepts(ty, "one", &[("name", <&str as FromSql>::accepts)])
+    }
+}
+
+#[test]
+fn composite_fields_can_borrow_from_the_bytes() {
+    let ty = custom(
+        300_006,
+        "one",
+        Details::Composite(vec![Field::new("name".into(), Type::TEXT)]),
+    );
+    let raw = hex("00000001 00000019 00000002 6869");
+    assert_eq!(dec::<Borrowed>(&ty, &raw).unwrap(), Borrowed { name: "hi" });
+}
