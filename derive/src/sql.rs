@@ -162,16 +162,6 @@ fn analyse<'a>(
             }
             match &data.fields {
                 Fields::Named(_) => {
-                    if direction == Direction::From {
-                        if let Some(lt) = input.generics.lifetimes().next() {
-                            errors.spanned(
-                                lt.span(),
-                                "FromSql for a composite type cannot borrow from the value: \
-                                 use owned field types (String rather than &str) and no \
-                                 lifetime parameters",
-                            );
-                        }
-                    }
                     let mut out = Vec::new();
                     let mut seen: HashMap<String, &Ident> = HashMap::new();
                     for field in fields {
@@ -417,12 +407,7 @@ fn from_sql(input: &DeriveInput, krate: &TokenStream, shape: &Shape) -> TokenStr
             let reads: Vec<_> = fields
                 .iter()
                 .map(|(ident, name, ty)| {
-                    // The reader's lifetime is the shorter of the bytes' and the type's
-                    // (`CompositeReader::new` takes both as `&'a`), so a generic field must
-                    // decode from any lifetime: owned.
-                    if params.mentioned_in(ty) {
-                        predicates.push(parse_quote!(#ty: for<'__r> #krate::types::FromSql<'__r>));
-                    }
+                    bound(ty);
                     quote_spanned!(ty.span()=> #ident: reader.read::<#ty>(#name)?)
                 })
                 .collect();

@@ -580,6 +580,29 @@ async fn composites_round_trip() {
     );
     assert_eq!(row.get::<_, Option<InventoryItem>>(4), None);
 
+    // Fields borrowed from the value.
+    #[derive(Debug, PartialEq, FromSql)]
+    #[tusk(name = "inventory_item")]
+    struct ItemRef<'a> {
+        name: &'a str,
+        supplier_id: i32,
+        price: Option<f64>,
+        mood: Mood,
+    }
+    let row = conn
+        .query_one("SELECT $1::inventory_item", &[&widget()])
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, ItemRef>(0),
+        ItemRef {
+            name: "widget",
+            supplier_id: 42,
+            price: Some(1.5),
+            mood: Mood::Happy
+        }
+    );
+
     // In a table, through FromRow.
     #[derive(Debug, PartialEq, FromRow)]
     struct Stock {

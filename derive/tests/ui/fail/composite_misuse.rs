@@ -16,8 +16,3 @@ enum Mood {
 }
 
 fn main() {}
-
-#[derive(Debug, tusk::FromSql)]
-struct Borrowed<'a> {
-    name: &'a str,
-}

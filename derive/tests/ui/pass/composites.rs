@@ -32,10 +32,18 @@ struct Pair<T> {
     right: Option<T>,
 }
 
+#[derive(Debug, tusk::FromSql)]
+struct Borrowed<'a> {
+    name: &'a str,
+    bytes: &'a [u8],
+    count: i32,
+}
+
 #[derive(Debug, tusk::ToSql, tusk::FromSql)]
 struct NoFields {}
 
 fn both<T: ToSql + FromSqlOwned>() {}
+fn from<'a, T: FromSql<'a>>() {}
 
 fn main() {
     both::<InventoryItem>();
@@ -44,5 +52,6 @@ fn main() {
     both::<Pair<i32>>();
     both::<Pair<Mood>>();
     both::<NoFields>();
+    from::<Borrowed<'_>>();
     assert!(!<InventoryItem as ToSql>::accepts(&tusk::types::Type::RECORD));
 }
