@@ -6,6 +6,10 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+// The derive macros' generated code names `::tusk::...`; this makes that path work inside tusk
+// too (its own tests and doc tests).
+extern crate self as tusk;
+
 mod client;
 pub mod config;
 mod error;
@@ -47,9 +51,64 @@ pub use pool::{
 };
 pub use proto::backend::{Notification, TransactionStatus};
 pub use sqlstate::SqlState;
+/// Derives [`FromRow`](trait@FromRow) for a struct: see `docs/derive.md`.
+#[cfg(feature = "derive")]
+pub use tusk_derive::FromRow;
+/// Derives [`FromSql`](types::FromSql) for an enum (a PostgreSQL enum), a struct (a composite
+/// type) or a newtype (a domain, or transparent): see `docs/derive.md`.
+#[cfg(feature = "derive")]
+pub use tusk_derive::FromSql;
+/// Derives [`ToSql`](types::ToSql) for an enum (a PostgreSQL enum), a struct (a composite
+/// type) or a newtype (a domain, or transparent): see `docs/derive.md`.
+#[cfg(feature = "derive")]
+pub use tusk_derive::ToSql;
 
 /// The README's Rust examples, run as doc tests (against the test server, like every example that
 /// connects) so they cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The derive guide's examples, compiled as doc tests.
+#[cfg(all(doctest, feature = "derive"))]
+#[doc = include_str!("../docs/derive.md")]
+pub struct DeriveGuideDoctests;
+
+/// The derives used inside tusk itself, where `::tusk` is `extern crate self as tusk`.
+#[cfg(all(test, feature = "derive"))]
+mod derive_inside_tusk {
+    use crate::types::{decode, FromSql, ToSql, Type};
+
+    #[derive(Debug, PartialEq, crate::ToSql, crate::FromSql)]
+    #[tusk(transparent)]
+    struct Id(i32);
+
+    #[derive(Debug, crate::ToSql, crate::FromSql)]
+    #[tusk(rename_all = "kebab-case")]
+    enum Colour {
+        DarkRed,
+    }
+
+    #[derive(Debug, crate::FromRow)]
+    #[allow(dead_code)]
+    struct Pair {
+        id: Id,
+        #[tusk(default)]
+        colour: Option<Colour>,
+    }
+
+    #[test]
+    fn derives_expand_inside_tusk() {
+        assert!(<Id as ToSql>::accepts(&Type::INT4));
+        assert_eq!(
+            decode::<Id>(&Type::INT4, Some(&[0, 0, 0, 9])).unwrap(),
+            Id(9)
+        );
+        let mut out = bytes::BytesMut::new();
+        Colour::DarkRed.to_sql(&Type::TEXT, &mut out).unwrap();
+        assert_eq!(&out[..], b"dark-red");
+        assert!(!<Colour as FromSql>::accepts(&Type::TEXT));
+        fn from_row<T: crate::FromRow>() {}
+        from_row::<Pair>();
+    }
+}

@@ -15,21 +15,29 @@ use crate::{Connection, Error, Pool, Row, RowStream, Transaction};
 
 /// A Rust value built from a whole row.
 ///
-/// Derive it (`#[derive(tusk::FromRow)]`, fields read by column name), implement it by hand,
-/// or use a tuple, read by position:
+/// Derive it (`#[derive(tusk::FromRow)]`, fields read by column name; see `docs/derive.md`),
+/// implement it by hand, or use a tuple, read by position:
 ///
 /// ```no_run
 /// # async fn demo(conn: &mut tusk::Connection) -> Result<(), tusk::Error> {
 /// use tusk::{FromRow, Row};
 ///
+/// #[derive(FromRow)]
 /// struct User {
+///     id: i64,
+///     #[tusk(rename = "user_name")]
+///     name: String,
+/// }
+///
+/// // The same by hand:
+/// struct Account {
 ///     id: i64,
 ///     name: String,
 /// }
 ///
-/// impl FromRow for User {
-///     fn from_row(row: &Row) -> Result<User, tusk::Error> {
-///         Ok(User { id: row.try_get("id")?, name: row.try_get("user_name")? })
+/// impl FromRow for Account {
+///     fn from_row(row: &Row) -> Result<Account, tusk::Error> {
+///         Ok(Account { id: row.try_get("id")?, name: row.try_get("user_name")? })
 ///     }
 /// }
 ///

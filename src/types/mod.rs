@@ -134,6 +134,10 @@ pub use self::uuid::{ParseUuidError, Uuid};
 pub use crate::proto::IsNull;
 /// A [`Range`]'s bound: `Included`, `Excluded` or `Unbounded` (std's, re-exported).
 pub use std::ops::Bound;
+/// The derive macros, beside the traits of the same names (as serde does): `use
+/// tusk::types::{FromSql, ToSql};` brings both. See `docs/derive.md`.
+#[cfg(feature = "derive")]
+pub use tusk_derive::{FromSql, ToSql};
 
 /// Whether `ty` is one of the listed built-in types (named as [`Type`]'s constants), compared by
 /// OID. It runs for every value read or written, so it builds no `Type` values (a temporary
