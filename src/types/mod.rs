@@ -71,6 +71,7 @@ use crate::BoxError;
 
 mod array;
 mod datetime;
+mod ext;
 mod interval;
 mod json;
 mod numeric;
