@@ -12,6 +12,14 @@ use crate::BoxError;
 
 mod array;
 mod datetime;
+#[cfg(feature = "bigdecimal")]
+mod ext_bigdecimal;
+#[cfg(feature = "jiff")]
+mod ext_jiff;
+#[cfg(feature = "rust_decimal")]
+mod ext_rust_decimal;
+#[cfg(feature = "time")]
+mod ext_time;
 mod misc;
 mod numeric;
 mod primitive;
