@@ -195,6 +195,7 @@ VECTORS = [
     "timestamp_send('9999-12-31 23:59:59.999999')", "timestamp_send('10000-01-01 00:00')",
     "timestamp_send('1969-12-31 23:59:59.999999')",
     "timestamptz_send('9999-12-31 23:59:59.999999+00')",
+    "timestamptz_send('9999-12-30 22:00:00.999999+00')", "timestamptz_send('9999-12-30 22:00:01+00')",
     "interval_send('01:02:03.5')", "interval_send('1 day')", "interval_send('-1 mons')",
     "interval_send('2562047788:00:54.775807')",
     "interval_send('3 weeks')", "interval_send('19998 years')", "interval_send('19998 years 1 mon')",
