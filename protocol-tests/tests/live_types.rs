@@ -26,6 +26,14 @@ use tusk::{Connection, Kind};
 mod conversions;
 #[path = "live_types/datetime.rs"]
 mod datetime;
+#[path = "live_types/ext_bigdecimal.rs"]
+mod ext_bigdecimal;
+#[path = "live_types/ext_jiff.rs"]
+mod ext_jiff;
+#[path = "live_types/ext_rust_decimal.rs"]
+mod ext_rust_decimal;
+#[path = "live_types/ext_time.rs"]
+mod ext_time;
 #[path = "live_types/json_uuid.rs"]
 mod json_uuid;
 #[path = "live_types/numeric.rs"]
