@@ -28,7 +28,7 @@
 //! | `time` | `chrono::NaiveTime`, `time::Time`¹, `jiff::civil::Time`¹ |
 //! | `timetz` | [`TimeTz`] |
 //! | `timestamp` | `chrono::NaiveDateTime`, `time::PrimitiveDateTime`¹, `jiff::civil::DateTime`¹, [`Timestamp`]`<..>` |
-//! | `timestamptz` | `chrono::DateTime<Utc>`, `DateTime<FixedOffset>`, `DateTime<Local>`, `time::OffsetDateTime`¹, `time::UtcDateTime`¹, `jiff::Timestamp`¹, `jiff::ZonedDateTime`¹ (encode), [`Timestamp`]`<..>` |
+//! | `timestamptz` | `chrono::DateTime<Utc>`, `DateTime<FixedOffset>`, `DateTime<Local>`, `time::OffsetDateTime`¹, `time::UtcDateTime`¹, `jiff::Timestamp`¹, `jiff::ZonedDateTime`¹, [`Timestamp`]`<..>` |
 //! | `interval` | [`Interval`], `jiff::Span`¹, `time::Duration`¹ and `jiff::SignedDuration`¹ (no months or days) |
 //! | `json`, `jsonb` | `serde_json::Value`, [`Json`]`<T>` |
 //! | `uuid` | [`Uuid`], `uuid::Uuid` (feature `uuid`) |
@@ -45,7 +45,7 @@
 //! | `rust_decimal` | `rust_decimal` 1 | `Decimal` ↔ `numeric`, exactly: NaN, ±Infinity, and values beyond its 96-bit mantissa or 28 decimal places are errors (a scale above 28 is read when the further digits are zeros) |
 //! | `bigdecimal` | `bigdecimal` 0.4 | `BigDecimal` ↔ `numeric`, exactly and with the display scale as its scale; NaN and ±Infinity are errors, as is a value beyond `numeric`'s range when sent |
 //! | `time` | `time` 0.3 | `Date`, `Time`, `PrimitiveDateTime`, `OffsetDateTime` (read in UTC), `UtcDateTime`, `Duration` |
-//! | `jiff` | `jiff` 1 | `civil::Date`, `civil::Time`, `civil::DateTime`, `Timestamp`, `ZonedDateTime` (encode only), `Span`, `SignedDuration` |
+//! | `jiff` | `jiff` 1 | `civil::Date`, `civil::Time`, `civil::DateTime`, `Timestamp`, `ZonedDateTime` (read in UTC), `Span`, `SignedDuration` |
 //!
 //! The date and time types of `time` and `jiff` follow chrono's rules: `±infinity` is an error
 //! unless read through [`Timestamp`]`<T>`, as are values outside the Rust type's range (years

@@ -7,7 +7,7 @@
 //! | `date` | `jiff::civil::Date` |
 //! | `time` | `jiff::civil::Time` |
 //! | `timestamp` | `jiff::civil::DateTime` |
-//! | `timestamptz` | `jiff::Timestamp`; `jiff::ZonedDateTime` (sent as its instant, not read) |
+//! | `timestamptz` | `jiff::Timestamp`, `jiff::ZonedDateTime` (sent as its instant, read in UTC) |
 //! | `interval` | `jiff::Span`; `jiff::SignedDuration`, only of microseconds (see below) |
 //!
 //! Errors, never wrapping or panicking: `infinity` and `-infinity` (read them through
@@ -29,6 +29,7 @@
 
 use bytes::{BufMut, BytesMut};
 use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp, ZonedDateTime};
 
 use crate::types::datetime::{
@@ -199,8 +200,6 @@ impl FromSql<'_> for Timestamp {
 }
 
 /// A `timestamptz` is an instant: the value is sent as its instant, whatever its time zone.
-/// There is no `FromSql`: the binary format carries no zone to read one back with (read a
-/// [`Timestamp`] and give it a zone).
 impl ToSql for ZonedDateTime {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
         self.timestamp().to_sql(ty, out)
@@ -211,6 +210,18 @@ impl ToSql for ZonedDateTime {
     }
 
     crate::to_sql_checked!();
+}
+
+/// The instant in the UTC time zone: the binary format carries no zone (give the value its
+/// zone with `with_time_zone`).
+impl FromSql<'_> for ZonedDateTime {
+    fn from_sql(ty: &Type, raw: &[u8]) -> Result<ZonedDateTime, BoxError> {
+        Ok(Timestamp::from_sql(ty, raw)?.to_zoned_datetime(TimeZone::UTC))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::TIMESTAMPTZ
+    }
 }
 
 /// Sent as an interval of microseconds only (no days, no months); see the module documentation.

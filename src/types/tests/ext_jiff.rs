@@ -258,6 +258,18 @@ fn timestamptz_vectors() {
     decodes_exactly::<JiffTimestamp>(rust, &[Type::TIMESTAMPTZ]);
     let zoned = JiffTimestamp::UNIX_EPOCH.to_zoned_datetime(TimeZone::UTC);
     encodes_exactly(&zoned, name::<jiff::ZonedDateTime>(), &[Type::TIMESTAMPTZ]);
+    decodes_exactly::<jiff::ZonedDateTime>(name::<jiff::ZonedDateTime>(), &[Type::TIMESTAMPTZ]);
+    // Read in UTC.
+    let read: jiff::ZonedDateTime = dec(&Type::TIMESTAMPTZ, &hex("0002b5819446d520")).unwrap();
+    assert_eq!(read.time_zone(), &TimeZone::UTC);
+    assert_eq!(
+        read.timestamp(),
+        utc(naive(2024, 2, 29, 10, 34, 56, 500_000))
+    );
+    fails_with(
+        dec::<jiff::ZonedDateTime>(&Type::TIMESTAMPTZ, &hex("7fffffffffffffff")),
+        "infinity cannot be represented by jiff::Timestamp",
+    );
 }
 
 #[test]
