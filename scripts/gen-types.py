@@ -197,6 +197,27 @@ VECTORS = [
     "poly_send('((0,0),(1,1),(1,0))')", "circle_send('<(1,2),3>')",
     # hstore (needs CREATE EXTENSION hstore in the database first)
     "hstore_send('a=>1, b=>NULL, \"long key\"=>\"\"'::hstore)",
+    # the feature codecs (src/types/ext/): rust_decimal's and bigdecimal's limits
+    "numeric_send('1.50'::numeric)", "numeric_send('-123.4500'::numeric)",
+    "numeric_send('79228162514264337593543950335'::numeric)",
+    "numeric_send('-79228162514264337593543950335'::numeric)",
+    "numeric_send('79228162514264337593543950336'::numeric)",
+    "numeric_send('7.9228162514264337593543950335'::numeric)",
+    "numeric_send('0.0000000000000000000000000001'::numeric)",
+    "numeric_send('0.00000000000000000000000000001'::numeric)",
+    "numeric_send('1.000000000000000000000000000000'::numeric)",
+    "numeric_send('-0.000000000000000000000000000100'::numeric)",
+    "numeric_send('1e131071'::numeric)", "numeric_send('-1e-16383'::numeric)",
+    # the feature codecs: time's and jiff's limits
+    "date_send('9999-12-31')", "date_send('10000-01-01')",
+    "time_send('00:00:00.000001')",
+    "timestamp_send('9999-12-31 23:59:59.999999')", "timestamp_send('10000-01-01 00:00')",
+    "timestamp_send('1969-12-31 23:59:59.999999')",
+    "timestamptz_send('9999-12-31 23:59:59.999999+00')",
+    "timestamptz_send('9999-12-30 22:00:00.999999+00')", "timestamptz_send('9999-12-30 22:00:01+00')",
+    "interval_send('01:02:03.5')", "interval_send('1 day')", "interval_send('-1 mons')",
+    "interval_send('2562047788:00:54.775807')",
+    "interval_send('3 weeks')", "interval_send('19998 years')", "interval_send('19998 years 1 mon')",
 ]
 
 

@@ -31,8 +31,11 @@
 //! the allocator): no single allocation may exceed a bound linear in the input, so nothing
 //! allocates on a length or count read from the bytes.
 //!
-//! Only `tusk`, `bytes`, `chrono` and `serde_json` are used here: the crates that include this
-//! file depend on all four.
+//! The types of tusk's feature codecs (`rust_decimal`, `bigdecimal`, `time`, `jiff`) are probed
+//! too, as date and time types where they are some.
+//!
+//! Only `tusk` (with those features), `bytes`, `chrono`, `serde_json` and the feature codecs'
+//! crates are used here: the crates that include this file depend on all of them.
 
 // Each fuzz target includes one check, so each check includes the reader itself; the test that
 // replays every target's seeds then holds one copy per check.
@@ -271,6 +274,38 @@ fn decode_as_everything(ty: &Type, raw: Option<&[u8]>) {
         BitString => BitString, false;
         Point => Point, false;
         Path => Path, false;
+    );
+    decode_as_feature_types(ty, raw);
+}
+
+/// The types of tusk's feature codecs (src/types/ext/).
+fn decode_as_feature_types(ty: &Type, raw: Option<&[u8]>) {
+    probe!(ty, raw;
+        rust_decimal::Decimal => rust_decimal::Decimal, false;
+        bigdecimal::BigDecimal => bigdecimal::BigDecimal, false;
+        time::Date => time::Date, true;
+        time::Time => time::Time, true;
+        time::PrimitiveDateTime => time::PrimitiveDateTime, true;
+        time::OffsetDateTime => time::OffsetDateTime, true;
+        time::UtcDateTime => time::UtcDateTime, true;
+        time::Duration => time::Duration, false;
+        Timestamp<time::Date> => Timestamp<time::Date>, true;
+        jiff::civil::Date => jiff::civil::Date, true;
+        jiff::civil::Time => jiff::civil::Time, true;
+        jiff::civil::DateTime => jiff::civil::DateTime, true;
+        jiff::Timestamp => jiff::Timestamp, true;
+        jiff::ZonedDateTime => jiff::ZonedDateTime, true;
+        jiff::Span => jiff::Span, false;
+        jiff::SignedDuration => jiff::SignedDuration, false;
+        Timestamp<jiff::Timestamp> => Timestamp<jiff::Timestamp>, true;
+    );
+    probe_arrays!(ty, raw;
+        rust_decimal::Decimal => rust_decimal::Decimal, false;
+        bigdecimal::BigDecimal => bigdecimal::BigDecimal, false;
+        time::Date => time::Date, true;
+        time::OffsetDateTime => time::OffsetDateTime, true;
+        jiff::civil::DateTime => jiff::civil::DateTime, true;
+        jiff::Span => jiff::Span, false;
     );
 }
 

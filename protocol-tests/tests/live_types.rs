@@ -28,6 +28,14 @@ mod conversions;
 mod datetime;
 #[path = "live_types/ext.rs"]
 mod ext;
+#[path = "live_types/ext_bigdecimal.rs"]
+mod ext_bigdecimal;
+#[path = "live_types/ext_jiff.rs"]
+mod ext_jiff;
+#[path = "live_types/ext_rust_decimal.rs"]
+mod ext_rust_decimal;
+#[path = "live_types/ext_time.rs"]
+mod ext_time;
 #[path = "live_types/geometry.rs"]
 mod geometry;
 #[path = "live_types/json_uuid.rs"]

@@ -23,9 +23,9 @@ use crate::BoxError;
 /// `NaiveDate::num_days_from_ce` of 2000-01-01, PostgreSQL's epoch.
 const PG_EPOCH_DAYS_FROM_CE: i32 = 730_120;
 /// Microseconds from 1970-01-01 to 2000-01-01.
-const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
-const USECS_PER_SEC: i64 = 1_000_000;
-const USECS_PER_DAY: i64 = 86_400 * USECS_PER_SEC;
+pub(crate) const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
+pub(crate) const USECS_PER_SEC: i64 = 1_000_000;
+pub(crate) const USECS_PER_DAY: i64 = 86_400 * USECS_PER_SEC;
 /// The server's valid date range, in days since 2000-01-01: 4714-11-24 BC up to (excluding)
 /// 5874898-01-01 (`IS_VALID_DATE`).
 const DATE_MIN: i32 = -2_451_545;
@@ -121,35 +121,51 @@ fn infinity_error(what: &'static str, rust: &str, positive: bool) -> BoxError {
     )
 }
 
-/// Microseconds since 2000-01-01 00:00 of a naive (UTC or local) date-time, checked against the
-/// server's range.
-fn naive_to_pg(dt: &NaiveDateTime, what: &'static str) -> Result<i64, BoxError> {
-    let utc = dt.and_utc();
-    // chrono's range (±262143 years) keeps this far from i64 overflow; checked regardless.
-    let micros = utc
-        .timestamp()
-        .checked_mul(USECS_PER_SEC)
-        .and_then(|m| m.checked_add(i64::from(utc.timestamp_subsec_micros())))
-        .and_then(|m| m.checked_sub(PG_EPOCH_UNIX_MICROS))
+/// The wire value of a `timestamp` or `timestamptz` (`what`) `micros` after 2000-01-01 00:00,
+/// or an error naming `shown` when it is outside the server's range. Shared with the other
+/// crates' date-times (src/types/ext/), which compute `micros` in an i128 so nothing overflows.
+pub(crate) fn timestamp_in_range(
+    micros: i128,
+    what: &'static str,
+    shown: &dyn fmt::Display,
+) -> Result<i64, BoxError> {
+    i64::try_from(micros)
+        .ok()
         .filter(|m| (TIMESTAMP_MIN..TIMESTAMP_END).contains(m))
         .ok_or_else(|| {
             InvalidValue::boxed(
                 what,
-                format!("{dt} is outside PostgreSQL's range (4713 BC to 294276 AD)"),
+                format!("{shown} is outside PostgreSQL's range (4713 BC to 294276 AD)"),
             )
-        })?;
-    Ok(micros)
+        })
+}
+
+/// Microseconds since 2000-01-01 00:00 of a naive (UTC or local) date-time, checked against the
+/// server's range.
+fn naive_to_pg(dt: &NaiveDateTime, what: &'static str) -> Result<i64, BoxError> {
+    let utc = dt.and_utc();
+    // chrono's range (±262143 years) and i128 keep this far from overflow.
+    let micros = i128::from(utc.timestamp()) * i128::from(USECS_PER_SEC)
+        + i128::from(utc.timestamp_subsec_micros())
+        - i128::from(PG_EPOCH_UNIX_MICROS);
+    timestamp_in_range(micros, what, dt)
+}
+
+/// The microseconds after 2000-01-01 00:00 of a `timestamp` or `timestamptz` (`what`) value, or
+/// an error for infinity, which `rust` cannot represent. Shared with src/types/ext/.
+pub(crate) fn read_timestamp(raw: &[u8], what: &'static str, rust: &str) -> Result<i64, BoxError> {
+    let micros = i64::from_be_bytes(fixed(what, raw)?);
+    match micros {
+        i64::MAX => Err(infinity_error(what, rust, true)),
+        i64::MIN => Err(infinity_error(what, rust, false)),
+        _ => Ok(micros),
+    }
 }
 
 /// The UTC date-time `micros` after 2000-01-01 00:00, or an error for infinity and for values
 /// outside chrono's range.
 fn pg_to_utc(raw: &[u8], what: &'static str, rust: &str) -> Result<DateTime<Utc>, BoxError> {
-    let micros = i64::from_be_bytes(fixed(what, raw)?);
-    match micros {
-        i64::MAX => return Err(infinity_error(what, rust, true)),
-        i64::MIN => return Err(infinity_error(what, rust, false)),
-        _ => {}
-    }
+    let micros = read_timestamp(raw, what, rust)?;
     let unix = micros.checked_add(PG_EPOCH_UNIX_MICROS);
     unix.and_then(|u| {
         let nanos = u.rem_euclid(USECS_PER_SEC) * 1000; // < 1e9: fits u32.
@@ -163,17 +179,41 @@ fn pg_to_utc(raw: &[u8], what: &'static str, rust: &str) -> Result<DateTime<Utc>
     })
 }
 
+/// Writes a `date` `days` after 2000-01-01, or fails naming `shown` when it is outside the
+/// server's range. Shared with src/types/ext/.
+pub(crate) fn write_date(
+    days: i64,
+    shown: &dyn fmt::Display,
+    out: &mut BytesMut,
+) -> Result<IsNull, BoxError> {
+    let days = i32::try_from(days)
+        .ok()
+        .filter(|d| (DATE_MIN..DATE_END).contains(d))
+        .ok_or_else(|| {
+            InvalidValue::boxed(
+                "date",
+                format!("{shown} is outside PostgreSQL's range (4714-11-24 BC to 5874897 AD)"),
+            )
+        })?;
+    out.put_i32(days);
+    Ok(IsNull::No)
+}
+
+/// The days after 2000-01-01 of a `date` value, or an error for infinity, which `rust` cannot
+/// represent. Shared with src/types/ext/.
+pub(crate) fn read_date(raw: &[u8], rust: &str) -> Result<i32, BoxError> {
+    match i32::from_be_bytes(fixed("date", raw)?) {
+        i32::MAX => Err(infinity_error("date", rust, true)),
+        i32::MIN => Err(infinity_error("date", rust, false)),
+        days => Ok(days),
+    }
+}
+
 impl ToSql for NaiveDate {
     fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        let days = self.num_days_from_ce() - PG_EPOCH_DAYS_FROM_CE; // chrono's range: no overflow.
-        if !(DATE_MIN..DATE_END).contains(&days) {
-            return Err(InvalidValue::boxed(
-                "date",
-                format!("{self} is outside PostgreSQL's range (4714-11-24 BC to 5874897 AD)"),
-            ));
-        }
-        out.put_i32(days);
-        Ok(IsNull::No)
+        // chrono's range: no overflow.
+        let days = self.num_days_from_ce() - PG_EPOCH_DAYS_FROM_CE;
+        write_date(days.into(), self, out)
     }
 
     fn accepts(ty: &Type) -> bool {
@@ -185,12 +225,7 @@ impl ToSql for NaiveDate {
 
 impl FromSql<'_> for NaiveDate {
     fn from_sql(_ty: &Type, raw: &[u8]) -> Result<NaiveDate, BoxError> {
-        let days = i32::from_be_bytes(fixed("date", raw)?);
-        match days {
-            i32::MAX => return Err(infinity_error("date", "NaiveDate", true)),
-            i32::MIN => return Err(infinity_error("date", "NaiveDate", false)),
-            _ => {}
-        }
+        let days = read_date(raw, "NaiveDate")?;
         days.checked_add(PG_EPOCH_DAYS_FROM_CE)
             .and_then(NaiveDate::from_num_days_from_ce_opt)
             .ok_or_else(|| {
@@ -219,11 +254,14 @@ fn time_to_pg(t: &NaiveTime, what: &'static str) -> Result<i64, BoxError> {
     Ok(micros)
 }
 
-fn pg_to_time(micros: i64, what: &'static str) -> Result<NaiveTime, BoxError> {
+/// Checks the microseconds since midnight of a `time` or `timetz` (`what`) value: within
+/// 00:00:00 to 24:00:00, and not 24:00:00, which `rust` (a type of at most 23:59:59.999...)
+/// cannot represent. Shared with src/types/ext/.
+pub(crate) fn time_of_day(micros: i64, what: &'static str, rust: &str) -> Result<i64, BoxError> {
     if micros == USECS_PER_DAY {
         return Err(InvalidValue::boxed(
             what,
-            "24:00:00 cannot be represented by chrono::NaiveTime",
+            format!("24:00:00 cannot be represented by {rust}"),
         ));
     }
     if !(0..USECS_PER_DAY).contains(&micros) {
@@ -232,6 +270,11 @@ fn pg_to_time(micros: i64, what: &'static str) -> Result<NaiveTime, BoxError> {
             format!("{micros} microseconds is outside 00:00:00 to 24:00:00"),
         ));
     }
+    Ok(micros)
+}
+
+fn pg_to_time(micros: i64, what: &'static str) -> Result<NaiveTime, BoxError> {
+    let micros = time_of_day(micros, what, "chrono::NaiveTime")?;
     let secs = (micros / USECS_PER_SEC) as u32; // < 86400.
     let nanos = (micros % USECS_PER_SEC * 1000) as u32; // < 1e9.
     NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)

@@ -7,8 +7,10 @@
 //!
 //! PostgreSQL sends and accepts every value either as text or in a per-type binary format. tusk
 //! uses the binary format for every type it has a codec for ([`Type::binary_supported`]) and text
-//! for the rest (enums, extension types, unknown OIDs, and the built-in types listed below as
-//! text-only). The binary formats here follow the server's own `*_send` / `*_recv` functions
+//! for the rest (extension types without a codec, OIDs not looked up, and the built-in types
+//! listed below as text-only). Types outside the built-in table (enums, composites, domains,
+//! arrays and ranges of them, extension types) are read from the catalog by the connection
+//! ([`Type::kind`], [`Type::enum_labels`], [`Type::fields`], [`Type::domain_base`]). The binary formats here follow the server's own `*_send` / `*_recv` functions
 //! byte for byte; the tests in `src/types/tests/` hold bytes captured from a server.
 //!
 //! # Type matrix
@@ -21,15 +23,15 @@
 //! | `oid`, `regclass`, `regtype`, `regproc`, ... , `xid`, `cid` | `u32` |
 //! | `xid8` | `u64` |
 //! | `float4`, `float8` | `f32`, `f64` |
-//! | `numeric` | [`Decimal`] |
+//! | `numeric` | [`Decimal`], `rust_decimal::Decimal`¹, `bigdecimal::BigDecimal`¹ |
 //! | `text`, `varchar`, `bpchar`, `name`, `unknown`, `citext`, `json`, `jsonb` | `&str`, `String`, `Box<str>`, `Cow<str>` |
 //! | `bytea` | `&[u8]`, `Vec<u8>`, `Box<[u8]>` |
-//! | `date` | `chrono::NaiveDate`, [`Timestamp`]`<NaiveDate>` |
-//! | `time` | `chrono::NaiveTime` |
+//! | `date` | `chrono::NaiveDate`, `time::Date`¹, `jiff::civil::Date`¹, [`Timestamp`]`<..>` |
+//! | `time` | `chrono::NaiveTime`, `time::Time`¹, `jiff::civil::Time`¹ |
 //! | `timetz` | [`TimeTz`] |
-//! | `timestamp` | `chrono::NaiveDateTime`, [`Timestamp`]`<NaiveDateTime>` |
-//! | `timestamptz` | `chrono::DateTime<Utc>`, `DateTime<FixedOffset>`, `DateTime<Local>`, [`Timestamp`]`<..>` |
-//! | `interval` | [`Interval`] |
+//! | `timestamp` | `chrono::NaiveDateTime`, `time::PrimitiveDateTime`¹, `jiff::civil::DateTime`¹, [`Timestamp`]`<..>` |
+//! | `timestamptz` | `chrono::DateTime<Utc>`, `DateTime<FixedOffset>`, `DateTime<Local>`, `time::OffsetDateTime`¹, `time::UtcDateTime`¹, `jiff::Timestamp`¹, `jiff::ZonedDateTime`¹, [`Timestamp`]`<..>` |
+//! | `interval` | [`Interval`], `jiff::Span`¹, `time::Duration`¹ and `jiff::SignedDuration`¹ (no months or days) |
 //! | `json`, `jsonb` | `serde_json::Value`, [`Json`]`<T>` |
 //! | `uuid` | [`Uuid`], `uuid::Uuid` (feature `uuid`) |
 //! | `int4range`, `int8range`, `numrange`, `daterange`, `tsrange`, `tstzrange` | [`Range`]`<T>` of the subtype's Rust types |
@@ -43,10 +45,32 @@
 //! | `hstore` (extension, by name) | `HashMap<String, Option<String>>`, `BTreeMap<String, Option<String>>` |
 //! | `int2vector`, `oidvector` | `Vec<i16>`, `Vec<u32>` (arrays indexed from 0) |
 //! | arrays of the above | `Vec<T>`, `&[T]` (encode), `[T; N]` (encode), [`Array`]`<T>` |
-//! | `xml`, `tsvector`, `tsquery`, `pg_lsn`, enums, composites, any type without a binary codec (text format) | `&str`, `String`, `Box<str>`, `Cow<str>` |
+//! | enums (read from the catalog, binary: the label) | `&str`, `String`, `Box<str>`, `Cow<str>`, a `#[derive(ToSql, FromSql)]` enum |
+//! | composites (read from the catalog, binary) | a `#[derive(ToSql, FromSql)]` struct |
+//! | domains | what their base type converts to; a `#[derive(ToSql, FromSql)]` newtype |
+//! | ranges and multiranges over any subtype (user-defined too) | [`Range`]`<T>`, [`Multirange`]`<T>` |
+//! | `xml`, `tsvector`, `tsquery`, `pg_lsn`, any type without a binary codec (text format) | `&str`, `String`, `Box<str>`, `Cow<str>` |
 //! | arrays of text-format types (`tsvector[]`, `xml[]`, ...) | `Vec<String>`, `Vec<Option<String>>`, [`Array`]`<String>` (parsed from the text form), or the whole text as a string |
 //!
 //! `Option<T>` is NULL when `None`; `&T` and `Box<T>` encode like `T`.
+//!
+//! ¹ With the cargo feature of the same name as the crate, off by default:
+//!
+//! | Feature | Crate | Types |
+//! |---|---|---|
+//! | `uuid` | `uuid` 1 | `uuid::Uuid` |
+//! | `rust_decimal` | `rust_decimal` 1 | `Decimal` ↔ `numeric`, exactly: NaN, ±Infinity, and values beyond its 96-bit mantissa or 28 decimal places are errors (a scale above 28 is read when the further digits are zeros) |
+//! | `bigdecimal` | `bigdecimal` 0.4 | `BigDecimal` ↔ `numeric`, exactly and with the display scale as its scale; NaN and ±Infinity are errors, as is a value beyond `numeric`'s range when sent |
+//! | `time` | `time` 0.3 | `Date`, `Time`, `PrimitiveDateTime`, `OffsetDateTime` (read in UTC), `UtcDateTime`, `Duration` |
+//! | `jiff` | `jiff` 1 | `civil::Date`, `civil::Time`, `civil::DateTime`, `Timestamp`, `ZonedDateTime` (read in UTC), `Span`, `SignedDuration` |
+//!
+//! The date and time types of `time` and `jiff` follow chrono's rules: `±infinity` is an error
+//! unless read through [`Timestamp`]`<T>`, as are values outside the Rust type's range (years
+//! -9999 to 9999 for both) and `24:00:00`; sub-microsecond precision is truncated when sending.
+//! `jiff::Span` holds an `interval` losslessly (months, days and time kept apart) unless its
+//! fields have mixed signs; `time::Duration` and `jiff::SignedDuration` are read only from an
+//! interval without months or days, whose length is not fixed. Both decimal types also read
+//! `int2`, `int4` and `int8` (see *Widening*).
 //!
 //! # Widening
 //!

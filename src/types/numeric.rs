@@ -123,13 +123,23 @@ impl Decimal {
         Decimal::from_integer(negative, magnitude, 0).unwrap_or_else(|_| Decimal::nan())
     }
 
-    /// Builds a finite value from decimal digits `d0 d1 ... dn-1` meaning
-    /// `d0d1...dn-1 × 10^exponent`, with the display scale `max(0, -exponent)`.
-    fn from_decimal_digits(
+    /// Builds a finite value from decimal digits `d0 d1 ... dn-1` (each 0 to 9) meaning
+    /// `d0d1...dn-1 × 10^exponent`, with the display scale `max(0, -exponent)`. Also the
+    /// encoder of the other crates' decimal types (src/types/ext/).
+    pub(crate) fn from_decimal_digits(
         negative: bool,
         decimal: &[u8],
         exponent: i64,
     ) -> Result<Decimal, String> {
+        // Far beyond the format's range either way (its weight is 16 bits, its scale 14), and
+        // small enough that the exponent arithmetic below cannot overflow an i64 (a caller may
+        // pass any exponent, e.g. a BigDecimal's).
+        const MAX_EXPONENT: i64 = 1 << 40;
+        if exponent.unsigned_abs() > MAX_EXPONENT as u64 {
+            return Err(format!(
+                "exponent {exponent} is outside the numeric format's range"
+            ));
+        }
         let scale = (-exponent).max(0);
         if scale > i64::from(MAX_SCALE) {
             return Err(format!(
@@ -240,6 +250,30 @@ impl Decimal {
     /// Whether the value is zero (of any scale).
     pub fn is_zero(&self) -> bool {
         self.kind == Kind::Positive && self.digits.is_empty()
+    }
+
+    /// A finite value as `(negative, digits, scale)`: `digits` are the ASCII decimal digits of
+    /// |value| × 10^scale, without leading zeros (`"0"` for zero), so the value is exactly
+    /// `±digits × 10^-scale`. `None` for NaN and the infinities. For the decoders of the other
+    /// crates' decimal types (src/types/ext/).
+    #[cfg_attr(
+        not(any(feature = "rust_decimal", feature = "bigdecimal")),
+        allow(dead_code)
+    )]
+    pub(crate) fn scaled_digits(&self) -> Option<(bool, String, u16)> {
+        if !self.is_finite() {
+            return None;
+        }
+        // Display writes every digit and exactly `scale` of them after the point, so its digits
+        // without the sign and the point are the scaled integer.
+        let text = self.to_string();
+        let digits = text.trim_start_matches(['-', '0', '.']);
+        let mut out = String::with_capacity(digits.len().max(1));
+        out.extend(digits.chars().filter(char::is_ascii_digit));
+        if out.is_empty() {
+            out.push('0');
+        }
+        Some((self.is_sign_negative(), out, self.scale))
     }
 
     /// The base-10000 digit multiplied by 10000^`weight` (0 outside the stored digits).

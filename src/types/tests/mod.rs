@@ -13,6 +13,14 @@ use crate::BoxError;
 mod array;
 mod custom;
 mod datetime;
+#[cfg(feature = "bigdecimal")]
+mod ext_bigdecimal;
+#[cfg(feature = "jiff")]
+mod ext_jiff;
+#[cfg(feature = "rust_decimal")]
+mod ext_rust_decimal;
+#[cfg(feature = "time")]
+mod ext_time;
 mod geometry;
 mod misc;
 mod net;
