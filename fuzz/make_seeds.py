@@ -235,6 +235,22 @@ def array(elem_oid, dims, elements, flags=None):
 
 
 i4 = lambda n: struct.pack(">i", n)
+f8 = lambda x: struct.pack(">i", 8) + struct.pack(">d", x)
+
+# The indexes of tusk::fuzzing::catalog_types in fuzz/checks/from_sql.rs's type list (its last
+# eight entries), and the field types of its composite `item (text, posint, mood)`.
+CATALOG = {name: 130 + i for i, name in enumerate(
+    ["_mood", "_posint", "_item", "mood", "posint", "item", "floatrange", "floatmultirange"])}
+RECORD_FIELDS = [25, 300_001, 300_000]
+
+
+def record(field_oids, values):
+    """A composite's binary form (record_send): the count, then each field's OID and value."""
+    out = struct.pack(">i", len(field_oids))
+    for oid, v in zip(field_oids, values):
+        out += struct.pack(">I", oid)
+        out += struct.pack(">i", -1) if v is None else struct.pack(">i", len(v)) + v
+    return out
 
 FROM_SQL_SEEDS = {
     # The binary forms of the later codecs, as the server sends them (scripts/gen-types.py
@@ -315,6 +331,19 @@ FROM_SQL_SEEDS = {
     "bool_array_nulls": value("bool[]", array(16, [(2, 1)], [None, None])),
     "inet_array_text": value("inet[]", "{10.0.0.1,::1}"),
     "int2vector": value("int2vector", array(21, [(2, 0)], [b"\x00\x01", b"\x00\x02"])),
+    # Types as read from the catalog (tusk::fuzzing::catalog_types; by index in the type list).
+    "catalog_enum": value(CATALOG["mood"], "happy"),
+    "catalog_enum_unknown_label": value(CATALOG["mood"], "meh"),
+    "catalog_domain": value(CATALOG["posint"], i4(5)),
+    "catalog_composite": value(CATALOG["item"], record(RECORD_FIELDS, [b"x y", i4(3), b"ok"])),
+    "catalog_composite_nulls": value(CATALOG["item"], record(RECORD_FIELDS, [None, None, None])),
+    "catalog_composite_changed": value(CATALOG["item"], record(RECORD_FIELDS + [25], [b"a", i4(1), b"ok", b"new"])),
+    "catalog_composite_array": value(CATALOG["_item"], array(300_002, [(2, 1)], [
+        record(RECORD_FIELDS, [b"a", i4(1), b"sad"]), None])),
+    "catalog_enum_array": value(CATALOG["_mood"], array(300_000, [(2, 1)], [b"sad", None])),
+    "catalog_domain_array": value(CATALOG["_posint"], array(300_001, [(2, 1)], [i4(1), i4(2)])),
+    "catalog_range": value(CATALOG["floatrange"], b"\x02" + f8(1.5) + f8(2.5)),
+    "catalog_multirange": value(CATALOG["floatmultirange"], i4(1) + struct.pack(">i", 25) + b"\x02" + f8(1.5) + f8(2.5)),
     "numeric_literal": value("text", "-0001.2500e-3"),
     "numeric_literal_special": value("text", " -Infinity "),
     "uuid_literal": value("text", "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}"),

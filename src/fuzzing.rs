@@ -39,3 +39,47 @@ pub fn apply_service_file(
 ) -> Result<Option<AppliedSection>, Error> {
     crate::config::service::apply_service_text(base, text, name)
 }
+
+/// Types as the connection builds them from the catalog, for decoding arbitrary bytes as
+/// them: the enum `mood` (`sad`, `ok`, `happy`), the domain `posint` over `int4`, the composite
+/// `item (name text, qty posint, mood mood)`, arrays of the three, a range `floatrange` over
+/// `float8` and its multirange (OIDs from 300,000 up).
+pub fn catalog_types() -> Vec<crate::types::Type> {
+    use crate::types::custom::{CustomType, Details};
+    use crate::types::{Field, Type};
+
+    let custom = |oid: u32, name: &str, details: Details| {
+        Type::custom(CustomType::new(oid, name.into(), "public".into(), details))
+    };
+    let mood = custom(
+        300_000,
+        "mood",
+        Details::Enum(vec!["sad".into(), "ok".into(), "happy".into()]),
+    );
+    let posint = custom(300_001, "posint", Details::Domain(Type::INT4));
+    let item = custom(
+        300_002,
+        "item",
+        Details::Composite(vec![
+            Field::new("name".into(), Type::TEXT),
+            Field::new("qty".into(), posint.clone()),
+            Field::new("mood".into(), mood.clone()),
+        ]),
+    );
+    let range = custom(300_003, "floatrange", Details::Range(Type::FLOAT8));
+    let multirange = custom(
+        300_004,
+        "floatmultirange",
+        Details::Multirange(range.clone()),
+    );
+    vec![
+        custom(300_005, "_mood", Details::Array(mood.clone())),
+        custom(300_006, "_posint", Details::Array(posint.clone())),
+        custom(300_007, "_item", Details::Array(item.clone())),
+        mood,
+        posint,
+        item,
+        range,
+        multirange,
+    ]
+}

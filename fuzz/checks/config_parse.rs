@@ -282,6 +282,11 @@ fn printed(config: &Config) -> Vec<(&'static str, Vec<u8>)> {
     if let Some(t) = config.get_statement_timeout() {
         put("statement_timeout", t.as_millis().to_string());
     }
+    // Always printed: the setting has a default but no "unset" state to compare against.
+    put(
+        "cancel_timeout",
+        config.get_cancel_timeout().as_millis().to_string(),
+    );
     if let Some(p) = config.get_password() {
         pairs.push(("password", p.to_vec()));
     }

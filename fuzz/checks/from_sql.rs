@@ -32,7 +32,9 @@
 //! allocates on a length or count read from the bytes.
 //!
 //! The types of tusk's feature codecs (`rust_decimal`, `bigdecimal`, `time`, `jiff`) are probed
-//! too, as date and time types where they are some.
+//! too, as date and time types where they are some; so are types as the connection reads them
+//! from the catalog (`tusk::fuzzing::catalog_types`: an enum, a domain, a composite, their
+//! arrays, a user range and multirange) into derived Rust types.
 //!
 //! Only `tusk` (with those features), `bytes`, `chrono`, `serde_json` and the feature codecs'
 //! crates are used here: the crates that include this file depend on all of them.
@@ -140,8 +142,34 @@ pub fn types() -> Vec<Type> {
     all.push(Type::other(16_402, "hstore"));
     all.extend(more.iter().cloned());
     all.extend(more.iter().filter_map(Type::array_type));
+    // Then types as read from the catalog: an enum, a domain, a composite, their arrays, a
+    // range over float8 and its multirange.
+    all.extend(tusk::fuzzing::catalog_types());
     all
 }
+
+/// The enum of `tusk::fuzzing::catalog_types`, derived as an application would.
+#[derive(Debug, PartialEq, tusk::ToSql, tusk::FromSql)]
+#[tusk(name = "mood", rename_all = "lowercase")]
+enum Mood {
+    Sad,
+    Ok,
+    Happy,
+}
+
+/// The composite of `tusk::fuzzing::catalog_types` (its `qty` is the domain `posint`).
+#[derive(Debug, PartialEq, tusk::ToSql, tusk::FromSql)]
+#[tusk(name = "item")]
+struct Item {
+    name: Option<String>,
+    qty: Option<i32>,
+    mood: Option<Mood>,
+}
+
+/// A newtype for the domain `posint`.
+#[derive(Debug, PartialEq, tusk::ToSql, tusk::FromSql)]
+#[tusk(name = "posint")]
+struct PosInt(i32);
 
 /// Runs every check on `data`; panics (an assertion) when one fails.
 pub fn check(data: &[u8]) {
@@ -246,6 +274,11 @@ fn decode_as_everything(ty: &Type, raw: Option<&[u8]>) {
         Circle => Circle, false;
         // Not HashMap: its Debug order differs between two maps of the same pairs.
         BTreeMap<String, Option<String>> => BTreeMap<String, Option<String>>, false;
+        Mood => Mood, false;
+        Item => Item, false;
+        PosInt => PosInt, false;
+        Range<f64> => Range<f64>, false;
+        Multirange<f64> => Multirange<f64>, false;
     );
     probe_arrays!(ty, raw;
         bool => bool, false;
@@ -274,6 +307,9 @@ fn decode_as_everything(ty: &Type, raw: Option<&[u8]>) {
         BitString => BitString, false;
         Point => Point, false;
         Path => Path, false;
+        Mood => Mood, false;
+        Item => Item, false;
+        PosInt => PosInt, false;
     );
     decode_as_feature_types(ty, raw);
 }
@@ -309,6 +345,21 @@ fn decode_as_feature_types(ty: &Type, raw: Option<&[u8]>) {
     );
 }
 
+/// Whether `accepts` takes `ty` or a type under its domains: a domain converts as its base
+/// type (as tusk's checked conversions do).
+fn through_domains(ty: &Type, accepts: fn(&Type) -> bool) -> bool {
+    let mut ty = ty;
+    loop {
+        if accepts(ty) {
+            return true;
+        }
+        match ty.domain_base() {
+            Some(base) => ty = base,
+            None => return false,
+        }
+    }
+}
+
 /// Decodes `raw` as `T`, checks the outcome, and re-encodes a decoded value to decode it again
 /// as `O`.
 fn probe<'a, T, O>(ty: &Type, raw: Option<&'a [u8]>, dates: bool)
@@ -320,7 +371,7 @@ where
     let value = match decode::<T>(ty, raw) {
         Ok(value) => value,
         Err(e) => {
-            if !<T as FromSql>::accepts(ty) {
+            if !through_domains(ty, <T as FromSql>::accepts) {
                 assert!(
                     e.is::<WrongType>(),
                     "{name} from {ty}: not WrongType: {e:?}"
@@ -337,10 +388,10 @@ where
         }
     };
     assert!(
-        <T as FromSql>::accepts(ty),
+        through_domains(ty, <T as FromSql>::accepts),
         "{name} decoded {ty}, which it does not accept"
     );
-    if !<T as ToSql>::accepts(ty) {
+    if !through_domains(ty, <T as ToSql>::accepts) {
         return; // Decoding widens (i64 from int2); encoding never narrows.
     }
     let mut buf = BytesMut::new();

@@ -197,6 +197,28 @@ async fn from_row_errors_name_the_column() {
         .unwrap_err();
     assert_eq!(err.kind(), Kind::Conversion);
     says(&err, &["\"settings\"", "Settings", "expected a sequence"]);
+
+    // A NULL json column: `None` for an Option field, an error naming the column otherwise.
+    #[derive(Debug, FromRow)]
+    struct MaybeSettings {
+        #[tusk(json)]
+        settings: Option<Settings>,
+    }
+    let row: MaybeSettings = conn
+        .query_one_as("SELECT NULL::jsonb AS settings", &[])
+        .await
+        .unwrap();
+    assert!(row.settings.is_none());
+    let columns = USER_COLUMNS.replace(
+        "'{\"theme\": \"dark\", \"sizes\": [1, 2]}'::jsonb",
+        "NULL::jsonb",
+    );
+    assert_ne!(columns, USER_COLUMNS);
+    let err = conn
+        .query_one_as::<User, _>(&format!("SELECT {columns}") as &str, &[])
+        .await
+        .unwrap_err();
+    says(&err, &["\"settings\"", "NULL"]);
 }
 
 #[derive(Debug, PartialEq, FromRow)]

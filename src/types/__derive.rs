@@ -34,9 +34,15 @@ pub fn get_or_default<'a, T: FromSql<'a> + Default>(
     }
 }
 
-/// A `json` or `jsonb` column deserialised into `T`.
+/// A `json` or `jsonb` column deserialised into `T`. A NULL is deserialised as JSON `null`,
+/// so an `Option<T>` field reads it as `None` (and any other type says it cannot).
 pub fn get_json<T: serde::de::DeserializeOwned>(row: &Row, column: &str) -> Result<T, Error> {
-    row.try_get::<_, super::Json<T>>(column).map(|json| json.0)
+    match row.try_get::<_, Option<super::Json<T>>>(column)? {
+        Some(json) => Ok(json.0),
+        None => T::deserialize(serde_json::Value::Null).map_err(|e| {
+            row.conversion_error::<T>(column, format!("the column is NULL: {e}").into())
+        }),
+    }
 }
 
 /// The column read as `S`, then converted with `TryFrom`; a failed conversion names the
