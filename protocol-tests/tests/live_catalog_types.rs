@@ -306,14 +306,38 @@ async fn a_label_added_under_a_running_pool_is_seen_after_reload_types() {
     // An enum's value is its label: the new one reads and binds at once.
     let row = pool.query_one(&sql, &[&"meh"]).await.unwrap();
     assert_eq!(row.get::<_, &str>(0), "meh");
-    // The label list itself is read again after reload_types.
+    // The label list itself is read again after reload_types, for the statements cached
+    // before it too.
     pool.reload_types();
-    let row = pool
-        .query_one(&format!("SELECT $1::{s}.mood AS again"), &[&"meh"])
+    for sql in [sql.clone(), format!("SELECT $1::{s}.mood AS again")] {
+        let row = pool.query_one(&sql, &[&"meh"]).await.unwrap();
+        let labels = row.columns()[0].type_().enum_labels().unwrap().to_vec();
+        assert_eq!(labels, ["sad", "meh", "ok", "happy"], "{sql}");
+    }
+    // The same on a connection of its own.
+    let mut conn = connect().await;
+    let before = conn.query_one(&sql, &[&"ok"]).await.unwrap();
+    setup
+        .batch_execute(&format!("ALTER TYPE {s}.mood ADD VALUE 'ecstatic'"))
         .await
         .unwrap();
-    let labels = row.columns()[0].type_().enum_labels().unwrap().to_vec();
-    assert_eq!(labels, ["sad", "meh", "ok", "happy"]);
+    let cached = conn.query_one(&sql, &[&"ok"]).await.unwrap();
+    assert_eq!(
+        cached.columns()[0].type_().enum_labels(),
+        before.columns()[0].type_().enum_labels(),
+        "until reload_types, the cached description"
+    );
+    conn.reload_types();
+    let row = conn.query_one(&sql, &[&"ecstatic"]).await.unwrap();
+    assert_eq!(
+        row.columns()[0]
+            .type_()
+            .enum_labels()
+            .unwrap()
+            .last()
+            .unwrap(),
+        "ecstatic"
+    );
     drop_schema(&mut setup, &s).await;
 }
 

@@ -603,7 +603,14 @@ impl Connection {
     /// The cached statement for `sql`, if this connection has one (for the pool's shared
     /// path, which prepares what is missing itself).
     pub(crate) fn cached_statement(&mut self, sql: &str) -> Option<Statement> {
-        self.cache.get(sql)
+        match self.cache.get(sql) {
+            // Prepared with a catalog type that changed since: prepare it again.
+            Some(stmt) if stmt.has_stale_types() => {
+                self.cache.remove(sql);
+                None
+            }
+            found => found,
+        }
     }
 
     /// Drops the cached statement for `sql` (its plan went stale).

@@ -55,9 +55,15 @@ impl TypeCache {
         }
     }
 
-    /// Forgets every type, so the next statements read them again.
+    /// Forgets every type, so the next statements read them again. Each is marked stale too,
+    /// so that cached statements and pool descriptions holding it are prepared again (on
+    /// every connection sharing the cache) rather than kept with the old description.
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        let mut types = self.lock();
+        for ty in types.values() {
+            ty.mark_stale();
+        }
+        types.clear();
     }
 }
 
@@ -118,9 +124,9 @@ impl Connection {
     /// changed an enum's labels or a composite's fields.
     ///
     /// tusk notices a composite whose fields changed by itself (the value that showed it
-    /// fails, the next statement reads the type again); this is for changes no value shows.
-    /// Cached statements keep the types they were prepared with:
-    /// [`clear_statement_cache`](Connection::clear_statement_cache) drops them too.
+    /// fails, the next statement reads the type again); this is for changes no value shows,
+    /// such as an enum's new label in [`Type::enum_labels`](crate::types::Type::enum_labels).
+    /// Cached statements that use a forgotten type are prepared again at their next use.
     pub fn reload_types(&mut self) {
         self.types.clear();
     }
