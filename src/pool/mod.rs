@@ -545,12 +545,18 @@ impl Shared {
             let state = lock(&self.state);
             (state.idle.len(), state.queue.len())
         };
+        // A connection given back while shared queries wait goes to the idle list, and its
+        // slot's permit to a runner that is about to take a connection from that list: for
+        // that moment the slot would count twice (idle and in use). It counts as idle, so
+        // that `idle + in_use <= max_size` always holds (live_tls_pool saw 8 + 1 of 8).
+        let in_use = self
+            .max_size
+            .saturating_sub(self.permits.available_permits())
+            .min(self.max_size.saturating_sub(idle));
         PoolStatus {
             max_size: self.max_size,
             idle,
-            in_use: self
-                .max_size
-                .saturating_sub(self.permits.available_permits()),
+            in_use,
             queued,
             size: self.counters.open(),
             waiting: self.checkouts_waiting.load(Ordering::Acquire),

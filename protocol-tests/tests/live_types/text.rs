@@ -124,30 +124,41 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `citext` is an extension type: no fixed OID, so it travels as text. Fails when the
-/// extension is missing, unless `TUSK_ALLOW_SKIP` names `citext`.
-#[tokio::test]
-async fn citext_extension() {
-    let mut conn = connect().await;
+/// Creates the contrib extension `name` in the test database; false (the test skipped) when
+/// the server does not have it and `TUSK_ALLOW_SKIP` names it, else a missing one fails.
+async fn create_extension(conn: &mut Connection, name: &str) -> bool {
     let available = conn
         .query_one(
-            "SELECT count(*)::int8 FROM pg_available_extensions WHERE name = 'citext'",
-            &[],
+            "SELECT count(*)::int8 FROM pg_available_extensions WHERE name = $1",
+            &[&name],
         )
         .await
         .unwrap();
     if available.get::<_, i64>(0) == 0 {
         live::skip_or_fail(
-            "citext",
-            "the citext extension is not installed on the test server (Debian: \
-             postgresql-contrib)",
+            name,
+            &format!(
+                "the {name} extension is not installed on the test server (Debian: \
+                 postgresql-contrib)"
+            ),
         );
-        return;
+        return false;
     }
     // Tests run in parallel; a concurrent CREATE EXTENSION may collide, so retry once.
-    let create = "CREATE EXTENSION IF NOT EXISTS citext";
-    if conn.batch_execute(create).await.is_err() {
-        conn.batch_execute(create).await.unwrap();
+    let create = format!("CREATE EXTENSION IF NOT EXISTS {name}");
+    if conn.batch_execute(&create).await.is_err() {
+        conn.batch_execute(&create).await.unwrap();
+    }
+    true
+}
+
+/// `citext` is an extension type: no fixed OID, so it travels as text. Fails when the
+/// extension is missing, unless `TUSK_ALLOW_SKIP` names `citext`.
+#[tokio::test]
+async fn citext_extension() {
+    let mut conn = connect().await;
+    if !create_extension(&mut conn, "citext").await {
+        return;
     }
     check(&mut conn, &Ty::new("citext"), &strings()).await;
     let row = conn
@@ -350,25 +361,8 @@ async fn text_format_arrays() {
 #[tokio::test]
 async fn hstore_extension() {
     let mut conn = connect().await;
-    let available = conn
-        .query_one(
-            "SELECT count(*)::int8 FROM pg_available_extensions WHERE name = 'hstore'",
-            &[],
-        )
-        .await
-        .unwrap();
-    if available.get::<_, i64>(0) == 0 {
-        live::skip_or_fail(
-            "hstore",
-            "the hstore extension is not installed on the test server (Debian: \
-             postgresql-contrib)",
-        );
+    if !create_extension(&mut conn, "hstore").await {
         return;
-    }
-    // Tests run in parallel; a concurrent CREATE EXTENSION may collide, so retry once.
-    let create = "CREATE EXTENSION IF NOT EXISTS hstore";
-    if conn.batch_execute(create).await.is_err() {
-        conn.batch_execute(create).await.unwrap();
     }
     let map = |pairs: &[(&str, Option<&str>)]| -> HashMap<String, Option<String>> {
         pairs
