@@ -136,15 +136,15 @@ impl CustomType {
 impl Type {
     /// A type read from the catalog.
     pub(crate) fn custom(custom: CustomType) -> Type {
-        Type(Inner::Custom {
+        Type {
             oid: custom.oid,
-            custom: Arc::new(custom),
-        })
+            inner: Inner::Custom(Arc::new(custom)),
+        }
     }
 
     pub(crate) fn as_custom(&self) -> Option<&CustomType> {
-        match &self.0 {
-            Inner::Custom { custom, .. } => Some(custom),
+        match &self.inner {
+            Inner::Custom(custom) => Some(custom),
             _ => None,
         }
     }
@@ -152,18 +152,18 @@ impl Type {
     /// The schema the type lives in (`pg_catalog` for the built-in types); the empty string
     /// for an OID whose catalog entry was not read.
     pub fn schema(&self) -> &str {
-        match &self.0 {
-            Inner::Known { .. } => "pg_catalog",
-            Inner::Custom { custom, .. } => &custom.schema,
-            Inner::Unknown(_) | Inner::Named { .. } => "",
+        match &self.inner {
+            Inner::Known(_) => "pg_catalog",
+            Inner::Custom(custom) => &custom.schema,
+            Inner::Unknown | Inner::Named(_) => "",
         }
     }
 
     /// What kind of type this is. A type whose catalog entry was not read counts as
     /// [`TypeKind::Base`].
     pub fn kind(&self) -> TypeKind {
-        match &self.0 {
-            Inner::Known { info, .. } => match info.kind {
+        match &self.inner {
+            Inner::Known(info) => match info.kind {
                 _ if info.is_array => TypeKind::Array,
                 b'r' => TypeKind::Range,
                 b'm' => TypeKind::Multirange,
@@ -173,7 +173,7 @@ impl Type {
                 b'd' => TypeKind::Domain,
                 _ => TypeKind::Base,
             },
-            Inner::Custom { custom, .. } => match custom.details {
+            Inner::Custom(custom) => match custom.details {
                 Details::Base => TypeKind::Base,
                 Details::Pseudo => TypeKind::Pseudo,
                 Details::Enum(_) => TypeKind::Enum,
@@ -183,7 +183,7 @@ impl Type {
                 Details::Range(_) => TypeKind::Range,
                 Details::Multirange(_) => TypeKind::Multirange,
             },
-            Inner::Unknown(_) | Inner::Named { .. } => TypeKind::Base,
+            Inner::Unknown | Inner::Named(_) => TypeKind::Base,
         }
     }
 

@@ -233,31 +233,31 @@ pub(crate) struct TypeInfo {
 /// assert!(!Type::from_oid(16_500).is_known());
 /// ```
 #[derive(Clone)]
-pub struct Type(Inner);
+pub struct Type {
+    /// The OID, outside the variants: `oid()` runs in every type check of every value read or
+    /// written, and is one load this way whatever the variant.
+    oid: u32,
+    inner: Inner,
+}
 
 #[derive(Clone)]
 enum Inner {
-    /// A built-in type. Its OID is kept beside the table row, at the same place as in the other
-    /// variants, so that `oid()` (every type check of every value read or written) is one load
-    /// rather than a pointer chase.
-    Known { oid: u32, info: &'static TypeInfo },
+    /// A built-in type: its row of the generated table.
+    Known(&'static TypeInfo),
     /// An OID outside the table whose name we were not told.
-    Unknown(u32),
+    Unknown,
     /// An OID outside the table with its name (e.g. learned from `pg_type`).
-    Named { oid: u32, name: Arc<str> },
+    Named(Arc<str>),
     /// An OID outside the table, described by the catalog (`custom.rs`).
-    Custom {
-        oid: u32,
-        custom: Arc<custom::CustomType>,
-    },
+    Custom(Arc<custom::CustomType>),
 }
 
 impl Type {
     const fn known(info: &'static TypeInfo) -> Type {
-        Type(Inner::Known {
+        Type {
             oid: info.oid,
-            info,
-        })
+            inner: Inner::Known(info),
+        }
     }
 
     /// The type with this OID: a built-in type, or an "other" type without a name.
@@ -268,7 +268,10 @@ impl Type {
             .and_then(|i| oids::BY_OID.get(i));
         match found {
             Some(info) => Type::known(info),
-            None => Type(Inner::Unknown(oid)),
+            None => Type {
+                oid,
+                inner: Inner::Unknown,
+            },
         }
     }
 
@@ -283,39 +286,35 @@ impl Type {
     /// assert_eq!(Type::other(25, "whatever"), Type::TEXT);
     /// ```
     pub fn other(oid: u32, name: &str) -> Type {
-        match Type::from_oid(oid) {
-            Type(Inner::Unknown(oid)) => Type(Inner::Named {
+        let ty = Type::from_oid(oid);
+        match ty.inner {
+            Inner::Unknown => Type {
                 oid,
-                name: Arc::from(name),
-            }),
-            known => known,
+                inner: Inner::Named(Arc::from(name)),
+            },
+            _ => ty,
         }
     }
 
     /// The type's OID.
     pub const fn oid(&self) -> u32 {
-        match &self.0 {
-            Inner::Known { oid, .. } => *oid,
-            Inner::Unknown(oid) => *oid,
-            Inner::Named { oid, .. } => *oid,
-            Inner::Custom { oid, .. } => *oid,
-        }
+        self.oid
     }
 
     /// The type's name as in `pg_type.typname` (`int4`, `_text` for `text[]`); the empty string
     /// for an "other" type created without a name.
     pub fn name(&self) -> &str {
-        match &self.0 {
-            Inner::Known { info, .. } => info.name,
-            Inner::Unknown(_) => "",
-            Inner::Named { name, .. } => name,
-            Inner::Custom { custom, .. } => &custom.name,
+        match &self.inner {
+            Inner::Known(info) => info.name,
+            Inner::Unknown => "",
+            Inner::Named(name) => name,
+            Inner::Custom(custom) => &custom.name,
         }
     }
 
     /// Whether this is a built-in type from the generated table.
     pub fn is_known(&self) -> bool {
-        matches!(self.0, Inner::Known { .. })
+        matches!(self.inner, Inner::Known(_))
     }
 
     /// The element type when this is an array type: a built-in one (every `typcategory = 'A'`
@@ -323,19 +322,19 @@ impl Type {
     /// catalog (an array of an enum, a composite, a domain, ...); `None` otherwise. Types like
     /// `name` and `point` have an element type in `pg_type` but are not arrays.
     pub fn array_element(&self) -> Option<Type> {
-        match &self.0 {
-            Inner::Known { info, .. } if info.is_array && info.element != 0 => {
+        match &self.inner {
+            Inner::Known(info) if info.is_array && info.element != 0 => {
                 Some(Type::from_oid(info.element))
             }
-            Inner::Custom { .. } => self.custom_array_element().cloned(),
+            Inner::Custom(_) => self.custom_array_element().cloned(),
             _ => None,
         }
     }
 
     /// The array type whose elements are of this type, when it is a built-in one.
     pub fn array_type(&self) -> Option<Type> {
-        match &self.0 {
-            Inner::Known { info, .. } if info.array != 0 => Some(Type::from_oid(info.array)),
+        match &self.inner {
+            Inner::Known(info) if info.array != 0 => Some(Type::from_oid(info.array)),
             _ => None,
         }
     }
@@ -345,7 +344,7 @@ impl Type {
     ///
     /// An array type is binary when its element type is.
     pub fn binary_supported(&self) -> bool {
-        if let Inner::Custom { custom, .. } = &self.0 {
+        if let Inner::Custom(custom) = &self.inner {
             return custom.binary;
         }
         if let Some(element) = self.array_element() {
