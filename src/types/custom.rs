@@ -168,9 +168,8 @@ impl Type {
                 b'r' => TypeKind::Range,
                 b'm' => TypeKind::Multirange,
                 b'p' => TypeKind::Pseudo,
+                // The system catalogs' row types. (pg_catalog has no enums or domains.)
                 b'c' => TypeKind::Composite,
-                b'e' => TypeKind::Enum,
-                b'd' => TypeKind::Domain,
                 _ => TypeKind::Base,
             },
             Inner::Custom(custom) => match custom.details {

@@ -7,7 +7,8 @@ use bytes::BytesMut;
 
 use super::{dec, encode, fails_with, hex};
 use crate::types::__derive::{
-    composite_accepts, domain_accepts, enum_accepts, CompositeReader, CompositeWriter,
+    composite_accepts, domain_accepts, enum_accepts, enum_label, unknown_label, CompositeReader,
+    CompositeWriter,
 };
 use crate::types::custom::{CustomType, Details};
 use crate::types::{Field, FromSql, IsNull, ToSql, Type, TypeKind};
@@ -288,4 +289,37 @@ fn composite_fields_can_borrow_from_the_bytes() {
     );
     let raw = hex("00000001 00000019 00000002 6869");
     assert_eq!(dec::<Borrowed>(&ty, &raw).unwrap(), Borrowed { name: "hi" });
+}
+
+#[test]
+fn what_a_catalog_type_says_about_itself() {
+    let m = mood();
+    assert_eq!(m.enum_labels().unwrap(), ["a", "b"]);
+    assert_eq!(Type::INT4.enum_labels(), None);
+    assert_eq!(item().enum_labels(), None);
+    assert_eq!((m.name(), m.schema(), m.oid()), ("m", "public", MOOD_OID));
+    // An enum's label, and the errors the derive reports with.
+    assert_eq!(enum_label(&m, b"b").unwrap(), "b");
+    fails_with(enum_label(&m, b"\xff"), "a label of m is not valid UTF-8");
+    let err = unknown_label(&m, "meh", "app::Mood").to_string();
+    assert!(
+        err.contains("\"meh\"") && err.contains("app::Mood"),
+        "{err}"
+    );
+    // Ranges and multiranges read from the catalog name what they are made of.
+    let range = custom(300_010, "floatrange", Details::Range(Type::FLOAT8));
+    let multi = custom(
+        300_011,
+        "floatmultirange",
+        Details::Multirange(range.clone()),
+    );
+    assert_eq!(range.kind(), TypeKind::Range);
+    assert_eq!(range.range_subtype(), Some(Type::FLOAT8));
+    assert_eq!(multi.kind(), TypeKind::Multirange);
+    assert_eq!(multi.multirange_range(), Some(range.clone()));
+    assert_eq!(range.multirange_range(), None);
+    assert!(range.binary_supported() && multi.binary_supported());
+    // The system catalogs' row types are composites (their fields are not read).
+    assert_eq!(Type::PG_TYPE.kind(), TypeKind::Composite);
+    assert_eq!(Type::PG_TYPE.fields(), None);
 }
