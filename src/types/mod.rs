@@ -109,12 +109,11 @@
 //! is [`WasNull`]; bytes that do not form a valid value, or a value outside the range of its
 //! destination, is an [`InvalidValue`] naming what was wrong.
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use crate::BoxError;
 
@@ -123,6 +122,7 @@ mod array;
 mod bits;
 pub(crate) mod custom;
 mod datetime;
+mod errors;
 mod ext;
 mod geometry;
 mod hstore;
@@ -135,6 +135,7 @@ mod numeric;
 mod oids;
 mod primitive;
 mod range;
+mod reader;
 mod text;
 mod text_array;
 mod uuid;
@@ -148,12 +149,14 @@ pub use self::bits::{BitString, Money, ParseBitStringError};
 pub(crate) use self::custom::codec_type;
 pub use self::custom::{Field, TypeKind};
 pub use self::datetime::{TimeTz, Timestamp};
+pub use self::errors::{InvalidValue, WasNull, WrongType};
 pub use self::geometry::{Circle, Line, LineSegment, Path, Point, Polygon, Rect};
 pub use self::interval::Interval;
 pub use self::json::Json;
 pub use self::net::{IpCidr, IpInet, MacAddr, MacAddr8, ParseMacAddrError, ParseNetError};
 pub use self::numeric::{Decimal, DecimalError};
 pub use self::range::{Multirange, Range};
+pub(crate) use self::reader::{fixed, write_length_prefixed, Reader};
 pub use self::uuid::{ParseUuidError, Uuid};
 pub use crate::proto::IsNull;
 /// A [`Range`]'s bound: `Included`, `Excluded` or `Unbounded` (std's, re-exported).
@@ -619,190 +622,4 @@ pub fn decode<'a, T: FromSql<'a>>(ty: &Type, raw: Option<&'a [u8]>) -> Result<T,
             ty.clone(),
         ))),
     }
-}
-
-/// A Rust type and a SQL type that cannot be converted into each other.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WrongType {
-    /// The SQL type.
-    pub sql_type: Type,
-    /// The Rust type's name.
-    pub rust_type: &'static str,
-}
-
-impl WrongType {
-    /// The error for `rust_type` and `sql_type`.
-    pub fn new(rust_type: &'static str, sql_type: Type) -> WrongType {
-        WrongType {
-            sql_type,
-            rust_type,
-        }
-    }
-}
-
-impl fmt::Display for WrongType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "cannot convert between Rust type `{}` and SQL type `{}`",
-            self.rust_type, self.sql_type
-        )
-    }
-}
-
-impl StdError for WrongType {}
-
-/// A SQL NULL read into a Rust type that cannot hold it; read an `Option<T>` instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WasNull;
-
-impl fmt::Display for WasNull {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("unexpected NULL value")
-    }
-}
-
-impl StdError for WasNull {}
-
-/// Bytes that do not form a valid value of their type, or a value outside the range its
-/// destination can represent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidValue {
-    what: &'static str,
-    reason: String,
-}
-
-impl InvalidValue {
-    pub(crate) fn new(what: &'static str, reason: impl Into<String>) -> InvalidValue {
-        InvalidValue {
-            what,
-            reason: reason.into(),
-        }
-    }
-
-    pub(crate) fn boxed(what: &'static str, reason: impl Into<String>) -> BoxError {
-        Box::new(InvalidValue::new(what, reason))
-    }
-
-    /// What was being converted: a SQL type name such as `"numeric"`, or `"array"`.
-    pub fn what(&self) -> &str {
-        self.what
-    }
-
-    /// What was wrong with it.
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-}
-
-impl fmt::Display for InvalidValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {} value: {}", self.what, self.reason)
-    }
-}
-
-impl StdError for InvalidValue {}
-
-/// The value as exactly `N` bytes, or an error naming the expected and the actual length.
-#[inline]
-pub(crate) fn fixed<const N: usize>(what: &'static str, raw: &[u8]) -> Result<[u8; N], BoxError> {
-    match <[u8; N]>::try_from(raw) {
-        Ok(bytes) => Ok(bytes),
-        Err(_) => Err(wrong_length(what, N, raw.len())),
-    }
-}
-
-#[cold]
-fn wrong_length(what: &'static str, expected: usize, got: usize) -> BoxError {
-    InvalidValue::boxed(what, format!("expected {expected} bytes, got {got}"))
-}
-
-/// A bounds-checked cursor over a binary value with an inner layout (numeric, arrays, jsonb).
-pub(crate) struct Reader<'a> {
-    buf: &'a [u8],
-    what: &'static str,
-}
-
-impl<'a> Reader<'a> {
-    pub(crate) fn new(what: &'static str, buf: &'a [u8]) -> Reader<'a> {
-        Reader { buf, what }
-    }
-
-    pub(crate) fn remaining(&self) -> usize {
-        self.buf.len()
-    }
-
-    pub(crate) fn take(&mut self, n: usize, field: &str) -> Result<&'a [u8], BoxError> {
-        if n > self.buf.len() {
-            return Err(InvalidValue::boxed(
-                self.what,
-                format!("{field} needs {n} bytes but only {} remain", self.buf.len()),
-            ));
-        }
-        let (head, tail) = self.buf.split_at(n);
-        self.buf = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self, field: &str) -> Result<[u8; N], BoxError> {
-        let bytes = self.take(N, field)?;
-        // `take` returned exactly N bytes.
-        Ok(<[u8; N]>::try_from(bytes).unwrap_or([0; N]))
-    }
-
-    pub(crate) fn u16(&mut self, field: &str) -> Result<u16, BoxError> {
-        Ok(u16::from_be_bytes(self.array(field)?))
-    }
-
-    pub(crate) fn i16(&mut self, field: &str) -> Result<i16, BoxError> {
-        Ok(i16::from_be_bytes(self.array(field)?))
-    }
-
-    pub(crate) fn i32(&mut self, field: &str) -> Result<i32, BoxError> {
-        Ok(i32::from_be_bytes(self.array(field)?))
-    }
-
-    pub(crate) fn u32(&mut self, field: &str) -> Result<u32, BoxError> {
-        Ok(u32::from_be_bytes(self.array(field)?))
-    }
-
-    /// Fails when bytes are left over after the value.
-    pub(crate) fn finish(self) -> Result<(), BoxError> {
-        if self.buf.is_empty() {
-            Ok(())
-        } else {
-            Err(InvalidValue::boxed(
-                self.what,
-                format!("{} unexpected bytes after the value", self.buf.len()),
-            ))
-        }
-    }
-}
-
-/// Writes a 4-byte length prefix and the value `write` produces after it, or -1 and nothing
-/// for NULL. Returns whether the value was NULL. Used for array elements.
-pub(crate) fn write_length_prefixed(
-    out: &mut BytesMut,
-    write: impl FnOnce(&mut BytesMut) -> Result<IsNull, BoxError>,
-) -> Result<IsNull, BoxError> {
-    let start = out.len();
-    out.put_i32(0);
-    let is_null = write(out)?;
-    let len = match is_null {
-        IsNull::Yes => {
-            out.truncate(start + 4);
-            -1
-        }
-        IsNull::No => {
-            let len = out.len() - start - 4;
-            i32::try_from(len).map_err(|_| {
-                InvalidValue::boxed(
-                    "array",
-                    format!("an element of {len} bytes exceeds the protocol's 2 GiB limit"),
-                )
-            })?
-        }
-    };
-    out[start..start + 4].copy_from_slice(&len.to_be_bytes()); // `start + 4 <= out.len()`.
-    Ok(is_null)
 }
