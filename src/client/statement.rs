@@ -2,6 +2,7 @@
 //! columns, and the names of statements whose last handle is gone (closed on the server with
 //! the connection's next request).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::client::type_cache::TypeCache;
@@ -180,6 +181,10 @@ struct StatementInner {
     close_queue: Option<CloseQueue>,
     /// Whether a parameter or column has a type read from the catalog (which may go stale).
     has_catalog_types: bool,
+    /// The count of stale marks (`types::custom::stale_marks`) at which none of the
+    /// statement's catalog types was stale: until it changes there is nothing to look at, so
+    /// each use costs one load after a DDL change somewhere, not a walk of the types.
+    fresh_at_marks: AtomicU64,
 }
 
 impl Drop for StatementInner {
@@ -209,6 +214,7 @@ impl Statement {
             .any(|ty| ty.as_custom().is_some());
         Statement(Arc::new(StatementInner {
             has_catalog_types,
+            fresh_at_marks: AtomicU64::new(0),
             connection_id,
             name,
             sql,
@@ -254,12 +260,22 @@ impl Statement {
     /// Whether a type of a parameter or column was found changed on the server since the
     /// statement was prepared (see `client/type_cache.rs`).
     pub(crate) fn has_stale_types(&self) -> bool {
-        self.0.has_catalog_types
-            && self
-                .params()
-                .iter()
-                .chain(self.columns().iter().map(Column::type_))
-                .any(Type::is_stale)
+        if !self.0.has_catalog_types {
+            return false;
+        }
+        let marks = crate::types::custom::stale_marks();
+        if self.0.fresh_at_marks.load(Ordering::Relaxed) == marks {
+            return false;
+        }
+        let stale = self
+            .params()
+            .iter()
+            .chain(self.columns().iter().map(Column::type_))
+            .any(Type::is_stale);
+        if !stale {
+            self.0.fresh_at_marks.store(marks, Ordering::Relaxed);
+        }
+        stale
     }
 }
 

@@ -85,6 +85,15 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// runs for each use of a cached statement with catalog types.
 static ANY_STALE: AtomicBool = AtomicBool::new(false);
 
+/// How many times a description was marked stale: a statement that found none of its types
+/// stale at one value need not look again until it changes (see `Statement::has_stale_types`).
+static STALE_MARKS: AtomicU64 = AtomicU64::new(0);
+
+/// The current count of stale marks.
+pub(crate) fn stale_marks() -> u64 {
+    STALE_MARKS.load(Ordering::Acquire)
+}
+
 /// The ids of the descriptions marked stale. Kept outside `Type` so that a `Type` has no
 /// interior mutability (it is a hash key in users' maps); it only grows with DDL that changed
 /// a type under running connections, which is rare.
@@ -252,6 +261,7 @@ impl Type {
                 .get_or_insert_with(HashSet::new)
                 .insert(custom.id);
             ANY_STALE.store(true, Ordering::Release);
+            STALE_MARKS.fetch_add(1, Ordering::AcqRel);
         }
     }
 
