@@ -11,6 +11,8 @@
 //! - [`backend`] decodes every message a server sends, zero-copy over [`bytes::Bytes`].
 //! - [`auth`] holds the password, MD5 and SCRAM-SHA-256 exchanges.
 //! - [`session`] is the connection state machine: startup, transaction status, responses owed.
+//! - [`replication`] is streaming replication: WAL positions, the CopyBoth messages, and the
+//!   decoding of `pgoutput`'s logical replication messages.
 //! - [`server`] is the other side, for fake servers, proxies and conformance tools: it decodes
 //!   the startup packet and every frontend message, and encodes every backend message.
 
@@ -21,6 +23,7 @@ mod error;
 pub mod exchange;
 pub mod framing;
 pub mod frontend;
+pub mod replication;
 pub mod server;
 pub mod session;
 

@@ -97,6 +97,16 @@ impl<'a> Reader<'a> {
         self.array(what).map(u32::from_be_bytes)
     }
 
+    /// A big-endian `i64` (a timestamp in microseconds).
+    pub(in crate::proto) fn i64(&mut self, what: &str) -> Result<i64, ProtoError> {
+        self.array(what).map(i64::from_be_bytes)
+    }
+
+    /// A big-endian `u64` (a WAL location).
+    pub(in crate::proto) fn u64(&mut self, what: &str) -> Result<u64, ProtoError> {
+        self.array(what).map(u64::from_be_bytes)
+    }
+
     /// The next `n` bytes as a shared slice of the body (no copy).
     pub(in crate::proto) fn bytes(&mut self, n: usize, what: &str) -> Result<Bytes, ProtoError> {
         let start = self.pos;
