@@ -429,6 +429,33 @@ fn cancel_request_refuses_key_over_256_bytes() {
 }
 
 #[test]
+fn cancel_request_refuses_keys_under_4_bytes() {
+    for len in 0..MIN_CANCEL_KEY_LEN {
+        let error = rolled_back(|b| cancel_request(1, &vec![7; len], b));
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "malformed CancelRequest message: the secret key is {len} bytes, outside the \
+                 protocol's 4..=256"
+            )
+        );
+    }
+}
+
+#[test]
+fn startup_message_version_writes_the_version_code() {
+    let buf = encoded(|buf| {
+        startup_message_version(crate::proto::ProtocolVersion::V3_2, [("user", "u")], buf)
+    });
+    assert_eq!(
+        &buf[..],
+        b"\x00\x00\x00\x10\x00\x03\x00\x02user\x00u\x00\x00"
+    );
+    let buf = encoded(|buf| startup_message([("user", "u")], buf));
+    assert_eq!(&buf[4..8], b"\x00\x03\x00\x00");
+}
+
+#[test]
 fn execute_refuses_negative_row_limit() {
     let error = rolled_back(|b| execute("", -1, b));
     assert_eq!(
