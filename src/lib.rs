@@ -50,6 +50,7 @@ pub use pool::{
     DEFAULT_MAX_LIFETIME, DEFAULT_POOL_SIZE,
 };
 pub use proto::backend::{Notification, TransactionStatus};
+pub use proto::ProtocolVersion;
 pub use sqlstate::SqlState;
 /// Derives [`FromRow`](trait@FromRow) for a struct: see `docs/derive.md`.
 #[cfg(feature = "derive")]
