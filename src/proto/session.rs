@@ -271,7 +271,7 @@ impl Startup {
     /// )?;
     /// assert_eq!(&out[4..8], &[0, 3, 0, 2]); // asks for 3.2
     /// // A PostgreSQL 17 or older server: "3.0 is my newest".
-    /// let answer = NegotiateProtocolVersion { newest_minor: 0, unrecognized: vec![] };
+    /// let answer = NegotiateProtocolVersion { newest_minor: 196_608, unrecognized: vec![] };
     /// startup.handle(Message::NegotiateProtocolVersion(answer), &mut out)?;
     /// startup.handle(Message::Authentication(Authentication::Ok), &mut out)?;
     /// startup.handle(Message::ReadyForQuery(TransactionStatus::Idle), &mut out)?;

@@ -35,9 +35,10 @@ fn wire(tag: u8, body: &[u8]) -> Message {
     backend::decode(&mut buf, 1 << 20).unwrap().unwrap()
 }
 
-/// NegotiateProtocolVersion ('v') with the newest minor and the unrecognized options.
+/// NegotiateProtocolVersion ('v') offering 3.`minor` (as PostgreSQL sends it: the whole
+/// version code) and the unrecognized options.
 fn npv(minor: i32, options: &[&str]) -> Message {
-    let mut body = minor.to_be_bytes().to_vec();
+    let mut body = (3 << 16 | minor).to_be_bytes().to_vec();
     body.extend_from_slice(&(options.len() as i32).to_be_bytes());
     for o in options {
         body.extend_from_slice(o.as_bytes());
@@ -84,8 +85,9 @@ fn the_startup_message_carries_the_requested_version() {
 
 #[test]
 fn a_3_0_server_answering_a_3_2_request_gives_a_3_0_session() {
-    // What PostgreSQL 15 sends: 'v', length 12, newest minor 0, no options.
-    let answer = wire(b'v', b"\0\0\0\0\0\0\0\0");
+    // What PostgreSQL 15 sends (recorded): 'v', length 12, version code 196608 (3.0), no
+    // options.
+    let answer = wire(b'v', b"\0\x03\0\0\0\0\0\0");
     let (s, _) = startup(V3_0, V3_2);
     let session = finish(s, vec![answer, key_data(7, 4)]).unwrap();
     assert_eq!(session.protocol_version(), V3_0);
@@ -159,9 +161,13 @@ fn a_raised_version_is_refused() {
     let (s, _) = startup(V3_0, V3_2);
     let err = finish(s, vec![npv(3, &[])]).unwrap_err();
     assert!(negotiation_error(err).contains("downgrade to a higher-numbered version"));
+    // A bare minor (major 0) or another major: not a version tusk speaks, or below the min.
     let (s, _) = startup(V3_0, V3_2);
-    let err = finish(s, vec![npv(-1, &[])]).unwrap_err();
-    assert!(negotiation_error(err).contains("server reported minor version -1"));
+    let err = finish(s, vec![wire(b'v', b"\0\0\0\x02\0\0\0\0")]).unwrap_err();
+    assert!(negotiation_error(err).contains("server only supports protocol version 0.2"));
+    let (s, _) = startup(V3_0, V3_2);
+    let err = finish(s, vec![wire(b'v', b"\xff\xff\xff\xff\0\0\0\0")]).unwrap_err();
+    assert!(negotiation_error(err).contains("downgrade to a higher-numbered version"));
 }
 
 #[test]

@@ -105,8 +105,8 @@ impl Default for VersionBounds {
 
 impl VersionBounds {
     /// The version a session runs at after the server answered a StartupMessage that asked for
-    /// `self.max` with `answer`, checked as libpq 18 checks it: the server's newest minor
-    /// version becomes the session's, which must be below what was asked for (a server that
+    /// `self.max` with `answer`, checked as libpq 18 checks it: the server's newest version
+    /// (the field holds the whole version code) becomes the session's, which must be below what was asked for (a server that
     /// "downgrades" to a higher version, or negotiates without changing anything, is wrong),
     /// one tusk speaks, and not below `self.min`. Every option the server lists as
     /// unrecognized is an error naming it, since tusk requests none.
@@ -115,7 +115,8 @@ impl VersionBounds {
     /// use tusk::proto::backend::NegotiateProtocolVersion;
     /// use tusk::proto::{ProtocolVersion, VersionBounds};
     ///
-    /// let pg15 = NegotiateProtocolVersion { newest_minor: 0, unrecognized: vec![] };
+    /// // What PostgreSQL 15 answers to a 3.2 request: 196608, protocol 3.0's code.
+    /// let pg15 = NegotiateProtocolVersion { newest_minor: 196_608, unrecognized: vec![] };
     /// let latest = VersionBounds { min: ProtocolVersion::V3_0, max: ProtocolVersion::V3_2 };
     /// assert_eq!(latest.negotiate(&pg15)?, ProtocolVersion::V3_0);
     ///
@@ -136,18 +137,9 @@ impl VersionBounds {
             ))
         };
         let requested = self.max;
-        let offered = match u16::try_from(answer.newest_minor) {
-            Ok(minor) => ProtocolVersion {
-                major: requested.major,
-                minor,
-            },
-            Err(_) => {
-                return Err(invalid(format!(
-                    "server reported minor version {}",
-                    answer.newest_minor
-                )))
-            }
-        };
+        // The whole version code, as PostgreSQL sends it and libpq reads it (3.0 is 196608),
+        // though the protocol documentation calls the field the newest minor version.
+        let offered = ProtocolVersion::from_code(answer.newest_minor);
         if offered > requested {
             return Err(invalid(
                 "server requested downgrade to a higher-numbered version".into(),

@@ -279,7 +279,10 @@ impl Notification {
 /// options.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NegotiateProtocolVersion {
-    /// The newest minor protocol version the server supports for the requested major version.
+    /// The newest protocol version the server supports for the requested major version. The
+    /// protocol documentation calls it the newest minor version, but PostgreSQL sends the
+    /// whole version code (`major << 16 | minor`: 196608 for 3.0) and libpq reads it so; see
+    /// [`ProtocolVersion::from_code`](crate::proto::ProtocolVersion::from_code).
     pub newest_minor: i32,
     /// The protocol options the server did not recognize.
     pub unrecognized: Vec<String>,
