@@ -1,5 +1,5 @@
-//! The sans-IO protocol core: PostgreSQL frontend/backend protocol 3.0 as pure functions and
-//! state machines over byte buffers.
+//! The sans-IO protocol core: PostgreSQL frontend/backend protocol 3.0 and 3.2 as pure functions
+//! and state machines over byte buffers ([`ProtocolVersion`], [`VersionBounds`]).
 //!
 //! Nothing in this module performs IO, reads a clock or draws random numbers: every input is
 //! passed in (bytes read from the socket, the SCRAM nonce) and every output is bytes to write or
