@@ -416,43 +416,17 @@ fn startup_message_refuses_empty_parameter_name() {
 }
 
 #[test]
-fn cancel_request_refuses_key_over_256_bytes() {
-    let error = rolled_back(|b| cancel_request(1, &[0; MAX_CANCEL_KEY_LEN + 1], b));
-    assert!(matches!(
-        error,
-        ProtoError::Malformed {
-            message: "CancelRequest",
-            ..
-        }
-    ));
-    assert!(error.to_string().contains("257 bytes"), "{error}");
-}
-
-#[test]
-fn cancel_request_refuses_keys_under_4_bytes() {
-    for len in 0..MIN_CANCEL_KEY_LEN {
+fn cancel_request_refuses_keys_outside_4_to_256_bytes() {
+    for len in [0, 1, 3, MAX_CANCEL_KEY_LEN + 1] {
         let error = rolled_back(|b| cancel_request(1, &vec![7; len], b));
         assert_eq!(
             error.to_string(),
             format!(
                 "malformed CancelRequest message: the secret key is {len} bytes, outside the \
-                 protocol's 4..=256"
+                 protocol's {MIN_CANCEL_KEY_LEN}..={MAX_CANCEL_KEY_LEN}"
             )
         );
     }
-}
-
-#[test]
-fn startup_message_version_writes_the_version_code() {
-    let buf = encoded(|buf| {
-        startup_message_version(crate::proto::ProtocolVersion::V3_2, [("user", "u")], buf)
-    });
-    assert_eq!(
-        &buf[..],
-        b"\x00\x00\x00\x10\x00\x03\x00\x02user\x00u\x00\x00"
-    );
-    let buf = encoded(|buf| startup_message([("user", "u")], buf));
-    assert_eq!(&buf[4..8], b"\x00\x03\x00\x00");
 }
 
 #[test]
