@@ -1,6 +1,7 @@
 //! tusk: an async, pure-Rust PostgreSQL driver.
 //!
-//! tusk speaks the PostgreSQL frontend/backend protocol 3.0 itself (no libpq) on tokio. The
+//! tusk speaks the PostgreSQL frontend/backend protocol itself (no libpq) on tokio: 3.0, and
+//! 3.2 (PostgreSQL 18) when `max_protocol_version` asks for it. The
 //! protocol core in [`proto`] is sans-IO: it never touches a socket, so it can be tested with
 //! byte literals and reused on its own.
 #![warn(missing_docs)]
@@ -50,6 +51,7 @@ pub use pool::{
     DEFAULT_MAX_LIFETIME, DEFAULT_POOL_SIZE,
 };
 pub use proto::backend::{Notification, TransactionStatus};
+pub use proto::ProtocolVersion;
 pub use sqlstate::SqlState;
 /// Derives [`FromRow`](trait@FromRow) for a struct: see `docs/derive.md`.
 #[cfg(feature = "derive")]

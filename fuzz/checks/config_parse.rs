@@ -51,7 +51,7 @@ use tusk::Kind;
 
 /// Every key a connection string accepts (the `Config` documentation's list), written out here
 /// rather than taken from tusk, so that a key tusk drops or adds by mistake shows.
-const KEYS: [&str; 44] = [
+const KEYS: [&str; 46] = [
     "host",
     "hostaddr",
     "port",
@@ -87,6 +87,8 @@ const KEYS: [&str; 44] = [
     "requirepeer",
     "ssl_min_protocol_version",
     "ssl_max_protocol_version",
+    "min_protocol_version",
+    "max_protocol_version",
     "krbsrvname",
     "gsslib",
     "gssdelegation",
@@ -266,6 +268,14 @@ fn printed(config: &Config) -> Vec<(&'static str, Vec<u8>)> {
     if let Some(v) = config.get_ssl_max_protocol_version() {
         put("ssl_max_protocol_version", v.to_string());
     }
+    put(
+        "min_protocol_version",
+        config.get_min_protocol_version().to_string(),
+    );
+    put(
+        "max_protocol_version",
+        config.get_max_protocol_version().to_string(),
+    );
     put("gssdelegation", switch(config.get_gss_delegation()));
     put(
         "target_session_attrs",

@@ -21,8 +21,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use tusk::proto::framing::{split_frontend_frame, Frame};
 use tusk::proto::server::{
-    split_startup_packet, FrontendMessage, ProtocolVersion, StartupPacket, Target,
-    MAX_STARTUP_PACKET_LEN,
+    split_startup_packet, FrontendMessage, StartupPacket, Target, MAX_STARTUP_PACKET_LEN,
 };
 use tusk::proto::{frontend, IsNull, ProtoError};
 
@@ -131,10 +130,10 @@ fn check_startup(packet: &StartupPacket, body: &[u8]) {
                 assert!(!name.is_empty());
                 assert!(parameters.get(name).is_some());
             }
-            if *version != ProtocolVersion::V3_0 {
-                return; // the client only writes 3.0
-            }
-            frontend::startup_message(pairs, &mut again).expect("decoded parameters re-encode");
+            // Any 3.x decodes; the client writes the version it is given.
+            assert_eq!(version.major, 3);
+            frontend::startup_message_version(*version, pairs, &mut again)
+                .expect("decoded parameters re-encode");
         }
         StartupPacket::SslRequest => frontend::ssl_request(&mut again),
         StartupPacket::GssEncRequest => frontend::gssenc_request(&mut again),

@@ -127,7 +127,7 @@ fn startup_op(op: u8, input: &mut Input<'_>, written: &mut Written) {
             let process_id = input.i32();
             let len = usize::from(input.byte()) + usize::from(input.byte() % 8);
             let key = input.bytes(len).to_vec();
-            valid = key.len() <= 256;
+            valid = (4..=256).contains(&key.len());
             let packet = StartupPacket::CancelRequest {
                 process_id,
                 secret_key: key.clone().into(),

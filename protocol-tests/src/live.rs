@@ -97,6 +97,10 @@ pub const SKIPPABLE: &[(&str, &str)] = &[
         "the HA and failover pairs scripts/test-server runs (TUSK_PG_HA_PRIMARY_PORT, \
          TUSK_PG_HA_STANDBY_PORT, TUSK_PG_FAILOVER_PORT_A, TUSK_PG_FAILOVER_PORT_B)",
     ),
+    (
+        "pg18",
+        "the PostgreSQL 18 server scripts/test-server runs (TUSK_PG18_PORT)",
+    ),
 ];
 
 /// The [`SKIPPABLE`] names listed in [`ALLOW_SKIP`].
@@ -278,6 +282,26 @@ pub fn tls() -> Option<TlsServers> {
                 "tls",
                 "TUSK_PG_TLS_PORT, TUSK_PG_TLS_EXPIRED_PORT or TUSK_PG_TLS_DIR is not set, so \
                  the TLS servers are not running (see the warnings of scripts/test-server)",
+            );
+            None
+        }
+    }
+}
+
+/// The PostgreSQL 18 server's port (`TUSK_PG18_PORT`: same roles, passwords and database as
+/// the main server; protocol 3.2), or `None` when it does not run here and [`ALLOW_SKIP`]
+/// allows `pg18` to be missing: the caller then returns (see [`skip_or_fail`]).
+///
+/// # Panics
+/// When it is not running and the skip is not allowed.
+pub fn pg18() -> Option<u16> {
+    match std::env::var("TUSK_PG18_PORT") {
+        Ok(port) => Some(port.parse().expect("TUSK_PG18_PORT is a port number")),
+        Err(_) => {
+            skip_or_fail(
+                "pg18",
+                "TUSK_PG18_PORT is not set, so the PostgreSQL 18 server is not running (see the \
+                 warnings of scripts/test-server)",
             );
             None
         }

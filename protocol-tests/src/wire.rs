@@ -81,6 +81,18 @@ pub fn backend_key(pid: i32, key: i32) -> Vec<u8> {
     encoded(|b| backend::backend_key_data(pid, &key.to_be_bytes(), b))
 }
 
+/// BackendKeyData with a key of any length the protocol allows (4 to 256 bytes; 3.2's are
+/// longer than 3.0's 4).
+pub fn backend_key_bytes(pid: i32, key: &[u8]) -> Vec<u8> {
+    encoded(|b| backend::backend_key_data(pid, key, b))
+}
+
+/// NegotiateProtocolVersion offering `version_code` (PostgreSQL sends the whole code, e.g.
+/// 196608 for 3.0) and naming `unrecognized` options.
+pub fn negotiate_protocol_version(version_code: i32, unrecognized: &[&str]) -> Vec<u8> {
+    encoded(|b| backend::negotiate_protocol_version(version_code, unrecognized.iter().copied(), b))
+}
+
 /// ReadyForQuery with a status byte (`I`, `T` or `E`).
 ///
 /// # Panics

@@ -422,6 +422,11 @@ impl Transaction<'_> {
         self.conn.parameter(name)
     }
 
+    /// The protocol version of the session; see [`Connection::protocol_version`].
+    pub fn protocol_version(&self) -> crate::ProtocolVersion {
+        self.conn.protocol_version()
+    }
+
     /// The server backend's process ID; see [`Connection::backend_pid`].
     pub fn backend_pid(&self) -> Option<i32> {
         self.conn.backend_pid()

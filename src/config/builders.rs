@@ -10,6 +10,7 @@ use super::{
     RootCert, SslCertMode, SslMode, SslNegotiation, SslProtocolVersion, TargetSessionAttrs,
 };
 use crate::proto::auth::{ChannelBinding, RequireAuth};
+use crate::proto::ProtocolVersion;
 use crate::DbError;
 
 impl Config {
@@ -266,6 +267,38 @@ impl Config {
     /// Sets the highest TLS version accepted (default: no limit).
     pub fn ssl_max_protocol_version(mut self, version: SslProtocolVersion) -> Config {
         self.ssl_max_protocol_version = Some(Some(version));
+        self
+    }
+
+    /// Sets the oldest protocol version accepted (libpq 18's `min_protocol_version`; default
+    /// 3.0): a server that can only offer an older one fails the connection with "server only
+    /// supports protocol version 3.0, but "min_protocol_version" was set to 3.2". Setting it
+    /// above 3.0 makes `max_protocol_version` default to the newest.
+    pub fn min_protocol_version(mut self, version: ProtocolVersion) -> Config {
+        self.min_protocol_version = Some(Some(version));
+        self
+    }
+
+    /// Sets the protocol version asked for in the StartupMessage (libpq 18's
+    /// `max_protocol_version`; default 3.0). [`ProtocolVersion::LATEST`] (the string form
+    /// `latest`) is 3.2, PostgreSQL 18's protocol, whose cancel keys are 32 bytes instead of
+    /// 4; an older server answers with NegotiateProtocolVersion and the session runs at 3.0
+    /// ([`Connection::protocol_version`](crate::Connection::protocol_version) tells which).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("TUSK_PG_URL");
+    /// use tusk::ProtocolVersion;
+    /// let config: tusk::Config = url.parse()?;
+    /// let conn = config.max_protocol_version(ProtocolVersion::LATEST).connect().await?;
+    /// // 3.2 on PostgreSQL 18, 3.0 on older servers.
+    /// assert!(conn.protocol_version() <= ProtocolVersion::V3_2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn max_protocol_version(mut self, version: ProtocolVersion) -> Config {
+        self.max_protocol_version = Some(Some(version));
         self
     }
 

@@ -6,7 +6,7 @@ use super::Config;
 use crate::Error;
 
 /// Each variable and the key it stands for.
-pub(super) const VARIABLES: [(&str, &str); 33] = [
+pub(super) const VARIABLES: [(&str, &str); 35] = [
     ("PGHOST", "host"),
     ("PGHOSTADDR", "hostaddr"),
     ("PGPORT", "port"),
@@ -30,6 +30,8 @@ pub(super) const VARIABLES: [(&str, &str); 33] = [
     ("PGREQUIREPEER", "requirepeer"),
     ("PGSSLMINPROTOCOLVERSION", "ssl_min_protocol_version"),
     ("PGSSLMAXPROTOCOLVERSION", "ssl_max_protocol_version"),
+    ("PGMINPROTOCOLVERSION", "min_protocol_version"),
+    ("PGMAXPROTOCOLVERSION", "max_protocol_version"),
     ("PGGSSENCMODE", "gssencmode"),
     ("PGKRBSRVNAME", "krbsrvname"),
     ("PGGSSLIB", "gsslib"),
@@ -76,7 +78,8 @@ impl Config {
     /// `PGPASSWORD`, `PGPASSFILE`, `PGSERVICE`, `PGOPTIONS`, `PGAPPNAME`, `PGSSLMODE`,
     /// `PGSSLNEGOTIATION`, `PGSSLCOMPRESSION`, `PGSSLCERT`, `PGSSLKEY`, `PGSSLCERTMODE`,
     /// `PGSSLROOTCERT`, `PGSSLCRL`, `PGSSLCRLDIR`, `PGSSLSNI`, `PGREQUIREPEER`,
-    /// `PGSSLMINPROTOCOLVERSION`, `PGSSLMAXPROTOCOLVERSION`, `PGGSSENCMODE`, `PGKRBSRVNAME`,
+    /// `PGSSLMINPROTOCOLVERSION`, `PGSSLMAXPROTOCOLVERSION`, `PGMINPROTOCOLVERSION`,
+    /// `PGMAXPROTOCOLVERSION`, `PGGSSENCMODE`, `PGKRBSRVNAME`,
     /// `PGGSSLIB`, `PGGSSDELEGATION`, `PGCHANNELBINDING`, `PGREQUIREAUTH`, `PGCONNECT_TIMEOUT`,
     /// `PGCLIENTENCODING`, `PGTARGETSESSIONATTRS`, `PGLOADBALANCEHOSTS` (and `PGSERVICEFILE`,
     /// `PGSYSCONFDIR` for the service file). Also, as in libpq, `PGTZ` and `PGGEQO` become the

@@ -11,6 +11,7 @@ use super::{
     TargetSessionAttrs,
 };
 use crate::proto::auth::{ChannelBinding, RequireAuth};
+use crate::proto::ProtocolVersion;
 
 /// `Some(path)` unless it is empty (given as empty: the default).
 fn non_empty_path(path: &Option<std::path::PathBuf>) -> Option<&Path> {
@@ -251,6 +252,28 @@ impl Config {
     /// The highest TLS version accepted; `None` means no limit.
     pub fn get_ssl_max_protocol_version(&self) -> Option<SslProtocolVersion> {
         self.ssl_max_protocol_version.flatten()
+    }
+
+    /// The oldest protocol version accepted (`min_protocol_version`; default 3.0, as libpq
+    /// 18).
+    pub fn get_min_protocol_version(&self) -> ProtocolVersion {
+        self.min_protocol_version
+            .flatten()
+            .unwrap_or(ProtocolVersion::EARLIEST)
+    }
+
+    /// The protocol version asked for (`max_protocol_version`). libpq 18's default: 3.0, so
+    /// that servers and proxies that do not answer a newer version with
+    /// NegotiateProtocolVersion still work, except that with `min_protocol_version` above 3.0
+    /// it is `latest` (3.2).
+    pub fn get_max_protocol_version(&self) -> ProtocolVersion {
+        match self.max_protocol_version.flatten() {
+            Some(version) => version,
+            None if self.get_min_protocol_version() > ProtocolVersion::V3_0 => {
+                ProtocolVersion::LATEST
+            }
+            None => ProtocolVersion::V3_0,
+        }
     }
 
     /// The `krbsrvname`, if set (no effect).

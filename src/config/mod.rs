@@ -58,6 +58,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::proto::auth::{ChannelBinding, RequireAuth};
+use crate::proto::ProtocolVersion;
 use crate::{DbError, Error};
 
 #[allow(unused_imports)] // `Keepalives` is for the connection layer's socket options.
@@ -169,7 +170,8 @@ impl SslMode {
 /// `sslcompression`, `sslcert`, `sslkey`, `sslpassword`, `sslcertmode`, `sslrootcert`, `sslcrl`,
 /// `sslcrldir`, `sslsni`, `requirepeer`, `ssl_min_protocol_version`,
 /// `ssl_max_protocol_version`, `krbsrvname`, `gsslib`, `gssdelegation`, `service`,
-/// `target_session_attrs`, `load_balance_hosts`; and tusk's own `statement_cache_capacity` and
+/// `target_session_attrs`, `load_balance_hosts`; libpq 18's `min_protocol_version` and
+/// `max_protocol_version` (see [`Config::max_protocol_version`]); and tusk's own `statement_cache_capacity` and
 /// `statement_timeout` and `cancel_timeout` (milliseconds; see [`Config::statement_timeout`] and
 /// [`Config::cancel_timeout`]). A URL also accepts
 /// libpq's `ssl=true` (meaning `sslmode=require`). Any other key is an error naming it. The
@@ -248,6 +250,9 @@ pub struct Config {
     // `Some(None)` = given as empty: the default.
     ssl_min_protocol_version: Option<Option<SslProtocolVersion>>,
     ssl_max_protocol_version: Option<Option<SslProtocolVersion>>,
+    // `Some(None)` = given as empty: the default.
+    min_protocol_version: Option<Option<ProtocolVersion>>,
+    max_protocol_version: Option<Option<ProtocolVersion>>,
     krb_srv_name: Option<String>,
     gss_lib: Option<String>,
     gss_delegation: Option<bool>,
@@ -331,6 +336,8 @@ impl Default for Config {
             require_peer: None,
             ssl_min_protocol_version: None,
             ssl_max_protocol_version: None,
+            min_protocol_version: None,
+            max_protocol_version: None,
             krb_srv_name: None,
             gss_lib: None,
             gss_delegation: None,
@@ -393,6 +400,14 @@ impl fmt::Debug for Config {
             .field(
                 "ssl_max_protocol_version",
                 &self.get_ssl_max_protocol_version(),
+            )
+            .field(
+                "min_protocol_version",
+                &self.get_min_protocol_version().to_string(),
+            )
+            .field(
+                "max_protocol_version",
+                &self.get_max_protocol_version().to_string(),
             )
             .field("krb_srv_name", &self.get_krb_srv_name())
             .field("gss_lib", &self.get_gss_lib())

@@ -10,9 +10,11 @@ use super::{
     SslProtocolVersion, TargetSessionAttrs, DEFAULT_PORT,
 };
 use crate::proto::auth::{ChannelBinding, RequireAuth};
+use crate::proto::ProtocolVersion;
 
-/// Every key [`Config::set_option`] accepts: libpq 17's, then tusk's own.
-pub(super) const KEYS: [&str; 44] = [
+/// Every key [`Config::set_option`] accepts: libpq 17's, libpq 18's protocol versions, then
+/// tusk's own.
+pub(super) const KEYS: [&str; 46] = [
     "host",
     "hostaddr",
     "port",
@@ -48,6 +50,8 @@ pub(super) const KEYS: [&str; 44] = [
     "requirepeer",
     "ssl_min_protocol_version",
     "ssl_max_protocol_version",
+    "min_protocol_version",
+    "max_protocol_version",
     "krbsrvname",
     "gsslib",
     "gssdelegation",
@@ -254,6 +258,39 @@ fn parse_protocol_version(
         .ok_or_else(|| not_one_of(key, value, "TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3", reveal))
 }
 
+/// `min_protocol_version` / `max_protocol_version` (libpq 18): `3.0`, `3.2` or `latest` (the
+/// newest tusk speaks, 3.2); empty means the default. Like libpq, the value is read as
+/// `<major>.<minor>` numbers, so `3.00` is 3.0; 3.1 never existed and is refused, as is any
+/// version outside 3.0..=3.2.
+fn parse_pg_protocol_version(
+    key: &str,
+    value: &str,
+    reveal: bool,
+) -> Result<Option<ProtocolVersion>, String> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value == "latest" {
+        return Ok(Some(ProtocolVersion::LATEST));
+    }
+    let number = |part: &str| -> Option<u16> {
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let version = value.split_once('.').and_then(|(major, minor)| {
+        Some(ProtocolVersion {
+            major: number(major)?,
+            minor: number(minor)?,
+        })
+    });
+    match version {
+        Some(version) if version.is_supported() => Ok(Some(version)),
+        _ => Err(not_one_of(key, value, "3.0, 3.2 or latest", reveal)),
+    }
+}
+
 impl Config {
     /// Applies one setting given by its libpq key. `value` is bytes because a percent-decoded
     /// password need not be UTF-8; every other value must be.
@@ -413,6 +450,12 @@ impl Config {
             "ssl_max_protocol_version" => {
                 self.ssl_max_protocol_version = Some(parse_protocol_version(key, value, reveal)?);
             }
+            "min_protocol_version" => {
+                self.min_protocol_version = Some(parse_pg_protocol_version(key, value, reveal)?);
+            }
+            "max_protocol_version" => {
+                self.max_protocol_version = Some(parse_pg_protocol_version(key, value, reveal)?);
+            }
             "krbsrvname" => self.krb_srv_name = text(),
             "gsslib" => self.gss_lib = text(),
             "gssdelegation" => self.gss_delegation = Some(parse_switch(key, value, reveal)?),
@@ -497,6 +540,8 @@ impl Config {
             "requirepeer" => self.require_peer.is_some(),
             "ssl_min_protocol_version" => self.ssl_min_protocol_version.is_some(),
             "ssl_max_protocol_version" => self.ssl_max_protocol_version.is_some(),
+            "min_protocol_version" => self.min_protocol_version.is_some(),
+            "max_protocol_version" => self.max_protocol_version.is_some(),
             "krbsrvname" => self.krb_srv_name.is_some(),
             "gsslib" => self.gss_lib.is_some(),
             "gssdelegation" => self.gss_delegation.is_some(),

@@ -11,6 +11,7 @@ use super::{
     TargetSessionAttrs, TlsSettings, DEFAULT_PORT,
 };
 use crate::proto::auth::{ChannelBinding, RequireAuth};
+use crate::proto::VersionBounds;
 use crate::Error;
 
 /// Where a server's socket is looked for when no host is given: Debian's and Red Hat's
@@ -90,6 +91,8 @@ pub(crate) struct Resolved {
     pub target_session_attrs: TargetSessionAttrs,
     /// `load_balance_hosts=random`: the addresses of each host name are shuffled too.
     pub load_balance: bool,
+    /// `min_protocol_version` and `max_protocol_version` (the version asked for).
+    pub protocol: VersionBounds,
 }
 
 impl fmt::Debug for Resolved {
@@ -112,6 +115,7 @@ impl fmt::Debug for Resolved {
             .field("requirepeer", &self.requirepeer)
             .field("target_session_attrs", &self.target_session_attrs)
             .field("load_balance", &self.load_balance)
+            .field("protocol", &self.protocol)
             .finish()
     }
 }
@@ -235,6 +239,26 @@ impl Config {
             ));
         }
 
+        let protocol = VersionBounds {
+            min: self.get_min_protocol_version(),
+            max: self.get_max_protocol_version(),
+        };
+        for (key, version) in [("min", protocol.min), ("max", protocol.max)] {
+            if !version.is_supported() {
+                return Err(Error::config(format!(
+                    "invalid {key}_protocol_version value \"{version}\": tusk speaks protocol \
+                     3.0 and 3.2"
+                )));
+            }
+        }
+        // libpq 18's check and words.
+        if protocol.min > protocol.max {
+            return Err(Error::config(format!(
+                "\"min_protocol_version\" is greater than \"max_protocol_version\" ({} > {})",
+                protocol.min, protocol.max
+            )));
+        }
+
         let mut startup_params = vec![
             ("user".to_owned(), user.clone()),
             ("database".to_owned(), dbname.clone()),
@@ -284,6 +308,7 @@ impl Config {
             requirepeer: self.get_require_peer().map(str::to_owned),
             target_session_attrs: self.get_target_session_attrs(),
             load_balance: self.get_load_balance_hosts() == LoadBalanceHosts::Random,
+            protocol,
         })
     }
 

@@ -93,6 +93,11 @@ pub enum ProtoError {
     ///
     /// [`AuthRefusal`]: crate::proto::auth::AuthRefusal
     AuthRefused(crate::proto::auth::AuthRefusal),
+    /// The protocol version could not be agreed on: the server's NegotiateProtocolVersion is
+    /// below `min_protocol_version`, raises the version, names options tusk never asked for,
+    /// or came twice; or a BackendKeyData does not fit the negotiated version. The text says
+    /// which, in libpq 18's words.
+    Negotiation(String),
     /// A well-formed message arrived where the protocol does not allow it.
     Unexpected {
         /// What the exchange was waiting for, e.g. `"BindComplete"`.
@@ -173,6 +178,7 @@ impl fmt::Display for ProtoError {
             ProtoError::Auth(reason) => write!(f, "authentication failed: {reason}"),
             ProtoError::Scram(err) => write!(f, "authentication failed: {err}"),
             ProtoError::AuthRefused(refusal) => refusal.fmt(f),
+            ProtoError::Negotiation(reason) => f.write_str(reason),
             ProtoError::Unexpected { got, expected } => {
                 write!(f, "unexpected {got} message while waiting for {expected}")
             }

@@ -1,5 +1,5 @@
-//! The sans-IO protocol core: PostgreSQL frontend/backend protocol 3.0 as pure functions and
-//! state machines over byte buffers.
+//! The sans-IO protocol core: PostgreSQL frontend/backend protocol 3.0 and 3.2 as pure functions
+//! and state machines over byte buffers ([`ProtocolVersion`], [`VersionBounds`]).
 //!
 //! Nothing in this module performs IO, reads a clock or draws random numbers: every input is
 //! passed in (bytes read from the socket, the SCRAM nonce) and every output is bytes to write or
@@ -26,10 +26,13 @@ pub mod frontend;
 pub mod replication;
 pub mod server;
 pub mod session;
+mod version;
 
 pub use error::ProtoError;
+pub use version::{ProtocolVersion, VersionBounds};
 
-/// The protocol version this crate speaks: 3.0, as `(major << 16) | minor`.
+/// Protocol 3.0's code, `(major << 16) | minor`: what a StartupMessage asks for unless the
+/// configuration raises it (`max_protocol_version`; see [`ProtocolVersion`]).
 pub const PROTOCOL_VERSION: i32 = 196_608;
 
 /// The longest message the server accepts from a client, as its length field counts it (itself

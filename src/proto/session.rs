@@ -26,11 +26,11 @@ use crate::proto::auth::{
     md5_password, scram, AuthMethod, AuthRefusal, ChannelBinding, RequireAuth,
 };
 use crate::proto::backend::{
-    Authentication, BackendKeyData, ErrorFields, Message, Notification, ParameterStatus,
-    TransactionStatus,
+    Authentication, BackendKeyData, ErrorFields, Message, NegotiateProtocolVersion, Notification,
+    ParameterStatus, TransactionStatus,
 };
 use crate::proto::exchange::{Exchange, Requests};
-use crate::proto::{frontend, ProtoError};
+use crate::proto::{frontend, ProtoError, ProtocolVersion, VersionBounds};
 
 /// The server parameters reported by ParameterStatus, in arrival order, updated in place.
 #[derive(Debug, Clone, Default)]
@@ -138,6 +138,12 @@ pub struct Startup {
     params: Parameters,
     backend_key: Option<BackendKeyData>,
     status: Option<TransactionStatus>,
+    /// The versions accepted; `bounds.max` was asked for.
+    bounds: VersionBounds,
+    /// The session's version: `bounds.max` until a NegotiateProtocolVersion lowers it.
+    version: ProtocolVersion,
+    /// Whether a NegotiateProtocolVersion arrived (a second one is an error).
+    negotiated: bool,
 }
 
 impl std::fmt::Debug for Startup {
@@ -149,6 +155,7 @@ impl std::fmt::Debug for Startup {
             .field("require_auth", &self.options.require_auth.to_string())
             .field("channel_binding", &self.options.channel_binding)
             .field("tls", &self.options.tls_server_end_point.is_some())
+            .field("version", &self.version.to_string())
             .finish_non_exhaustive()
     }
 }
@@ -229,7 +236,70 @@ impl Startup {
         options: AuthOptions,
         out: &mut BytesMut,
     ) -> Result<Startup, ProtoError> {
-        frontend::startup_message(params.iter().copied(), out)?;
+        Startup::with_versions(
+            params,
+            user,
+            password,
+            client_nonce,
+            options,
+            VersionBounds::default(),
+            out,
+        )
+    }
+
+    /// [`Startup::with_options`] asking for protocol `versions.max` and accepting down to
+    /// `versions.min` (libpq 18's `max_protocol_version` and `min_protocol_version`).
+    ///
+    /// A server that speaks only an older minor version answers NegotiateProtocolVersion
+    /// before authentication; the session then runs at that version
+    /// ([`VersionBounds::negotiate`] says what is refused), visible as
+    /// [`Session::protocol_version`]. Bounds that tusk cannot speak (3.1, 4.0) or with `min`
+    /// above `max` are refused before anything is written.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use tusk::proto::backend::{Authentication, Message, NegotiateProtocolVersion};
+    /// use tusk::proto::backend::TransactionStatus;
+    /// use tusk::proto::session::{AuthOptions, Startup};
+    /// use tusk::proto::{ProtocolVersion, VersionBounds};
+    ///
+    /// let mut out = BytesMut::new();
+    /// let latest = VersionBounds { min: ProtocolVersion::V3_0, max: ProtocolVersion::LATEST };
+    /// let mut startup = Startup::with_versions(
+    ///     &[("user", "alice")], "alice", None, "rOprNGfwEbeRWgbNEkqO".into(),
+    ///     AuthOptions::default(), latest, &mut out,
+    /// )?;
+    /// assert_eq!(&out[4..8], &[0, 3, 0, 2]); // asks for 3.2
+    /// // A PostgreSQL 17 or older server: "3.0 is my newest".
+    /// let answer = NegotiateProtocolVersion { newest_minor: 196_608, unrecognized: vec![] };
+    /// startup.handle(Message::NegotiateProtocolVersion(answer), &mut out)?;
+    /// startup.handle(Message::Authentication(Authentication::Ok), &mut out)?;
+    /// startup.handle(Message::ReadyForQuery(TransactionStatus::Idle), &mut out)?;
+    /// assert_eq!(startup.into_session().protocol_version(), ProtocolVersion::V3_0);
+    /// # Ok::<(), tusk::proto::ProtoError>(())
+    /// ```
+    pub fn with_versions(
+        params: &[(&str, &str)],
+        user: &str,
+        password: Option<&[u8]>,
+        client_nonce: String,
+        options: AuthOptions,
+        versions: VersionBounds,
+        out: &mut BytesMut,
+    ) -> Result<Startup, ProtoError> {
+        for version in [versions.min, versions.max] {
+            if !version.is_supported() {
+                return Err(ProtoError::Negotiation(format!(
+                    "protocol version {version} is not one tusk speaks (3.0 and 3.2)"
+                )));
+            }
+        }
+        if versions.min > versions.max {
+            return Err(ProtoError::Negotiation(
+                "\"min_protocol_version\" is greater than \"max_protocol_version\"".into(),
+            ));
+        }
+        frontend::startup_message_version(versions.max, params.iter().copied(), out)?;
         Ok(Startup {
             user: user.to_owned(),
             password: password.map(<[u8]>::to_vec),
@@ -239,7 +309,51 @@ impl Startup {
             params: Parameters::default(),
             backend_key: None,
             status: None,
+            bounds: versions,
+            version: versions.max,
+            negotiated: false,
         })
+    }
+
+    /// The protocol version of the session being started: the one asked for, or the one a
+    /// NegotiateProtocolVersion settled on.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// NegotiateProtocolVersion: only once, and only before any authentication request (the
+    /// server sends it as its first answer to the StartupMessage).
+    fn negotiate(&mut self, answer: &NegotiateProtocolVersion) -> Result<(), ProtoError> {
+        if self.negotiated {
+            return Err(ProtoError::Negotiation(
+                "received duplicate protocol negotiation message".into(),
+            ));
+        }
+        if !matches!(self.auth, AuthState::Waiting) {
+            return Err(ProtoError::Unexpected {
+                got: "NegotiateProtocolVersion",
+                expected: "the next step of the authentication exchange (protocol negotiation \
+                           comes before authentication)",
+            });
+        }
+        self.version = self.bounds.negotiate(answer)?;
+        self.negotiated = true;
+        Ok(())
+    }
+
+    /// BackendKeyData: its secret must fit the session's version (exactly 4 bytes in 3.0; the
+    /// decoder already bounded it to 4..=256).
+    fn backend_key_data(&mut self, key: BackendKeyData) -> Result<(), ProtoError> {
+        let len = key.secret_key.len();
+        if !self.version.allows_key_len(len) {
+            return Err(ProtoError::Negotiation(format!(
+                "received invalid BackendKeyData message: cancel key with length {len} not \
+                 allowed in protocol version {} (must be 4 bytes)",
+                self.version
+            )));
+        }
+        self.backend_key = Some(key);
+        Ok(())
     }
 
     fn password(&self, method: &str) -> Result<&[u8], ProtoError> {
@@ -257,12 +371,10 @@ impl Startup {
         match msg {
             Message::Authentication(auth) => self.handle_auth(auth, out)?,
             Message::ParameterStatus(p) => self.params.set(p.name, p.value),
-            Message::BackendKeyData(key) => self.backend_key = Some(key),
+            Message::BackendKeyData(key) => self.backend_key_data(key)?,
             Message::NoticeResponse(fields) => return Ok(StartupEvent::Notice(fields)),
             Message::ErrorResponse(fields) => return Ok(StartupEvent::ServerError(fields)),
-            // The server accepted the connection with an older minor version or without some
-            // `_pq_.` options; we ask for 3.0 with none, so there is nothing to adapt.
-            Message::NegotiateProtocolVersion(_) => {}
+            Message::NegotiateProtocolVersion(answer) => self.negotiate(&answer)?,
             Message::ReadyForQuery(status) => {
                 if !matches!(self.auth, AuthState::Done) {
                     return Err(ProtoError::Unexpected {
@@ -443,6 +555,7 @@ impl Startup {
     pub fn into_session(self) -> Session {
         Session {
             params: self.params,
+            version: self.version,
             backend_key: self.backend_key,
             status: self.status.unwrap_or(TransactionStatus::Idle),
             exchange: Exchange::default(),
@@ -493,6 +606,7 @@ pub enum Incoming {
 #[derive(Debug)]
 pub struct Session {
     params: Parameters,
+    version: ProtocolVersion,
     backend_key: Option<BackendKeyData>,
     status: TransactionStatus,
     exchange: Exchange,
@@ -522,6 +636,13 @@ impl Session {
     /// The server parameters reported so far.
     pub fn parameters(&self) -> &Parameters {
         &self.params
+    }
+
+    /// The protocol version the session runs at: the one the StartupMessage asked for
+    /// (`max_protocol_version`), or the older one the server's NegotiateProtocolVersion
+    /// settled on (a PostgreSQL 17 or older server asked for 3.2 gives 3.0).
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.version
     }
 
     /// The backend's process ID and cancel key, if the server sent them.
@@ -630,3 +751,7 @@ mod tests;
 #[cfg(test)]
 #[path = "session_auth_tests.rs"]
 mod auth_tests;
+
+#[cfg(test)]
+#[path = "session_version_tests.rs"]
+mod version_tests;

@@ -18,6 +18,7 @@ use crate::proto::auth::ChannelBinding;
 use crate::proto::backend;
 use crate::proto::session::AuthOptions;
 use crate::proto::session::{Startup, StartupEvent};
+use crate::proto::ProtocolVersion;
 use crate::tls::TlsConnector;
 use crate::trace::{self, ConnTrace};
 
@@ -133,12 +134,13 @@ impl Connection {
         });
         let mut wire = Wire::new(secured.stream);
         let max_message_len = resolved.max_message_len;
-        let mut startup = Startup::with_options(
+        let mut startup = Startup::with_versions(
             &params,
             &resolved.user,
             password.as_deref(),
             nonce,
             options,
+            resolved.protocol,
             &mut wire.write_buf,
         )?;
         loop {
@@ -186,6 +188,26 @@ impl Connection {
             deadline: Default::default(),
             types: Default::default(),
         })
+    }
+}
+
+impl Connection {
+    /// The protocol version the session runs at (libpq's `PQfullProtocolVersion`): 3.0, or 3.2
+    /// when `max_protocol_version` asked for it and the server (PostgreSQL 18 or later) agreed.
+    /// A server that speaks only 3.0 answers a 3.2 request with NegotiateProtocolVersion, and
+    /// the session is then 3.0.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tusk::Error> {
+    /// # let url = std::env::var("TUSK_PG_URL").expect("TUSK_PG_URL");
+    /// let conn = tusk::Connection::connect(&url).await?;
+    /// assert_eq!(conn.protocol_version(), tusk::ProtocolVersion::V3_0); // libpq 18's default
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.session.protocol_version()
     }
 }
 

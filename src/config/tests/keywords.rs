@@ -118,6 +118,12 @@ const VALID: &[(&str, &str, Check)] = &[
     ("ssl_max_protocol_version", "tlsv1.2", |c| {
         c.get_ssl_max_protocol_version() == Some(SslProtocolVersion::Tls1_2)
     }),
+    ("min_protocol_version", "3.2", |c| {
+        c.get_min_protocol_version() == crate::ProtocolVersion::V3_2
+    }),
+    ("max_protocol_version", "latest", |c| {
+        c.get_max_protocol_version() == crate::ProtocolVersion::LATEST
+    }),
     ("krbsrvname", "postgres", |c| {
         c.get_krb_srv_name() == Some("postgres")
     }),
@@ -247,6 +253,8 @@ fn invalid_values_name_the_key_and_value() {
             "SSLv3",
             "ssl_max_protocol_version",
         ),
+        ("min_protocol_version", "3.1", "min_protocol_version"),
+        ("max_protocol_version", "4", "max_protocol_version"),
         ("gssdelegation", "true", "gssdelegation"),
         ("target_session_attrs", "master", "target_session_attrs"),
         ("load_balance_hosts", "round-robin", "load_balance_hosts"),

@@ -4,6 +4,7 @@ mod env;
 mod keyvalue;
 mod keywords;
 mod pgpass;
+mod protocol;
 mod resolve;
 mod rules;
 mod service;

@@ -6,8 +6,7 @@ use bytes::Bytes;
 use super::reader::Reader;
 use crate::proto::ProtoError;
 
-/// The largest BackendKeyData secret protocol 3.2 allows; 3.0 servers always send 4 bytes.
-const MAX_SECRET_KEY_LEN: usize = 256;
+use crate::proto::frontend::{MAX_CANCEL_KEY_LEN as MAX_SECRET_KEY_LEN, MIN_CANCEL_KEY_LEN};
 
 /// The transaction status reported by every ReadyForQuery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,9 +48,11 @@ impl BackendKeyData {
         let mut r = Reader::new("BackendKeyData", &body);
         let process_id = r.i32("the process ID")?;
         let secret_key = r.rest();
-        if !(4..=MAX_SECRET_KEY_LEN).contains(&secret_key.len()) {
+        // 4..=256 whatever the version (libpq 18's bounds); the session checks that a 3.0
+        // session's key is exactly 4 bytes, since only it knows the version.
+        if !(MIN_CANCEL_KEY_LEN..=MAX_SECRET_KEY_LEN).contains(&secret_key.len()) {
             return Err(r.error(format!(
-                "the secret key is {} bytes, outside 4..={MAX_SECRET_KEY_LEN}",
+                "the secret key is {} bytes, outside {MIN_CANCEL_KEY_LEN}..={MAX_SECRET_KEY_LEN}",
                 secret_key.len()
             )));
         }
@@ -278,7 +279,10 @@ impl Notification {
 /// options.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NegotiateProtocolVersion {
-    /// The newest minor protocol version the server supports for the requested major version.
+    /// The newest protocol version the server supports for the requested major version. The
+    /// protocol documentation calls it the newest minor version, but PostgreSQL sends the
+    /// whole version code (`major << 16 | minor`: 196608 for 3.0) and libpq reads it so; see
+    /// [`ProtocolVersion::from_code`](crate::proto::ProtocolVersion::from_code).
     pub newest_minor: i32,
     /// The protocol options the server did not recognize.
     pub unrecognized: Vec<String>,

@@ -39,7 +39,7 @@ use bytes::{BufMut, BytesMut};
 use crate::proto::encode::{
     self, checked_len, empty_message, patch_i32, put_counted, put_cstr, put_formats, MAX_COUNT,
 };
-use crate::proto::{IsNull, ProtoError, MAX_FRONTEND_MESSAGE_LEN, PROTOCOL_VERSION};
+use crate::proto::{IsNull, ProtoError, ProtocolVersion, MAX_FRONTEND_MESSAGE_LEN};
 
 mod bind_section;
 pub use bind_section::{bind_parameter_section, bind_with_parameter_section};
@@ -59,6 +59,16 @@ pub const CANCEL_REQUEST_CODE: i32 = 80_877_102;
 /// The longest cancel secret key the protocol allows (protocol 3.2 made the key variable-length,
 /// up to this many bytes; 3.0 keys are 4 bytes).
 pub const MAX_CANCEL_KEY_LEN: usize = 256;
+
+/// The shortest cancel secret key tusk sends or accepts: 4 bytes, the 3.0 key's length.
+///
+/// One rule on every side of tusk (BackendKeyData decoded by the client, CancelRequest encoded
+/// by it, CancelRequest decoded by [`crate::proto::server`]): a key is 4 to 256 bytes. That is
+/// libpq 18's rule for BackendKeyData ("cancel key ... is too short (minimum 4 bytes)"), and
+/// the key a client sends is always one a BackendKeyData gave it. PostgreSQL 18's own
+/// CancelRequest check is looser (1 to 256 bytes) but its keys are 32 bytes, so nothing a real
+/// server or libpq sends falls between the two rules.
+pub const MIN_CANCEL_KEY_LEN: usize = 4;
 
 /// Appends one frontend message: the tag (none for the startup-phase packets), a placeholder
 /// length, the body written by `body`, then the length, checked against what the server accepts
@@ -88,8 +98,9 @@ fn checked_message_len(message: &'static str, len: usize, limit: usize) -> Resul
     checked_len(format_args!("{message} message"), len)
 }
 
-/// Appends a StartupMessage: protocol version 3.0 ([`PROTOCOL_VERSION`]), then each parameter
-/// as `name\0value\0`, then a terminating NUL.
+/// Appends a StartupMessage asking for protocol 3.0 ([`crate::proto::PROTOCOL_VERSION`]), then
+/// each parameter as `name\0value\0`, then a terminating NUL: [`startup_message_version`] with
+/// [`ProtocolVersion::V3_0`].
 ///
 /// `user` is the one parameter the server requires; `database`, `application_name`,
 /// `client_encoding` and any run-time setting may follow. An empty name is refused with
@@ -107,8 +118,28 @@ pub fn startup_message<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(
     params: I,
     buf: &mut BytesMut,
 ) -> Result<(), ProtoError> {
+    startup_message_version(ProtocolVersion::V3_0, params, buf)
+}
+
+/// Appends a StartupMessage asking for protocol `version` (the client's
+/// `max_protocol_version`; a server that speaks only an older minor version answers
+/// NegotiateProtocolVersion), then the parameters as [`startup_message`] writes them.
+///
+/// ```
+/// # use bytes::BytesMut;
+/// # use tusk::proto::{frontend, ProtocolVersion};
+/// let mut buf = BytesMut::new();
+/// frontend::startup_message_version(ProtocolVersion::V3_2, [("user", "alice")], &mut buf)?;
+/// assert_eq!(&buf[..], b"\x00\x00\x00\x14\x00\x03\x00\x02user\x00alice\x00\x00");
+/// # Ok::<(), tusk::proto::ProtoError>(())
+/// ```
+pub fn startup_message_version<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(
+    version: ProtocolVersion,
+    params: I,
+    buf: &mut BytesMut,
+) -> Result<(), ProtoError> {
     message(buf, None, "StartupMessage", |buf| {
-        buf.put_i32(PROTOCOL_VERSION);
+        buf.put_i32(version.code());
         for (name, value) in params {
             if name.is_empty() {
                 return Err(ProtoError::malformed(
@@ -141,20 +172,23 @@ pub fn gssenc_request(buf: &mut BytesMut) {
 }
 
 /// Appends a CancelRequest (code [`CANCEL_REQUEST_CODE`]) for the backend identified by the
-/// process id and secret key from its BackendKeyData.
+/// process id and secret key from its BackendKeyData: length 12 + the key's length.
 ///
-/// The key is raw bytes: 4 in protocol 3.0, up to [`MAX_CANCEL_KEY_LEN`] in 3.2. A longer key is
-/// refused with [`ProtoError::Malformed`]. A cancel request goes on a new connection of its own.
+/// The key is raw bytes: 4 in protocol 3.0, 4 to [`MAX_CANCEL_KEY_LEN`] in 3.2 (PostgreSQL 18
+/// sends 32). A key outside [`MIN_CANCEL_KEY_LEN`]..=[`MAX_CANCEL_KEY_LEN`] is refused with
+/// [`ProtoError::Malformed`] and nothing is written. A cancel request goes on a new connection
+/// of its own.
 pub fn cancel_request(
     process_id: i32,
     secret_key: &[u8],
     buf: &mut BytesMut,
 ) -> Result<(), ProtoError> {
-    if secret_key.len() > MAX_CANCEL_KEY_LEN {
+    if !(MIN_CANCEL_KEY_LEN..=MAX_CANCEL_KEY_LEN).contains(&secret_key.len()) {
         return Err(ProtoError::malformed(
             "CancelRequest",
             format!(
-                "the secret key is {} bytes, more than the protocol's limit of {MAX_CANCEL_KEY_LEN}",
+                "the secret key is {} bytes, outside the protocol's \
+                 {MIN_CANCEL_KEY_LEN}..={MAX_CANCEL_KEY_LEN}",
                 secret_key.len()
             ),
         ));

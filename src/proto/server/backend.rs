@@ -38,7 +38,7 @@ use bytes::{BufMut, BytesMut};
 
 use crate::proto::backend::{Authentication, Field, Message, TransactionStatus};
 use crate::proto::encode::{self, checked_len, empty_message, put_counted, put_cstr, put_formats};
-use crate::proto::frontend::MAX_CANCEL_KEY_LEN;
+use crate::proto::frontend::{MAX_CANCEL_KEY_LEN, MIN_CANCEL_KEY_LEN};
 use crate::proto::ProtoError;
 
 /// Appends one backend message; its length is checked to fit the `i32` field and the buffer
@@ -174,11 +174,11 @@ pub fn backend_key_data(
     secret_key: &[u8],
     buf: &mut BytesMut,
 ) -> Result<(), ProtoError> {
-    if !(4..=MAX_CANCEL_KEY_LEN).contains(&secret_key.len()) {
+    if !(MIN_CANCEL_KEY_LEN..=MAX_CANCEL_KEY_LEN).contains(&secret_key.len()) {
         return Err(ProtoError::malformed(
             "BackendKeyData",
             format!(
-                "the secret key is {} bytes, outside 4..={MAX_CANCEL_KEY_LEN}",
+                "the secret key is {} bytes, outside {MIN_CANCEL_KEY_LEN}..={MAX_CANCEL_KEY_LEN}",
                 secret_key.len()
             ),
         ));

@@ -68,12 +68,14 @@ pub use self::auth_response::{AuthResponse, SaslInitialResponse};
 pub use self::extended::{Bind, Formats, FunctionCall, ParamTypes, Parse, Values};
 pub use self::messages::{Execute, FrontendMessage, Target};
 pub use self::startup::{
-    decode_startup, split_startup_packet, ProtocolVersion, StartupPacket, StartupParameterIter,
-    StartupParameters, MAX_STARTUP_PACKET_LEN,
+    decode_startup, split_startup_packet, StartupPacket, StartupParameterIter, StartupParameters,
+    MAX_STARTUP_PACKET_LEN,
 };
 pub use self::text::Text;
 pub use crate::proto::framing::split_frontend_frame;
 use crate::proto::ProtoError;
+/// Re-exported from [`crate::proto`], where it lives since the client negotiates versions too.
+pub use crate::proto::ProtocolVersion;
 
 /// Splits one complete frontend message off `buf` ([`split_frontend_frame`]) and decodes it
 /// ([`FrontendMessage::parse`]). `Ok(None)` means the message is incomplete and nothing was

@@ -14,9 +14,10 @@ use bytes::{Buf, Bytes, BytesMut};
 use super::text::Text;
 use crate::proto::backend::reader::Reader;
 use crate::proto::frontend::{
-    CANCEL_REQUEST_CODE, GSSENC_REQUEST_CODE, MAX_CANCEL_KEY_LEN, SSL_REQUEST_CODE,
+    CANCEL_REQUEST_CODE, GSSENC_REQUEST_CODE, MAX_CANCEL_KEY_LEN, MIN_CANCEL_KEY_LEN,
+    SSL_REQUEST_CODE,
 };
-use crate::proto::ProtoError;
+use crate::proto::{ProtoError, ProtocolVersion};
 
 /// The longest startup packet PostgreSQL accepts (its `MAX_STARTUP_PACKET_LENGTH`), length
 /// field included: the default bound for [`split_startup_packet`].
@@ -97,44 +98,6 @@ pub fn decode_startup(
     }
 }
 
-/// A protocol version as a StartupMessage carries it: the major version in the high 16 bits of
-/// the code, the minor in the low 16.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProtocolVersion {
-    /// The major version: 3 for every protocol a current server speaks.
-    pub major: u16,
-    /// The minor version: 0, or 2 since PostgreSQL 18.
-    pub minor: u16,
-}
-
-impl ProtocolVersion {
-    /// Protocol 3.0, what tusk speaks ([`crate::proto::PROTOCOL_VERSION`]).
-    pub const V3_0: ProtocolVersion = ProtocolVersion { major: 3, minor: 0 };
-    /// Protocol 3.2 (PostgreSQL 18: variable-length cancel keys).
-    pub const V3_2: ProtocolVersion = ProtocolVersion { major: 3, minor: 2 };
-
-    /// The version from its 32-bit code, e.g. 196608 for 3.0.
-    pub const fn from_code(code: i32) -> ProtocolVersion {
-        // The two halves of the code's bits.
-        let code = code as u32;
-        ProtocolVersion {
-            major: (code >> 16) as u16,
-            minor: code as u16,
-        }
-    }
-
-    /// The version's 32-bit code, e.g. 196608 for 3.0.
-    pub const fn code(self) -> i32 {
-        ((self.major as u32) << 16 | self.minor as u32) as i32
-    }
-}
-
-impl fmt::Display for ProtocolVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
-    }
-}
-
 /// A decoded startup packet: the first thing a client sends on a connection (an SSLRequest or
 /// GSSENCRequest may come first and the StartupMessage after the server's answer).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,9 +151,11 @@ impl StartupPacket {
                 r.set_message("CancelRequest");
                 let process_id = r.i32("the process ID")?;
                 let secret_key = r.rest();
-                if !(4..=MAX_CANCEL_KEY_LEN).contains(&secret_key.len()) {
+                // The same 4..=256 as the client's (see MIN_CANCEL_KEY_LEN for why not 1..).
+                if !(MIN_CANCEL_KEY_LEN..=MAX_CANCEL_KEY_LEN).contains(&secret_key.len()) {
                     return Err(r.error(format!(
-                        "the secret key is {} bytes, outside 4..={MAX_CANCEL_KEY_LEN}",
+                        "the secret key is {} bytes, outside \
+                         {MIN_CANCEL_KEY_LEN}..={MAX_CANCEL_KEY_LEN}",
                         secret_key.len()
                     )));
                 }
