@@ -308,7 +308,9 @@ impl Connection {
                     let err = db_error(&fields);
                     first_error.get_or_insert(self.fail(err));
                 }
-                Message::CopyInResponse(_) | Message::CopyOutResponse(_) => copy_refused = true,
+                Message::CopyInResponse(_)
+                | Message::CopyOutResponse(_)
+                | Message::CopyBothResponse(_) => copy_refused = true,
                 _ => {}
             }
         }
@@ -429,6 +431,11 @@ impl Connection {
         if requests.in_copy_in() {
             // A COPY FROM STDIN whose caller went away: abandon it.
             requests.copy_fail("the COPY was abandoned by the client")?;
+        }
+        if requests.in_copy_both() {
+            // A replication stream whose caller went away: end it from our side; the
+            // server's remaining data is read and discarded below.
+            requests.copy_both_done()?;
         }
         requests.sync_if_open();
         self.flush().await?;
