@@ -33,6 +33,7 @@ pub use client::notify::{Listener, ListenerEvent, Notifications, ReconnectPolicy
 pub use client::pipeline::{Pipeline, QueryResult};
 pub use client::portal::Portal;
 pub use client::query::{Params, ToStatement};
+pub use client::replication;
 pub use client::row::{Row, RowIndex};
 pub use client::server_cursor::{ServerCursor, ServerCursorStream, DEFAULT_ITERSIZE};
 pub use client::simple::{SimpleColumnIndex, SimpleQueryMessage, SimpleRow};

@@ -447,6 +447,12 @@ impl Connection {
                     db_error(&fields)
                 );
             }
+            if self.session.exchange().in_copy_both() {
+                // START_REPLICATION whose caller went away before its CopyBothResponse was
+                // read: the server streams until told to stop.
+                self.requests().copy_both_done()?;
+                self.flush().await?;
+            }
         }
         Ok(())
     }
