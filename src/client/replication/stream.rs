@@ -141,8 +141,8 @@ impl<'a> ReplicationStream<'a> {
     }
 
     /// Sets how often the position is reported (default [`DEFAULT_STATUS_INTERVAL`]). A
-    /// status update also goes out whenever half the idle timeout passes, and at once when
-    /// the server asks for one.
+    /// status update also goes out every quarter of the idle timeout if that is shorter, and
+    /// at once when the server asks for one.
     pub fn set_status_interval(&mut self, interval: Duration) {
         self.status_interval = interval.max(Duration::from_millis(1));
         self.reset_status_timer();
@@ -152,7 +152,7 @@ impl<'a> ReplicationStream<'a> {
     /// [`Kind::Timeout`](crate::Kind::Timeout) and the connection is closed (default
     /// [`DEFAULT_IDLE_TIMEOUT`]).
     pub fn set_idle_timeout(&mut self, timeout: Duration) {
-        self.idle_timeout = timeout.max(Duration::from_millis(2));
+        self.idle_timeout = timeout.max(Duration::from_millis(4));
         self.idle_timer
             .as_mut()
             .reset(Instant::now() + self.idle_timeout);
@@ -215,8 +215,11 @@ impl<'a> ReplicationStream<'a> {
         })
     }
 
+    /// The next status update is due after `status_interval`, or a quarter of the idle
+    /// timeout if shorter: one that finds nothing heard since the last asks for a reply, so a
+    /// healthy server is heard from within about half the idle timeout.
     fn reset_status_timer(&mut self) {
-        let period = self.status_interval.min(self.idle_timeout / 2);
+        let period = self.status_interval.min(self.idle_timeout / 4);
         self.status_timer.as_mut().reset(Instant::now() + period);
     }
 
