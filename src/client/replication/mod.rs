@@ -10,6 +10,7 @@
 
 mod client;
 mod commands;
+mod options;
 mod stream;
 
 pub use crate::proto::replication::{Lsn, XLogData};
@@ -18,4 +19,5 @@ pub use commands::{
     check_slot_name, CreatedSlot, LogicalOptions, PhysicalStart, SlotInfo, SlotOptions,
     SnapshotAction, SystemInfo, TimelineHistory,
 };
+pub use options::{PgOutputOptions, Streaming};
 pub use stream::{ReplicationStream, StreamEnd, DEFAULT_IDLE_TIMEOUT, DEFAULT_STATUS_INTERVAL};
