@@ -35,6 +35,8 @@ use crate::proto::ProtoError;
 pub struct ReplicationClient {
     conn: Connection,
     mode: Replication,
+    /// A logical START_REPLICATION was sent on this connection.
+    logical_started: bool,
 }
 
 impl ReplicationClient {
@@ -65,7 +67,11 @@ impl ReplicationClient {
 
     async fn open(config: &Config, mode: Replication) -> Result<ReplicationClient, Error> {
         let conn = config.clone().replication(mode).connect().await?;
-        Ok(ReplicationClient { conn, mode })
+        Ok(ReplicationClient {
+            conn,
+            mode,
+            logical_started: false,
+        })
     }
 
     /// [`Replication::Physical`] or [`Replication::Database`] (logical).
@@ -216,6 +222,12 @@ impl ReplicationClient {
     /// messages from the logical slot `slot`. `start` may be [`Lsn::INVALID`] (0/0): the
     /// server starts at the slot's confirmed position. Nothing before the slot's confirmed
     /// position is sent again.
+    ///
+    /// One logical stream per connection: PostgreSQL (15 to 18 at least) ends a second
+    /// logical START_REPLICATION on the same connection at once, without sending anything
+    /// (its walsender keeps the first stream's CopyDone), so a second call is refused with
+    /// [`Kind::Usage`](crate::Kind::Usage); open a new client to restart. Physical streams
+    /// restart on the same connection.
     pub async fn start_logical(
         &mut self,
         slot: &str,
@@ -228,7 +240,15 @@ impl ReplicationClient {
                  (ReplicationClient::connect_logical)",
             ));
         }
+        if self.logical_started {
+            return Err(Error::usage(
+                "a logical stream already ran on this connection, and PostgreSQL ends a second \
+                 logical START_REPLICATION on the same connection at once: open a new \
+                 ReplicationClient to restart",
+            ));
+        }
         let sql = commands::start_logical_sql(slot, start, options)?;
+        self.logical_started = true;
         ReplicationStream::start(&mut self.conn, &sql, StreamKind::Logical, start).await
     }
 

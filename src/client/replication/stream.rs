@@ -362,6 +362,9 @@ impl<'a> ReplicationStream<'a> {
                     self.error.get_or_insert_with(|| db_error(&fields));
                     self.state = State::Ending;
                 }
+                // The server left COPY without a CopyDone (see the exchange): the stream is
+                // over; its results follow.
+                Message::CommandComplete(_) => self.state = State::Ending,
                 // The exchange lets nothing else through while CopyBoth runs.
                 _ => {}
             }

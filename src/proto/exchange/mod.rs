@@ -83,6 +83,11 @@ pub enum CopyState {
     /// CopyDone; the statement's results (a row with the next timeline at a timeline's end,
     /// CommandComplete) follow that.
     BothClientDone,
+    /// CopyBoth after both CopyDones: the statement's results come (a RowDescription and row
+    /// with the next timeline, CommandComplete). A logical walsender may still send CopyData
+    /// of the transaction it was decoding after its own CopyDone (its output plugin writes
+    /// without looking): that is let through to be discarded.
+    BothEnded,
 }
 
 /// One reply (or run of replies) the server owes.
@@ -153,6 +158,10 @@ impl Step {
                 phase: QueryPhase::Copy(CopyState::BothServerDone),
                 ..
             } => "nothing until the client's CopyDone (the server ended its side of CopyBoth)",
+            Step::Query {
+                phase: QueryPhase::Copy(CopyState::BothEnded),
+                ..
+            } => "the results of START_REPLICATION after CopyBoth ended",
             Step::Execute { copy: Some(_) }
             | Step::Query {
                 phase: QueryPhase::Copy(_),
@@ -456,7 +465,9 @@ impl Exchange {
             *phase = match *phase {
                 QueryPhase::Copy(CopyState::Both) => QueryPhase::Copy(CopyState::BothClientDone),
                 // Both sides are done: the statement's results follow.
-                QueryPhase::Copy(CopyState::BothServerDone) => QueryPhase::Between,
+                QueryPhase::Copy(CopyState::BothServerDone) => {
+                    QueryPhase::Copy(CopyState::BothEnded)
+                }
                 other => other,
             };
         }
@@ -496,9 +507,10 @@ fn query_transition(policy: CopyPolicy, phase: QueryPhase, msg: &Message) -> Opt
     Some(match (phase, msg) {
         (Between, Message::RowDescription(_)) => QueryMove::To(Rows),
         (Rows, Message::DataRow(_)) => QueryMove::To(Rows),
-        (Between | Rows | Copy(CopyState::Ending), Message::CommandComplete(_)) => {
-            QueryMove::To(Between)
-        }
+        (
+            Between | Rows | Copy(CopyState::Ending | CopyState::BothEnded),
+            Message::CommandComplete(_),
+        ) => QueryMove::To(Between),
         (Between, Message::EmptyQueryResponse) => QueryMove::To(Between),
         (Between, Message::CopyOutResponse(_)) => QueryMove::To(Copy(CopyState::Out)),
         (Copy(CopyState::Out), Message::CopyData(_)) => QueryMove::To(Copy(CopyState::Out)),
@@ -520,7 +532,20 @@ fn query_transition(policy: CopyPolicy, phase: QueryPhase, msg: &Message) -> Opt
         }
         // Both sides are done: the statement's results follow (a row with the next timeline
         // after physical replication reached a timeline's end, then CommandComplete).
-        (Copy(CopyState::BothClientDone), Message::CopyDone) => QueryMove::To(Between),
+        (Copy(CopyState::BothClientDone), Message::CopyDone) => {
+            QueryMove::To(Copy(CopyState::BothEnded))
+        }
+        (Copy(CopyState::BothEnded), Message::CopyData(_)) => {
+            QueryMove::To(Copy(CopyState::BothEnded))
+        }
+        (Copy(CopyState::BothEnded), Message::RowDescription(_)) => QueryMove::To(Rows),
+        // A logical walsender that already saw a CopyDone (PostgreSQL 15 keeps that from one
+        // START_REPLICATION to the next on a connection) ends the COPY at once with
+        // CommandComplete, without a CopyDone of its own; anything the client sends then is
+        // outside COPY, where the server ignores CopyData and CopyDone.
+        (Copy(CopyState::Both | CopyState::BothClientDone), Message::CommandComplete(_)) => {
+            QueryMove::To(Between)
+        }
         (Between, Message::ReadyForQuery(_)) => QueryMove::Done,
         _ => return None,
     })

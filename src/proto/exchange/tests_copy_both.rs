@@ -48,8 +48,14 @@ fn client_ends_copy_both_first_and_the_server_drains_its_data() {
         }
     );
     p.accept(copy_done());
-    p.refuse(copy_data(), "a simple query's next result or ReadyForQuery");
+    // A logical walsender may still finish writing the transaction it was decoding.
+    p.accept(copy_data());
+    p.refuse(
+        data_row(),
+        "the results of START_REPLICATION after CopyBoth ended",
+    );
     p.accept(complete("START_STREAMING"));
+    p.refuse(copy_data(), "a simple query's next result or ReadyForQuery");
     p.accept(ready());
     assert!(p.exchange.is_idle());
 }
@@ -128,4 +134,14 @@ fn copy_both_refuses_what_does_not_belong() {
         copy_both_response(),
         "DataRow, CommandComplete, EmptyQueryResponse or PortalSuspended",
     );
+}
+
+#[test]
+fn a_server_may_end_copy_both_with_command_complete_alone() {
+    let mut p = started();
+    p.accept(complete("COPY 0"));
+    assert!(!p.exchange.in_copy_both());
+    p.accept(complete("START_REPLICATION"));
+    p.accept(ready());
+    assert!(p.exchange.is_idle());
 }
