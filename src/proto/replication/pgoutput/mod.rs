@@ -27,9 +27,9 @@ mod tests_server;
 use bytes::Bytes;
 
 pub use messages::{
-    Begin, BeginPrepare, Commit, CommitPrepared, DataType, Delete, Insert, LogicalMessage,
-    Message, OldKind, Origin, Prepare, Relation, RelationColumn, ReplicaIdentity,
-    RollbackPrepared, StreamAbort, StreamCommit, StreamStart, Truncate, Update,
+    Begin, BeginPrepare, Commit, CommitPrepared, DataType, Delete, Insert, LogicalMessage, Message,
+    OldKind, Origin, Prepare, Relation, RelationColumn, ReplicaIdentity, RollbackPrepared,
+    StreamAbort, StreamCommit, StreamStart, Truncate, Update,
 };
 pub use tuple::{ColumnKind, ColumnValue, TupleData};
 
@@ -92,9 +92,8 @@ impl Decoder {
     pub fn decode(&mut self, data: Bytes) -> Result<Message, ProtoError> {
         let mut r = Reader::new("pgoutput", &data);
         let tag = r.u8("the message type")?;
-        let (name, since) = describe(tag).ok_or_else(|| {
-            r.error(format!("unknown pgoutput message type {}", show_tag(tag)))
-        })?;
+        let (name, since) = describe(tag)
+            .ok_or_else(|| r.error(format!("unknown pgoutput message type {}", show_tag(tag))))?;
         r.set_message(name);
         if self.version < since {
             return Err(r.error(format!(

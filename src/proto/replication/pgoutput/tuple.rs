@@ -134,9 +134,8 @@ impl TupleData {
                 ColumnKind::Null | ColumnKind::UnchangedToast => (r.position(), r.position()),
                 ColumnKind::Text | ColumnKind::Binary => {
                     let len = r.i32("a TupleData column length")?;
-                    let len = usize::try_from(len).map_err(|_| {
-                        r.error(format!("TupleData column {i} has length {len}"))
-                    })?;
+                    let len = usize::try_from(len)
+                        .map_err(|_| r.error(format!("TupleData column {i} has length {len}")))?;
                     let from = r.position();
                     r.take(len, "a TupleData column value")?;
                     (from, r.position())
@@ -237,4 +236,9 @@ pub(super) fn show_tag(tag: u8) -> String {
     } else {
         format!("0x{tag:02x}")
     }
+}
+
+#[cfg(test)]
+pub(super) fn hex_for_tests(bytes: &[u8]) -> String {
+    hex(bytes)
 }
