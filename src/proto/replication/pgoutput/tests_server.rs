@@ -24,6 +24,7 @@ pub(crate) const BASIC_TEXT_18: &str = include_str!("testdata/basic_v1_text_pg18
 pub(crate) const BASIC_BINARY_18: &str = include_str!("testdata/basic_v1_binary_pg18.hex");
 pub(crate) const BASIC_TEXT_15: &str = include_str!("testdata/basic_v1_text_pg15.hex");
 pub(crate) const BASIC_BINARY_15: &str = include_str!("testdata/basic_v1_binary_pg15.hex");
+pub(crate) const STREAM_V2_15: &str = include_str!("testdata/stream_v2_pg15.hex");
 pub(crate) const STREAM_V2_18: &str = include_str!("testdata/stream_v2_pg18.hex");
 pub(crate) const STREAM_V4_18: &str = include_str!("testdata/stream_v4_parallel_pg18.hex");
 pub(crate) const TWOPHASE_V3_18: &str = include_str!("testdata/twophase_v3_pg18.hex");
@@ -264,9 +265,9 @@ fn basic_v1_from_postgresql_18() {
 
 #[test]
 fn basic_v1_from_postgresql_15() {
-    // PostgreSQL 15 decodes nothing of the transaction with the origin set here.
-    check_basic(BASIC_TEXT_15, false, false);
-    check_basic(BASIC_BINARY_15, true, false);
+    check_basic(BASIC_TEXT_15, false, true);
+    check_basic(BASIC_BINARY_15, true, true);
+    check_stream(STREAM_V2_15, 2);
 }
 
 /// The streaming scenario: a transaction streamed in blocks, one subtransaction aborted, then
@@ -430,6 +431,7 @@ fn every_truncation_of_every_real_message_is_malformed() {
         (BASIC_BINARY_18, 1),
         (BASIC_BINARY_15, 1),
         (STREAM_V2_18, 2),
+        (STREAM_V2_15, 2),
         (STREAM_V4_18, 4),
         (TWOPHASE_V3_18, 3),
         (TWOPHASE_V4_18, 4),

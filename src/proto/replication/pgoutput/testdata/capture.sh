@@ -9,7 +9,10 @@
 # The committed files were made with PostgreSQL 18.6 (suffix pg18; a throwaway cluster with
 # wal_level=logical and max_prepared_transactions=10) and PostgreSQL 15 (suffix pg15; the
 # test server of scripts/test-server, wal_level=logical; no two-phase scenario, as its
-# max_prepared_transactions is 0). The tests in ../tests_server.rs assert the decoded fields.
+# max_prepared_transactions is 0; no parallel streaming, which needs version 4). Every session
+# sets synchronous_commit = on: peeking reads WAL up to the flushed position only, so a last
+# transaction committed asynchronously would be missing. The tests in ../tests_server.rs and
+# src/client/replication/changes_tests.rs assert the decoded fields.
 set -eu
 host=$1 port=$2 db=$3 suffix=$4
 dir=$(dirname "$0")
@@ -27,6 +30,7 @@ peek_sql() {
 {
 cat <<'SQL'
 SET client_min_messages = warning;
+SET synchronous_commit = on;
 DROP TABLE IF EXISTS po_basic, po_child, po_mood CASCADE;
 DROP TYPE IF EXISTS po_feeling;
 DROP PUBLICATION IF EXISTS po_pub;
@@ -76,6 +80,7 @@ SQL
 {
 cat <<'SQL'
 SET client_min_messages = warning;
+SET synchronous_commit = on;
 DROP TABLE IF EXISTS po_stream;
 DROP PUBLICATION IF EXISTS po_spub;
 CREATE TABLE po_stream (id int4 PRIMARY KEY, pad text);
@@ -103,6 +108,49 @@ DROP TABLE po_stream;
 SQL
 } | psql_run
 
+# 4. One column of each type of tusk's type matrix, one row of literals (the same list as
+# protocol-tests/tests/live_pgoutput.rs), in binary and in text.
+{
+cat <<'SQL'
+SET client_min_messages = warning;
+SET synchronous_commit = on;
+DROP TABLE IF EXISTS po_types;
+DROP PUBLICATION IF EXISTS po_tpub;
+CREATE TABLE po_types (
+  c_bool bool, c_char "char", c_int2 int2, c_int4 int4, c_int8 int8, c_oid oid,
+  c_float4 float4, c_float8 float8, c_numeric numeric, c_text text, c_varchar varchar(10),
+  c_bpchar bpchar(4), c_name name, c_bytea bytea, c_date date, c_time time, c_timetz timetz,
+  c_timestamp timestamp, c_timestamptz timestamptz, c_interval interval, c_json json,
+  c_jsonb jsonb, c_uuid uuid, c_int4range int4range, c_numrange numrange,
+  c_tstzrange tstzrange, c_int4multirange int4multirange, c_inet inet, c_cidr cidr,
+  c_macaddr macaddr, c_macaddr8 macaddr8, c_bit bit(4), c_varbit varbit, c_money money,
+  c_point point, c_lseg lseg, c_box box, c_path path, c_polygon polygon, c_circle circle,
+  c_line line, c_int4_array int4[], c_text_array text[], c_tsvector tsvector,
+  c_pg_lsn pg_lsn, c_xid8 xid8, c_null int4);
+CREATE PUBLICATION po_tpub FOR TABLE po_types;
+SELECT 'slot' FROM pg_create_logical_replication_slot('po_types_slot', 'pgoutput', true);
+SET TimeZone = 'UTC';
+SET lc_monetary = 'C';
+INSERT INTO po_types VALUES (
+  true, 'a', -32768, 2147483647, -9223372036854775808, 4294967295,
+  1.5, -2.25, '12345.6789', 'héllo', 'vc',
+  'ab', 'a_name', '\xdeadbeef', '2024-02-29', '12:34:56.789', '12:34:56+02',
+  '2024-02-29 12:34:56.5', '2024-02-29 12:34:56.5+00', '1 year 2 mons 3 days 04:05:06',
+  '{"a": [1, 2]}', '{"a": [1, 2]}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '[1,10)',
+  '(1.5,2.5]', '[2024-01-01 00:00+00,2024-01-02 00:00+00)', '{[1,3),[5,7)}',
+  '192.168.1.5/24', '10.0.0.0/8', '08:00:2b:01:02:03', '08:00:2b:01:02:03:04:05', B'1010',
+  B'101', '12.34', '(1,2)', '[(1,2),(3,4)]', '((3,4),(1,2))', '[(1,2),(3,4)]',
+  '((1,2),(3,4),(5,6))', '<(1,2),3>', '{1,2,3}', '{1,NULL,3}', '{a,"b c"}',
+  'a cat', '16/B374D848', '12345', NULL);
+SQL
+peek_sql "$dir/types_v1_binary_$suffix.hex" po_types_slot "'proto_version', '1', 'publication_names', 'po_tpub', 'binary', 'true'"
+peek_sql "$dir/types_v1_text_$suffix.hex" po_types_slot "'proto_version', '1', 'publication_names', 'po_tpub'"
+cat <<'SQL'
+DROP PUBLICATION po_tpub;
+DROP TABLE po_types;
+SQL
+} | psql_run
+
 [ "$suffix" = pg18 ] || exit 0
 
 # 3. Two-phase commit: prepared and committed, prepared and rolled back, and a streamed
@@ -110,6 +158,7 @@ SQL
 {
 cat <<'SQL'
 SET client_min_messages = warning;
+SET synchronous_commit = on;
 DROP TABLE IF EXISTS po_2pc;
 DROP PUBLICATION IF EXISTS po_2pub;
 CREATE TABLE po_2pc (id int4 PRIMARY KEY, pad text);
