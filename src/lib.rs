@@ -18,6 +18,11 @@ mod error;
 pub mod fuzzing;
 mod pool;
 pub mod proto;
+pub mod replication {
+    //! Logical replication: the changes of a `pgoutput` stream as typed values ([`LogicalDecoder`],
+    //! [`Change`], [`ChangeTuple`]).
+    pub use crate::client::replication::*;
+}
 mod sqlstate;
 mod tls;
 mod trace;

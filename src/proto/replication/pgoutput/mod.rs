@@ -22,7 +22,7 @@ mod tuple;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_server;
+pub(crate) mod tests_server;
 
 use bytes::Bytes;
 
