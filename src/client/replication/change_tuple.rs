@@ -173,6 +173,15 @@ impl ChangeTuple {
                             .into(),
                     ),
                 )),
+                // A text-format stream reads every column as a string, its NULLs too.
+                ColumnValue::Null
+                    if ty.binary_supported()
+                        && crate::types::codec_type(ty, T::accepts).is_none()
+                        && T::accepts(&Type::TEXT) =>
+                {
+                    return T::from_sql_null(&Type::TEXT)
+                        .map_err(|e| failed::<T>(&self.relation, pos, Some(e)));
+                }
                 ColumnValue::Null => None,
                 ColumnValue::Binary(_) if !ty.binary_supported() => {
                     return Err(failed::<T>(

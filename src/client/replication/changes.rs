@@ -608,3 +608,7 @@ impl fmt::Display for Relation {
 #[cfg(test)]
 #[path = "changes_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "changes_types_tests.rs"]
+mod types_tests;
