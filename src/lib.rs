@@ -18,6 +18,13 @@ mod error;
 pub mod fuzzing;
 mod pool;
 pub mod proto;
+pub mod replication {
+    //! Streaming replication: replication connections and commands ([`ReplicationClient`]),
+    //! physical and logical streams with at-least-once confirmation ([`ReplicationStream`],
+    //! [`LogicalStream`]), and the changes of a `pgoutput` stream as typed values
+    //! ([`LogicalDecoder`], [`Change`], [`ChangeTuple`]).
+    pub use crate::client::replication::*;
+}
 mod sqlstate;
 mod tls;
 mod trace;
@@ -33,7 +40,6 @@ pub use client::notify::{Listener, ListenerEvent, Notifications, ReconnectPolicy
 pub use client::pipeline::{Pipeline, QueryResult};
 pub use client::portal::Portal;
 pub use client::query::{Params, ToStatement};
-pub use client::replication;
 pub use client::row::{Row, RowIndex};
 pub use client::server_cursor::{ServerCursor, ServerCursorStream, DEFAULT_ITERSIZE};
 pub use client::simple::{SimpleColumnIndex, SimpleQueryMessage, SimpleRow};

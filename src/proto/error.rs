@@ -93,6 +93,8 @@ pub enum ProtoError {
     ///
     /// [`AuthRefusal`]: crate::proto::auth::AuthRefusal
     AuthRefused(crate::proto::auth::AuthRefusal),
+    /// A `pgoutput` protocol version this crate cannot decode (it decodes 1 to 4).
+    UnsupportedPgoutputVersion(u32),
     /// A well-formed message arrived where the protocol does not allow it.
     Unexpected {
         /// What the exchange was waiting for, e.g. `"BindComplete"`.
@@ -173,6 +175,10 @@ impl fmt::Display for ProtoError {
             ProtoError::Auth(reason) => write!(f, "authentication failed: {reason}"),
             ProtoError::Scram(err) => write!(f, "authentication failed: {err}"),
             ProtoError::AuthRefused(refusal) => refusal.fmt(f),
+            ProtoError::UnsupportedPgoutputVersion(v) => write!(
+                f,
+                "pgoutput protocol version {v} is not supported (tusk decodes versions 1 to 4)"
+            ),
             ProtoError::Unexpected { got, expected } => {
                 write!(f, "unexpected {got} message while waiting for {expected}")
             }

@@ -2,10 +2,13 @@
 //! the replication commands it runs (IDENTIFY_SYSTEM, CREATE / DROP / READ_REPLICATION_SLOT,
 //! TIMELINE_HISTORY, START_REPLICATION), all on the simple query protocol.
 
+use super::changes::LogicalDecoder;
 use super::commands::{
     self, CreatedSlot, LogicalOptions, PhysicalStart, SlotInfo, SlotOptions, SystemInfo,
     TimelineHistory,
 };
+use super::logical::LogicalStream;
+use super::options::PgOutputOptions;
 use super::stream::{ReplicationStream, StreamKind};
 use crate::client::connection::Connection;
 use crate::client::simple::{SimpleQueryMessage, SimpleRow};
@@ -250,6 +253,21 @@ impl ReplicationClient {
         let sql = commands::start_logical_sql(slot, start, options)?;
         self.logical_started = true;
         ReplicationStream::start(&mut self.conn, &sql, StreamKind::Logical, start).await
+    }
+
+    /// `START_REPLICATION SLOT slot LOGICAL start` with the `pgoutput` options: a stream of
+    /// decoded [`Change`](super::Change)s (see [`LogicalStream`]). Same rules as
+    /// [`start_logical`](ReplicationClient::start_logical).
+    pub async fn start_pgoutput(
+        &mut self,
+        slot: &str,
+        start: Lsn,
+        options: &PgOutputOptions,
+    ) -> Result<LogicalStream<'_>, Error> {
+        let decoder = LogicalDecoder::new(options.version())?;
+        let logical = options.to_logical_options()?;
+        let stream = self.start_logical(slot, start, &logical).await?;
+        Ok(LogicalStream::new(stream, decoder))
     }
 
     /// The server's major version as `server_version_num` counts it (150000 for 15.x); 0 when
