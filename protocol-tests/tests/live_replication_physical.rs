@@ -112,7 +112,6 @@ async fn streamed_wal_is_what_pg_receivewal_writes() {
         let mut ours = Vec::new();
         // Both stop only once WAL beyond the end arrives: keep writing some.
         let writer = {
-            let server = server;
             let table = table.clone();
             tokio::spawn(async move {
                 let mut admin = server.admin().await;

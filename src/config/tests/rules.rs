@@ -325,10 +325,8 @@ fn channel_binding_require_needs_tls() {
 
 #[test]
 fn unsupported_settings_are_refused_clearly() {
-    for (setting, needle) in [("gssencmode=require", "no GSSAPI support")] {
-        let e = resolve_err(&parse(setting));
-        assert!(e.contains(needle), "{setting}: {e}");
-    }
+    let e = resolve_err(&parse("gssencmode=require"));
+    assert!(e.contains("no GSSAPI support"), "{e}");
     for fine in [
         "replication=false",
         "replication=off",
