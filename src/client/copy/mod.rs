@@ -51,8 +51,7 @@ const MAX_COPY_DATA: usize = 64 * 1024;
 /// refused it on the wire); the server's own error, if it sent one, is the source.
 pub(crate) fn copy_refused_error(call: &str, server: Option<Error>) -> Error {
     let err = Error::usage(format!(
-        "COPY cannot run through {call}: use copy_in / copy_out (and for START_REPLICATION, \
-         tusk::replication::ReplicationClient)"
+        "COPY cannot run through {call}: use copy_in / copy_out"
     ));
     match server {
         Some(server) => err.with_source(server),
