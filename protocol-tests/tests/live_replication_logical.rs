@@ -272,3 +272,35 @@ async fn start_logical_needs_a_logical_connection() {
         .unwrap_err();
     protocol_tests::errors::expect_message(&e, tusk::Kind::Usage, "connect_logical");
 }
+
+#[tokio::test]
+async fn a_refused_start_leaves_the_connection_able_to_start() {
+    for server in servers() {
+        let mut client = server.logical().await;
+        let slot = unique("refused_start");
+        let _guard = SlotGuard {
+            port: server.port,
+            names: vec![slot.clone()],
+        };
+        let e = client
+            .start_logical(&slot, Lsn::INVALID, &test_decoding_options())
+            .await
+            .unwrap_err();
+        protocol_tests::errors::expect_db(&e, &tusk::SqlState::UNDEFINED_OBJECT);
+        client
+            .create_replication_slot(
+                &slot,
+                &SlotOptions::logical()
+                    .temporary(true)
+                    .plugin("test_decoding")
+                    .snapshot(SnapshotAction::Nothing),
+            )
+            .await
+            .unwrap();
+        let stream = client
+            .start_logical(&slot, Lsn::INVALID, &test_decoding_options())
+            .await
+            .unwrap();
+        stream.stop().await.unwrap();
+    }
+}

@@ -251,8 +251,12 @@ impl ReplicationClient {
             ));
         }
         let sql = commands::start_logical_sql(slot, start, options)?;
+        // Marked once streaming started: a START_REPLICATION the server refused (no such slot,
+        // a slot in use) leaves the connection able to start one.
+        let stream =
+            ReplicationStream::start(&mut self.conn, &sql, StreamKind::Logical, start).await?;
         self.logical_started = true;
-        ReplicationStream::start(&mut self.conn, &sql, StreamKind::Logical, start).await
+        Ok(stream)
     }
 
     /// `START_REPLICATION SLOT slot LOGICAL start` with the `pgoutput` options: a stream of
