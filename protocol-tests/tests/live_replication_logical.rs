@@ -302,5 +302,7 @@ async fn a_refused_start_leaves_the_connection_able_to_start() {
             .await
             .unwrap();
         stream.stop().await.unwrap();
+        // The temporary slot goes with the connection.
+        client.close().await.unwrap();
     }
 }

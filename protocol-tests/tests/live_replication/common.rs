@@ -131,7 +131,8 @@ impl Drop for SlotGuard {
     fn drop(&mut self) {
         let port = self.port;
         let names = std::mem::take(&mut self.names);
-        let _ = std::thread::spawn(move || {
+        let shown = names.join(", ");
+        let cleanup = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -148,5 +149,9 @@ impl Drop for SlotGuard {
             });
         })
         .join();
+        if cleanup.is_err() {
+            // Not a panic here: this may run while a test is already unwinding.
+            eprintln!("WARNING: could not drop the replication slot(s) {shown}: drop them by hand");
+        }
     }
 }
