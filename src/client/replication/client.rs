@@ -92,6 +92,13 @@ impl ReplicationClient {
         self.conn.backend_pid()
     }
 
+    /// Bounds each command (and the draining of a stream dropped half-way) as
+    /// [`Connection::set_statement_timeout`] does; a running stream is bounded by its own
+    /// idle timeout instead.
+    pub fn set_statement_timeout(&mut self, timeout: Option<std::time::Duration>) {
+        self.conn.set_statement_timeout(timeout);
+    }
+
     /// Whether the connection is closed (a timed-out stream closes it).
     pub fn is_closed(&self) -> bool {
         self.conn.is_closed()
