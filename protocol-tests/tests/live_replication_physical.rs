@@ -405,3 +405,23 @@ async fn a_stream_dropped_at_any_await_leaves_the_connection_usable() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_statement_timeout_bounds_commands_not_a_stream() {
+    for server in servers() {
+        let mut client = server.physical().await;
+        client.set_statement_timeout(Some(Duration::from_millis(500)));
+        let at = client.identify_system().await.unwrap().xlogpos;
+        let mut stream = client.start_physical(&PhysicalStart::at(at)).await.unwrap();
+        // Idle for three statement timeouts: the stream is not cut.
+        let until = tokio::time::Instant::now() + Duration::from_millis(1500);
+        while let Ok(next) = tokio::time::timeout_at(until, stream.next()).await {
+            next.unwrap().expect("the stream goes on");
+        }
+        write_some(&server).await;
+        next_data(&mut stream).await;
+        // Dropped mid-stream: the next command drains it within its own timeout.
+        drop(stream);
+        client.identify_system().await.unwrap();
+    }
+}
