@@ -1,7 +1,8 @@
 //! `pgoutput` streams decoded into `Change`s against the real servers: a ledger of rows
 //! proving at-least-once delivery across a connection dropped mid-stream (every row at least
-//! once, nothing before the confirmed point again), and the change sequence of one
-//! transaction (Begin, Relation, Insert, Update, Delete, Message, Commit) with typed values.
+//! once, nothing before the confirmed point again), the change sequence of one transaction
+//! (Begin, Relation, Insert, Update, Delete, Message, Commit) with typed values, and a large
+//! transaction streamed before its commit (`streaming`, a small `logical_decoding_work_mem`).
 
 #[path = "live_replication/common.rs"]
 mod common;
@@ -10,7 +11,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::{servers, unique, Server, SlotGuard};
-use tusk::replication::{Change, LogicalStream, Lsn, PgOutputOptions, SlotOptions, SnapshotAction};
+use tusk::replication::{
+    Change, LogicalStream, Lsn, PgOutputOptions, ReplicationClient, SlotOptions, SnapshotAction,
+    Streaming,
+};
 use tusk::Connection;
 
 struct Setup {
@@ -256,6 +260,63 @@ async fn one_transaction_decodes_change_by_change() {
         );
         stream.stop().await.unwrap();
         drop(client);
+        teardown(&mut s, &server).await;
+    }
+}
+
+#[tokio::test]
+async fn a_large_transaction_is_streamed_before_its_commit() {
+    const ROWS: i32 = 5000;
+    for server in servers() {
+        let mut s = setup(&server).await;
+        // The walsender decodes with this connection's settings: spill to the client early.
+        let config = server.config("options='-c logical_decoding_work_mem=64kB'");
+        let mut client = ReplicationClient::connect_logical(&config).await.unwrap();
+        let options = PgOutputOptions::new([s.publication.as_str()])
+            .proto_version(2)
+            .streaming(Streaming::On)
+            .binary(true);
+        let mut stream = client
+            .start_pgoutput(&s.slot, Lsn::INVALID, &options)
+            .await
+            .unwrap();
+        s.admin
+            .batch_execute(&format!(
+                "INSERT INTO {} SELECT g, repeat('x', 200) FROM generate_series(1, {ROWS}) g",
+                s.table
+            ))
+            .await
+            .unwrap();
+        let (mut starts, mut stops, mut ids) = (0, 0, Vec::new());
+        let limit = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let change = tokio::time::timeout_at(limit, stream.next())
+                .await
+                .expect("the transaction arrives")
+                .unwrap()
+                .unwrap();
+            match change {
+                Change::StreamStart { .. } => starts += 1,
+                Change::StreamStop => stops += 1,
+                Change::Insert { new, xid, .. } => {
+                    assert!(xid.is_some(), "an Insert outside a streamed block");
+                    ids.push(new.get::<_, i32>("id"));
+                }
+                Change::StreamCommit { end_lsn, .. } => {
+                    stream.confirm(end_lsn);
+                    break;
+                }
+                Change::Begin { .. } | Change::Commit { .. } => {
+                    panic!("{}: the transaction was not streamed", server.label)
+                }
+                _ => {}
+            }
+        }
+        assert!(starts > 1, "{}: {starts} streamed blocks", server.label);
+        assert_eq!(starts, stops);
+        assert_eq!(ids, (1..=ROWS).collect::<Vec<_>>(), "{}", server.label);
+        stream.stop().await.unwrap();
+        client.close().await.unwrap();
         teardown(&mut s, &server).await;
     }
 }
