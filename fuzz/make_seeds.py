@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seeds of the scram_client, config_parse, named_params and from_sql fuzz
-targets into fuzz/seeds/<target>/ (run: python3 fuzz/make_seeds.py [target ...]).
+"""Writes the seeds of the scram_client, config_parse, named_params, from_sql and
+pgoutput_decode fuzz targets into fuzz/seeds/<target>/ (run: python3 fuzz/make_seeds.py [target ...]).
 
 Each seed follows the input layout documented at the top of fuzz/checks/<target>.rs. The
 directory of each target written is emptied first, except for files named found-* (inputs the
@@ -393,6 +393,65 @@ NAMED_SEEDS = {
     "built_positional": tokens(tok(1, 0), tok(15, 2)),
 }
 
+# --- pgoutput_decode -------------------------------------------------------------------------
+# A version byte, then each message as a 16-bit length and its bytes. The real messages come
+# from the captures in src/proto/replication/pgoutput/testdata/ (PostgreSQL 15 and 18.6; see
+# capture.sh there); long runs of Inserts are cut to their first three.
+
+PGOUTPUT_DATA = os.path.join(HERE, "..", "src", "proto", "replication", "pgoutput", "testdata")
+
+
+def pgoutput(version, messages):
+    return bytes([version]) + b"".join(chunk16(m) for m in messages)
+
+
+def captured(name):
+    """The messages of a capture file, runs of more than three Inserts cut to three."""
+    out, run = [], 0
+    with open(os.path.join(PGOUTPUT_DATA, name)) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            m = bytes.fromhex(line)
+            run = run + 1 if m[:1] == b"I" else 0
+            if run <= 3:
+                out.append(m)
+    return out
+
+
+PGOUTPUT_SEEDS = {
+    f"real_{name[:-4]}": pgoutput(version, captured(name))
+    for name, version in [
+        ("basic_v1_text_pg18.hex", 1),
+        ("basic_v1_binary_pg18.hex", 1),
+        ("basic_v1_binary_pg15.hex", 1),
+        ("stream_v2_pg15.hex", 2),
+        ("stream_v4_parallel_pg18.hex", 4),
+        ("twophase_v3_pg18.hex", 3),
+        ("twophase_v4_pg18.hex", 4),
+        ("types_v1_binary_pg18.hex", 1),
+        ("types_v1_text_pg15.hex", 1),
+    ]
+}
+PGOUTPUT_SEEDS.update({
+    "version_0_refused": pgoutput(0, [b"B" + bytes(20)]),
+    "version_5_refused": pgoutput(5, [b"E"]),
+    "stream_stop_without_start": pgoutput(2, [b"E", b"S\0\0\0\x07\x01", b"E", b"E"]),
+    "stream_under_v1": pgoutput(1, [b"S\0\0\0\x07\x01"]),
+    "two_phase_under_v2": pgoutput(2, [b"b" + bytes(28) + b"g\0"]),
+    "insert_unknown_relation": pgoutput(1, [b"I\0\0\0\x05N\0\x01n"]),
+    "huge_counts": pgoutput(1, [
+        b"R\0\0\0\x01s\0t\0d\x7f\xff",
+        b"I\0\0\0\x01N\x7f\xffnnn",
+        b"T\x7f\xff\xff\xff\0\0\0\0\x01",
+    ]),
+    "abort_v4_both_forms": pgoutput(4, [
+        b"S\0\0\0\x07\x01", b"E", b"A\0\0\0\x07\0\0\0\x08",
+        b"A\0\0\0\x07\0\0\0\x08" + bytes(15) + b"\x01",
+    ]),
+})
+
 
 # Seeds named refused_* end before ReadyForQuery on purpose; every other scram_client seed
 # completes the exchange (protocol-tests/tests/fuzz_seeds.rs checks both).
@@ -400,6 +459,7 @@ TARGETS = {
     "config_parse": CONFIG_SEEDS,
     "from_sql": FROM_SQL_SEEDS,
     "named_params": NAMED_SEEDS,
+    "pgoutput_decode": PGOUTPUT_SEEDS,
     "scram_client": SCRAM_SEEDS,
 }
 

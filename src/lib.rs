@@ -19,6 +19,13 @@ mod error;
 pub mod fuzzing;
 mod pool;
 pub mod proto;
+pub mod replication {
+    //! Streaming replication: replication connections and commands ([`ReplicationClient`]),
+    //! physical and logical streams with at-least-once confirmation ([`ReplicationStream`],
+    //! [`LogicalStream`]), and the changes of a `pgoutput` stream as typed values
+    //! ([`LogicalDecoder`], [`Change`], [`ChangeTuple`]).
+    pub use crate::client::replication::*;
+}
 mod sqlstate;
 mod tls;
 mod trace;

@@ -293,6 +293,7 @@ impl<'a> Driver<'a> {
                     Err(_) => false,
                 },
                 Req::CopyDone => requests.copy_done().is_ok(),
+                Req::CopyBothDone => requests.copy_both_done().is_ok(),
                 Req::CopyFail => requests.copy_fail("fuzz").is_ok(),
             }
         };
@@ -301,7 +302,7 @@ impl<'a> Driver<'a> {
         let after = self.state();
         assert_eq!(
             ok,
-            req.must_succeed(before.copy_in),
+            req.must_succeed(before.copy_in, before.copy_both),
             "{req:?} succeeded or failed against its input (before: {before:?})"
         );
         if !ok {
@@ -353,6 +354,27 @@ impl<'a> Driver<'a> {
                     ) => Step::Query {
                         copy_policy,
                         phase: QueryPhase::Copy(CopyState::Ending),
+                    },
+                    // The client's CopyDone in a CopyBoth: the server's side may still be open.
+                    (
+                        Req::CopyBothDone,
+                        Step::Query {
+                            copy_policy,
+                            phase: QueryPhase::Copy(CopyState::Both),
+                        },
+                    ) => Step::Query {
+                        copy_policy,
+                        phase: QueryPhase::Copy(CopyState::BothClientDone),
+                    },
+                    (
+                        Req::CopyBothDone,
+                        Step::Query {
+                            copy_policy,
+                            phase: QueryPhase::Copy(CopyState::BothServerDone),
+                        },
+                    ) => Step::Query {
+                        copy_policy,
+                        phase: QueryPhase::Copy(CopyState::BothEnded),
                     },
                     _ => front,
                 };
@@ -461,6 +483,8 @@ impl<'a> Driver<'a> {
                 assert_eq!(after.status, before.status);
                 if tag == b'G' {
                     self.copy_in_response(&before, &after, &written);
+                } else if tag == b'W' {
+                    copy_both_response(&before, &after, &written);
                 } else {
                     assert!(written.is_empty(), "{} wrote {written:?}", sent.name());
                     assert_eq!(after.owed, before.owed, "{} changed owed()", sent.name());
@@ -506,7 +530,7 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// An accepted CopyInResponse.
+    /// An accepted CopyInResponse (see [`copy_both_response`] for CopyBothResponse).
     fn copy_in_response(&mut self, before: &State, after: &State, written: &[(u8, Vec<u8>)]) {
         let tags: Vec<u8> = written.iter().map(|(tag, _)| *tag).collect();
         match before.front {
@@ -564,4 +588,35 @@ impl<'a> Driver<'a> {
             }
         }
     }
+}
+
+/// An accepted CopyBothResponse: it opens the CopyBoth for a Query that started replication,
+/// and is ended at once with CopyDone for any other.
+fn copy_both_response(before: &State, after: &State, written: &[(u8, Vec<u8>)]) {
+    let tags: Vec<u8> = written.iter().map(|(tag, _)| *tag).collect();
+    let Some(Step::Query {
+        copy_policy,
+        phase: QueryPhase::Between,
+    }) = before.front
+    else {
+        panic!("CopyBothResponse accepted after {before:?}");
+    };
+    let (expected_tags, phase): (&[u8], _) = match copy_policy {
+        CopyPolicy::Both => (b"", CopyState::Both),
+        CopyPolicy::Allow | CopyPolicy::Refuse => (b"c", CopyState::BothClientDone),
+    };
+    assert_eq!(
+        tags, expected_tags,
+        "CopyBothResponse under {copy_policy:?}"
+    );
+    assert_eq!(
+        after.front,
+        Some(Step::Query {
+            copy_policy,
+            phase: QueryPhase::Copy(phase),
+        })
+    );
+    assert_eq!(after.copy_both, copy_policy == CopyPolicy::Both);
+    assert_eq!(after.owed, before.owed);
+    assert_eq!(after.open, before.open);
 }

@@ -20,6 +20,7 @@ pub(super) struct State {
     pub(super) idle: bool,
     pub(super) front: Option<Step>,
     pub(super) copy_in: bool,
+    pub(super) copy_both: bool,
     pub(super) rows: bool,
     pub(super) status: TransactionStatus,
 }
@@ -37,6 +38,7 @@ impl Driver<'_> {
             idle: exchange.is_idle(),
             front: exchange.front().copied(),
             copy_in: exchange.in_copy_in(),
+            copy_both: exchange.in_copy_both(),
             rows: exchange.accepts_rows(),
             status: self.session.transaction_status(),
         }
@@ -75,6 +77,17 @@ impl Driver<'_> {
                     ..
                 })
             )
+        );
+        assert_eq!(
+            s.copy_both,
+            matches!(
+                s.front,
+                Some(Step::Query {
+                    copy_policy: CopyPolicy::Both,
+                    phase: QueryPhase::Copy(CopyState::Both | CopyState::BothServerDone),
+                })
+            ),
+            "in_copy_both() is not \"the client's side of a replication CopyBoth is open\""
         );
         assert_eq!(
             s.rows,
@@ -142,9 +155,35 @@ pub(super) fn allowed(front: Option<Step>, tag: u8) -> Allowed {
             phase: Copy(CopyState::In),
             ..
         } => false,
+        // The extended protocol never runs a CopyBoth.
+        Step::Execute {
+            copy:
+                Some(
+                    CopyState::Both
+                    | CopyState::BothServerDone
+                    | CopyState::BothClientDone
+                    | CopyState::BothEnded,
+                ),
+        } => false,
+        // CopyBoth (replication): data and CopyDone from the server until its CopyDone; a
+        // walsender may also leave COPY with CommandComplete alone.
+        Step::Query {
+            phase: Copy(CopyState::Both | CopyState::BothClientDone),
+            ..
+        } => matches!(tag, b'd' | b'c' | b'C'),
+        // The server's CopyDone came: nothing until the client's.
+        Step::Query {
+            phase: Copy(CopyState::BothServerDone),
+            ..
+        } => false,
+        // Both CopyDones: late data of a logical walsender, the command's results.
+        Step::Query {
+            phase: Copy(CopyState::BothEnded),
+            ..
+        } => matches!(tag, b'd' | b'T' | b'C'),
         Step::Ready => tag == b'Z',
         Step::Query { phase: Between, .. } => {
-            matches!(tag, b'T' | b'C' | b'I' | b'H' | b'G' | b'Z')
+            matches!(tag, b'T' | b'C' | b'I' | b'H' | b'G' | b'W' | b'Z')
         }
         Step::Query { phase: Rows, .. } => matches!(tag, b'D' | b'C'),
     };

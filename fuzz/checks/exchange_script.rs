@@ -104,6 +104,8 @@ impl Op {
             }
             22 => return Op::Pipeline { groups: arg + 2 },
             23 => return Op::Ready,
+            24 => Req::Query(sql, CopyPolicy::Both),
+            25 => Req::CopyBothDone,
             _ => return Op::WaitReady,
         })
     }
@@ -134,6 +136,8 @@ pub(super) enum Req {
     CopyDataHeader(usize),
     CopyDone,
     CopyFail,
+    /// CopyDone ending the client's side of a CopyBoth (START_REPLICATION).
+    CopyBothDone,
 }
 
 fn valid(s: &str) -> bool {
@@ -141,8 +145,9 @@ fn valid(s: &str) -> bool {
 }
 
 impl Req {
-    /// Whether the request must succeed; `copy_in`: whether a COPY FROM STDIN waits for data.
-    pub(super) fn must_succeed(&self, copy_in: bool) -> bool {
+    /// Whether the request must succeed; `copy_in`: whether a COPY FROM STDIN waits for data;
+    /// `copy_both`: whether the client's side of a CopyBoth is open.
+    pub(super) fn must_succeed(&self, copy_in: bool, copy_both: bool) -> bool {
         match *self {
             Req::Query(sql, _) => valid(sql),
             Req::Parse(name, sql) => valid(name) && valid(sql),
@@ -159,6 +164,7 @@ impl Req {
             } => valid(portal) && valid(statement) && !failing,
             Req::Sync | Req::SyncIfOpen | Req::Flush | Req::CopyFail => true,
             Req::CopyData(_) | Req::CopyDataHeader(_) | Req::CopyDone => copy_in,
+            Req::CopyBothDone => copy_both,
         }
     }
 
@@ -174,7 +180,7 @@ impl Req {
             Req::Sync | Req::SyncIfOpen => b'S',
             Req::Flush => b'H',
             Req::CopyData(_) | Req::CopyDataHeader(_) => b'd',
-            Req::CopyDone => b'c',
+            Req::CopyDone | Req::CopyBothDone => b'c',
             Req::CopyFail => b'f',
         }
     }

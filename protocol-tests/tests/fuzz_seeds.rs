@@ -21,6 +21,8 @@ mod from_sql;
 mod frontend_decode;
 #[path = "../../fuzz/checks/named_params.rs"]
 mod named_params;
+#[path = "../../fuzz/checks/pgoutput_decode.rs"]
+mod pgoutput_decode;
 #[path = "../../fuzz/checks/roundtrip.rs"]
 mod roundtrip;
 #[path = "../../fuzz/checks/scram_client.rs"]
@@ -38,6 +40,7 @@ const TARGETS: &[(&str, Check)] = &[
     ("roundtrip", roundtrip::check),
     ("from_sql", from_sql::check),
     ("named_params", named_params::check),
+    ("pgoutput_decode", pgoutput_decode::check),
     ("scram_client", scram_client::check),
 ];
 

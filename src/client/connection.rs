@@ -27,6 +27,7 @@ mod connect;
 mod hosts;
 pub(crate) mod negotiate;
 pub(crate) mod routing;
+pub(crate) use crate::client::copy::copy_refused_error;
 
 /// A connection to a PostgreSQL server.
 ///
@@ -308,7 +309,9 @@ impl Connection {
                     let err = db_error(&fields);
                     first_error.get_or_insert(self.fail(err));
                 }
-                Message::CopyInResponse(_) | Message::CopyOutResponse(_) => copy_refused = true,
+                Message::CopyInResponse(_)
+                | Message::CopyOutResponse(_)
+                | Message::CopyBothResponse(_) => copy_refused = true,
                 _ => {}
             }
         }
@@ -433,6 +436,12 @@ impl Connection {
         requests.sync_if_open();
         self.flush().await?;
         while self.session.owed() > 0 {
+            if self.session.exchange().in_copy_both() {
+                // A replication stream (or its start) whose caller went away: the server
+                // streams until told to stop; what it still sends is discarded below.
+                self.requests().copy_both_done()?;
+                self.flush().await?;
+            }
             if let Message::ErrorResponse(fields) = self.next_response().await? {
                 // The call that wanted this answer is gone; note it for whoever debugs.
                 log::debug!(
@@ -752,18 +761,6 @@ impl Drop for Connection {
             crate::proto::frontend::terminate(&mut self.wire.write_buf);
             self.wire.try_write_out();
         }
-    }
-}
-
-/// The error for a COPY started through a call that cannot run one (the exchange already
-/// refused it on the wire); the server's own error, if it sent one, is the source.
-pub(crate) fn copy_refused_error(call: &str, server: Option<Error>) -> Error {
-    let err = Error::usage(format!(
-        "COPY cannot run through {call}: use copy_in / copy_out"
-    ));
-    match server {
-        Some(server) => err.with_source(server),
-        None => err,
     }
 }
 

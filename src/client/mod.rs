@@ -17,6 +17,7 @@ pub(crate) mod notify;
 pub(crate) mod pipeline;
 pub(crate) mod portal;
 pub(crate) mod query;
+pub(crate) mod replication;
 pub(crate) mod row;
 pub(crate) mod row_ranges;
 pub(crate) mod server_cursor;

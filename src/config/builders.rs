@@ -168,8 +168,9 @@ impl Config {
         self
     }
 
-    /// Sets `replication`. tusk does not open replication connections yet: anything but
-    /// [`Replication::Off`] makes connecting fail with a configuration error.
+    /// Sets `replication`: anything but [`Replication::Off`] opens a replication connection
+    /// (the `replication` startup parameter), which
+    /// [`ReplicationClient`](crate::replication::ReplicationClient) drives.
     pub fn replication(mut self, mode: Replication) -> Config {
         self.replication = Some(mode);
         self

@@ -269,6 +269,12 @@ impl Config {
         if let Some(options) = self.get_options() {
             startup_params.push(("options".to_owned(), options.to_owned()));
         }
+        // A replication connection (physical or logical) is asked for at startup, as libpq
+        // does; an ordinary one sends nothing.
+        let replication = self.get_replication();
+        if replication != Replication::Off {
+            startup_params.push(("replication".to_owned(), replication.as_str().to_owned()));
+        }
         startup_params.extend(
             DRIVER_PARAMS
                 .iter()
@@ -315,13 +321,6 @@ impl Config {
     /// Refuses the settings tusk recognizes but cannot honour yet, rather than connecting in
     /// a way the user did not ask for.
     fn check_unsupported(&self) -> Result<(), Error> {
-        let replication = self.get_replication();
-        if replication != Replication::Off {
-            return Err(Error::config(format!(
-                "replication={replication} is not supported: tusk does not open replication \
-                 connections yet"
-            )));
-        }
         if self.get_gss_enc_mode() == GssEncMode::Require {
             return Err(Error::config(
                 "gssencmode=require cannot be satisfied: tusk has no GSSAPI support (use \

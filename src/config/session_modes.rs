@@ -87,8 +87,9 @@ impl LoadBalanceHosts {
 
 /// libpq's `replication`: whether the connection uses the replication protocol.
 ///
-/// tusk does not open replication connections yet: any value but
-/// [`Replication::Off`] makes connecting fail with a configuration error.
+/// Any value but [`Replication::Off`] sends the `replication` startup parameter; such a
+/// connection speaks the replication protocol and is opened with
+/// [`ReplicationClient`](crate::replication::ReplicationClient).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Replication {
     /// An ordinary connection (`false`, `off`, `no`, `0`; the default).

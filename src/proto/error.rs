@@ -98,6 +98,8 @@ pub enum ProtoError {
     /// or came twice; or a BackendKeyData does not fit the negotiated version. The text says
     /// which, in libpq 18's words.
     Negotiation(String),
+    /// A `pgoutput` protocol version this crate cannot decode (it decodes 1 to 4).
+    UnsupportedPgoutputVersion(u32),
     /// A well-formed message arrived where the protocol does not allow it.
     Unexpected {
         /// What the exchange was waiting for, e.g. `"BindComplete"`.
@@ -179,6 +181,10 @@ impl fmt::Display for ProtoError {
             ProtoError::Scram(err) => write!(f, "authentication failed: {err}"),
             ProtoError::AuthRefused(refusal) => refusal.fmt(f),
             ProtoError::Negotiation(reason) => f.write_str(reason),
+            ProtoError::UnsupportedPgoutputVersion(v) => write!(
+                f,
+                "pgoutput protocol version {v} is not supported (tusk decodes versions 1 to 4)"
+            ),
             ProtoError::Unexpected { got, expected } => {
                 write!(f, "unexpected {got} message while waiting for {expected}")
             }

@@ -47,6 +47,18 @@ const FLUSH_THRESHOLD: usize = 64 * 1024;
 /// message comes near the server's limits.
 const MAX_COPY_DATA: usize = 64 * 1024;
 
+/// The error for a COPY started through a call that cannot run one (the exchange already
+/// refused it on the wire); the server's own error, if it sent one, is the source.
+pub(crate) fn copy_refused_error(call: &str, server: Option<Error>) -> Error {
+    let err = Error::usage(format!(
+        "COPY cannot run through {call}: use copy_in / copy_out"
+    ));
+    match server {
+        Some(server) => err.with_source(server),
+        None => err,
+    }
+}
+
 impl Connection {
     /// Starts a `COPY ... FROM STDIN` and returns the sink its data goes into.
     ///

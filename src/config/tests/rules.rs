@@ -325,17 +325,8 @@ fn channel_binding_require_needs_tls() {
 
 #[test]
 fn unsupported_settings_are_refused_clearly() {
-    for (setting, needle) in [
-        ("replication=true", "replication=true is not supported"),
-        (
-            "replication=database",
-            "replication=database is not supported",
-        ),
-        ("gssencmode=require", "no GSSAPI support"),
-    ] {
-        let e = resolve_err(&parse(setting));
-        assert!(e.contains(needle), "{setting}: {e}");
-    }
+    let e = resolve_err(&parse("gssencmode=require"));
+    assert!(e.contains("no GSSAPI support"), "{e}");
     for fine in [
         "replication=false",
         "replication=off",
@@ -355,6 +346,25 @@ fn unsupported_settings_are_refused_clearly() {
     assert!(r
         .startup_params
         .contains(&("client_encoding".to_owned(), "UTF8".to_owned())));
+}
+
+#[test]
+fn replication_is_sent_at_startup_only_when_asked_for() {
+    for (setting, value) in [
+        ("replication=true", Some("true")),
+        ("replication=on", Some("true")),
+        ("replication=database", Some("database")),
+        ("replication=false", None),
+        ("", None),
+    ] {
+        let r = resolve(&parse(setting));
+        let sent = r
+            .startup_params
+            .iter()
+            .find(|(name, _)| name == "replication")
+            .map(|(_, v)| v.as_str());
+        assert_eq!(sent, value, "{setting}");
+    }
 }
 
 #[test]

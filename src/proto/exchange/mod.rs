@@ -54,8 +54,14 @@ pub enum CopyPolicy {
     /// sub-protocol through.
     Allow,
     /// The caller cannot take part in a COPY: COPY FROM STDIN is failed with CopyFail at once,
-    /// COPY TO STDOUT data is let through for the caller to discard.
+    /// COPY TO STDOUT data is let through for the caller to discard, and a CopyBoth
+    /// (START_REPLICATION sent as plain SQL) is ended with CopyDone at once, its data let
+    /// through for the caller to discard.
     Refuse,
+    /// The caller started replication (START_REPLICATION): the server's CopyBothResponse
+    /// opens the CopyBoth sub-protocol, with CopyData both ways and CopyDone from either side;
+    /// any other COPY is refused as with [`CopyPolicy::Refuse`].
+    Both,
 }
 
 /// Where a running COPY stands.
@@ -68,6 +74,20 @@ pub enum CopyState {
     /// The client sent CopyDone or CopyFail; the server's CommandComplete or ErrorResponse
     /// is next.
     Ending,
+    /// CopyBoth (replication): CopyData both ways; CopyDone may come from either side.
+    Both,
+    /// CopyBoth after the server's CopyDone: the client still sends CopyDone (it may send
+    /// CopyData before that); the server sends nothing until then.
+    BothServerDone,
+    /// CopyBoth after the client's CopyDone: the server's CopyData may still come, then its
+    /// CopyDone; the statement's results (a row with the next timeline at a timeline's end,
+    /// CommandComplete) follow that.
+    BothClientDone,
+    /// CopyBoth after both CopyDones: the statement's results come (a RowDescription and row
+    /// with the next timeline, CommandComplete). A logical walsender may still send CopyData
+    /// of the transaction it was decoding after its own CopyDone (its output plugin writes
+    /// without looking): that is let through to be discarded.
+    BothEnded,
 }
 
 /// One reply (or run of replies) the server owes.
@@ -130,9 +150,18 @@ impl Step {
                 copy: Some(CopyState::Out),
             }
             | Step::Query {
-                phase: QueryPhase::Copy(CopyState::Out),
+                phase:
+                    QueryPhase::Copy(CopyState::Out | CopyState::Both | CopyState::BothClientDone),
                 ..
             } => "CopyData or CopyDone",
+            Step::Query {
+                phase: QueryPhase::Copy(CopyState::BothServerDone),
+                ..
+            } => "nothing until the client's CopyDone (the server ended its side of CopyBoth)",
+            Step::Query {
+                phase: QueryPhase::Copy(CopyState::BothEnded),
+                ..
+            } => "the results of START_REPLICATION after CopyBoth ended",
             Step::Execute { copy: Some(_) }
             | Step::Query {
                 phase: QueryPhase::Copy(_),
@@ -203,6 +232,30 @@ impl Exchange {
                     phase: QueryPhase::Rows,
                     ..
                 })
+        )
+    }
+
+    /// Whether a CopyBoth (replication) at the front still takes the client's CopyData and
+    /// CopyDone (the client has not sent its CopyDone yet).
+    pub fn in_copy_both(&self) -> bool {
+        matches!(
+            self.steps.front(),
+            Some(Step::Query {
+                phase: QueryPhase::Copy(CopyState::Both | CopyState::BothServerDone),
+                ..
+            })
+        )
+    }
+
+    /// Whether the server ended its side of the CopyBoth at the front (its CopyDone came; the
+    /// client's CopyDone is due).
+    pub fn copy_both_server_done(&self) -> bool {
+        matches!(
+            self.steps.front(),
+            Some(Step::Query {
+                phase: QueryPhase::Copy(CopyState::BothServerDone),
+                ..
+            })
         )
     }
 
@@ -319,6 +372,13 @@ impl Exchange {
                         frontend::copy_fail(COPY_REFUSED, out)?;
                         Advance::Stay
                     }
+                    Some(QueryMove::RefuseBoth) => {
+                        // Ended from our side at once; the server's data until its CopyDone
+                        // is let through for the caller to discard.
+                        *phase = QueryPhase::Copy(CopyState::BothClientDone);
+                        frontend::copy_done(out);
+                        Advance::Stay
+                    }
                     Some(QueryMove::Done) => Advance::Pop,
                     None => Advance::Refuse,
                 }
@@ -399,6 +459,20 @@ impl Exchange {
         Ok(())
     }
 
+    /// Records that the client sent CopyDone in the CopyBoth at the front.
+    fn copy_both_ended(&mut self) {
+        if let Some(Step::Query { phase, .. }) = self.steps.front_mut() {
+            *phase = match *phase {
+                QueryPhase::Copy(CopyState::Both) => QueryPhase::Copy(CopyState::BothClientDone),
+                // Both sides are done: the statement's results follow.
+                QueryPhase::Copy(CopyState::BothServerDone) => {
+                    QueryPhase::Copy(CopyState::BothEnded)
+                }
+                other => other,
+            };
+        }
+    }
+
     /// Records that the client ended the COPY FROM STDIN at the front (CopyDone or CopyFail
     /// written).
     fn copy_in_ended(&mut self) {
@@ -423,6 +497,7 @@ enum Advance {
 enum QueryMove {
     To(QueryPhase),
     Refuse,
+    RefuseBoth,
     Done,
 }
 
@@ -432,17 +507,45 @@ fn query_transition(policy: CopyPolicy, phase: QueryPhase, msg: &Message) -> Opt
     Some(match (phase, msg) {
         (Between, Message::RowDescription(_)) => QueryMove::To(Rows),
         (Rows, Message::DataRow(_)) => QueryMove::To(Rows),
-        (Between | Rows | Copy(CopyState::Ending), Message::CommandComplete(_)) => {
-            QueryMove::To(Between)
-        }
+        (
+            Between | Rows | Copy(CopyState::Ending | CopyState::BothEnded),
+            Message::CommandComplete(_),
+        ) => QueryMove::To(Between),
         (Between, Message::EmptyQueryResponse) => QueryMove::To(Between),
         (Between, Message::CopyOutResponse(_)) => QueryMove::To(Copy(CopyState::Out)),
         (Copy(CopyState::Out), Message::CopyData(_)) => QueryMove::To(Copy(CopyState::Out)),
         (Copy(CopyState::Out), Message::CopyDone) => QueryMove::To(Copy(CopyState::Ending)),
         (Between, Message::CopyInResponse(_)) => match policy {
             CopyPolicy::Allow => QueryMove::To(Copy(CopyState::In)),
-            CopyPolicy::Refuse => QueryMove::Refuse,
+            CopyPolicy::Refuse | CopyPolicy::Both => QueryMove::Refuse,
         },
+        (Between, Message::CopyBothResponse(_)) => match policy {
+            CopyPolicy::Both => QueryMove::To(Copy(CopyState::Both)),
+            CopyPolicy::Allow | CopyPolicy::Refuse => QueryMove::RefuseBoth,
+        },
+        (Copy(CopyState::Both), Message::CopyData(_)) => QueryMove::To(Copy(CopyState::Both)),
+        (Copy(CopyState::BothClientDone), Message::CopyData(_)) => {
+            QueryMove::To(Copy(CopyState::BothClientDone))
+        }
+        (Copy(CopyState::Both), Message::CopyDone) => {
+            QueryMove::To(Copy(CopyState::BothServerDone))
+        }
+        // Both sides are done: the statement's results follow (a row with the next timeline
+        // after physical replication reached a timeline's end, then CommandComplete).
+        (Copy(CopyState::BothClientDone), Message::CopyDone) => {
+            QueryMove::To(Copy(CopyState::BothEnded))
+        }
+        (Copy(CopyState::BothEnded), Message::CopyData(_)) => {
+            QueryMove::To(Copy(CopyState::BothEnded))
+        }
+        (Copy(CopyState::BothEnded), Message::RowDescription(_)) => QueryMove::To(Rows),
+        // A logical walsender that already saw a CopyDone (PostgreSQL 15 keeps that from one
+        // START_REPLICATION to the next on a connection) ends the COPY at once with
+        // CommandComplete, without a CopyDone of its own; anything the client sends then is
+        // outside COPY, where the server ignores CopyData and CopyDone.
+        (Copy(CopyState::Both | CopyState::BothClientDone), Message::CommandComplete(_)) => {
+            QueryMove::To(Between)
+        }
         (Between, Message::ReadyForQuery(_)) => QueryMove::Done,
         _ => return None,
     })

@@ -278,6 +278,46 @@ impl<'a> Requests<'a> {
         Ok(())
     }
 
+    /// A simple Query that starts replication (START_REPLICATION): its CopyBothResponse opens
+    /// the CopyBoth sub-protocol ([`CopyPolicy::Both`]); written like [`Requests::query`].
+    pub fn start_replication(&mut self, sql: &str) -> Result<(), ProtoError> {
+        self.query(sql, CopyPolicy::Both)
+    }
+
+    /// The output buffer for one or more whole CopyData frames of the CopyBoth in progress
+    /// (a standby status update built by
+    /// [`standby_status_update`](crate::proto::replication::standby_status_update)); refused
+    /// unless the client's side of a CopyBoth is open.
+    pub fn copy_both_out(&mut self) -> Result<&mut BytesMut, ProtoError> {
+        self.check_copy_both("CopyData")?;
+        Ok(self.out)
+    }
+
+    /// CopyDone for the CopyBoth in progress: the client ends its side; the server finishes
+    /// its own with CopyDone, then the statement's results and ReadyForQuery follow.
+    pub fn copy_both_done(&mut self) -> Result<(), ProtoError> {
+        self.check_copy_both("CopyDone")?;
+        frontend::copy_done(self.out);
+        self.exchange.copy_both_ended();
+        Ok(())
+    }
+
+    /// Whether the client's side of a CopyBoth is open (CopyData and CopyDone may be written).
+    pub fn in_copy_both(&self) -> bool {
+        self.exchange.in_copy_both()
+    }
+
+    fn check_copy_both(&self, message: &'static str) -> Result<(), ProtoError> {
+        if self.exchange.in_copy_both() {
+            Ok(())
+        } else {
+            Err(ProtoError::Unexpected {
+                expected: "a CopyBoth (START_REPLICATION) in progress before sending CopyBoth data",
+                got: message,
+            })
+        }
+    }
+
     /// Whether a COPY FROM STDIN waits for the client's data.
     pub fn in_copy_in(&self) -> bool {
         self.exchange.in_copy_in()

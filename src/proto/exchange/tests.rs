@@ -773,3 +773,6 @@ fn an_unnamed_description_is_one_group() {
     p.accept(ready());
     assert!(p.exchange.is_idle());
 }
+
+#[path = "tests_copy_both.rs"]
+mod copy_both;
