@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tusk::proto::replication::Lsn;
-use tusk::replication::{Change, LogicalDecoder, LogicalOptions, ReplicationClient};
+use tusk::replication::{Change, PgOutputOptions, ReplicationClient};
 use tusk::{Config, Connection};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -144,11 +144,8 @@ async fn end_round(admin: &mut Connection, round: usize) -> Result<(), BoxError>
     Ok(())
 }
 
-fn options() -> LogicalOptions {
-    LogicalOptions::new()
-        .option("proto_version", "1")
-        .option("publication_names", TABLE)
-        .option("binary", "true")
+fn options() -> PgOutputOptions {
+    PgOutputOptions::new([TABLE]).proto_version(1).binary(true)
 }
 
 /// tusk: stream the slot, decode every Insert into typed values, confirm each commit.
@@ -156,16 +153,15 @@ async fn run_tusk(target: &Target, slot: &str, rows: u64) -> Result<Run, BoxErro
     let cpu_before = cpu(libc::RUSAGE_SELF);
     let started = Instant::now();
     let mut client = ReplicationClient::connect_logical(&target.config()).await?;
-    let mut stream = client.start_logical(slot, Lsn::INVALID, &options()).await?;
-    let mut decoder = LogicalDecoder::new(1)?;
+    let mut stream = client.start_pgoutput(slot, Lsn::INVALID, &options()).await?;
     let mut seen = 0u64;
     // A checksum over every decoded value, so the decoding cannot be optimised away.
     let mut sum = 0f64;
     loop {
-        let Some(xlog) = stream.next().await? else {
+        let Some(change) = stream.next().await? else {
             return Err(format!("the stream ended after {seen} of {rows} rows").into());
         };
-        match decoder.decode(xlog.wal_start, xlog.data)? {
+        match change {
             Change::Insert { new, .. } => {
                 let id: i64 = new.try_get(0)?;
                 let name: &str = new.try_get(1)?;
