@@ -153,7 +153,9 @@ async fn run_tusk(target: &Target, slot: &str, rows: u64) -> Result<Run, BoxErro
     let cpu_before = cpu(libc::RUSAGE_SELF);
     let started = Instant::now();
     let mut client = ReplicationClient::connect_logical(&target.config()).await?;
-    let mut stream = client.start_pgoutput(slot, Lsn::INVALID, &options()).await?;
+    let mut stream = client
+        .start_pgoutput(slot, Lsn::INVALID, &options())
+        .await?;
     let mut seen = 0u64;
     // A checksum over every decoded value, so the decoding cannot be optimised away.
     let mut sum = 0f64;
@@ -190,20 +192,30 @@ async fn run_tusk(target: &Target, slot: &str, rows: u64) -> Result<Run, BoxErro
 }
 
 /// pg_recvlogical with the same options into /dev/null, up to `end`.
-fn run_recvlogical(
-    binary: &str,
-    target: &Target,
-    slot: &str,
-    end: Lsn,
-) -> Result<Run, BoxError> {
+fn run_recvlogical(binary: &str, target: &Target, slot: &str, end: Lsn) -> Result<Run, BoxError> {
     let cpu_before = cpu(libc::RUSAGE_CHILDREN);
     let started = Instant::now();
     let status = Command::new(binary)
         .args(["-h", &target.host, "-p", &target.port.to_string()])
-        .args(["-U", &target.user, "-d", &target.dbname, "-S", slot, "--start"])
+        .args([
+            "-U",
+            &target.user,
+            "-d",
+            &target.dbname,
+            "-S",
+            slot,
+            "--start",
+        ])
         .args(["-o", "proto_version=1", "-o"])
         .arg(format!("publication_names={TABLE}"))
-        .args(["-o", "binary=true", "-E", &end.to_string(), "-f", "/dev/null"])
+        .args([
+            "-o",
+            "binary=true",
+            "-E",
+            &end.to_string(),
+            "-f",
+            "/dev/null",
+        ])
         .env("PGPASSWORD", &target.password)
         .status()?;
     let wall = started.elapsed();
@@ -247,7 +259,9 @@ async fn bench() -> Result<(), BoxError> {
     let recvlogical = std::env::var("PG_RECVLOGICAL")
         .unwrap_or_else(|_| format!("/usr/lib/postgresql/{major}/bin/pg_recvlogical"));
     prepare(&mut admin).await?;
-    eprintln!("replication: W8, {rounds} rounds of {rows} rows, PostgreSQL {version}, {recvlogical}");
+    eprintln!(
+        "replication: W8, {rounds} rounds of {rows} rows, PostgreSQL {version}, {recvlogical}"
+    );
 
     let (mut tusk_rates, mut tusk_cpu, mut recv_rates, mut recv_cpu) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());

@@ -68,7 +68,9 @@ async fn streamed_wal_is_what_pg_receivewal_writes() {
         let base = Lsn(start.0 - start.0 % seg);
         let file: String = admin
             .query_one(
-                "SELECT pg_walfile_name($1::text::pg_lsn)",
+                // pg_walfile_name names the segment *before* a position on a segment
+                // boundary (it means "the segment holding the byte before"): ask for base + 1.
+                "SELECT pg_walfile_name($1::text::pg_lsn + 1)",
                 &[&base.to_string()],
             )
             .await
@@ -132,12 +134,17 @@ async fn streamed_wal_is_what_pg_receivewal_writes() {
                 .unwrap();
             assert!(status.success(), "pg_receivewal: {status}");
             let theirs = read_segment(&dir, &file);
+            // Two 16 MiB segments per run: not left behind in the temporary directory.
+            let _ = std::fs::remove_dir_all(&dir);
             assert_eq!(theirs.len() as u64, seg);
             assert!(
                 theirs[..len] == ours[..len],
-                "{}: the WAL differs from pg_receivewal's at offset {:?}",
+                "{}: the WAL differs from pg_receivewal's at offset {:?} (from {base}; theirs \
+                 {:02x?}, ours {:02x?})",
                 server.label,
-                theirs.iter().zip(&ours).position(|(a, b)| a != b)
+                theirs.iter().zip(&ours).position(|(a, b)| a != b),
+                &theirs[..24],
+                &ours[..24]
             );
         }
         writer.abort();
