@@ -1,5 +1,5 @@
 //! What the replication live tests share: the servers to run against (the main PostgreSQL 15
-//! and, when `TUSK_PG18_PORT` is set, PostgreSQL 18), configurations for them, unique slot
+//! and PostgreSQL 18 on `TUSK_PG18_PORT`), configurations for them, unique slot
 //! names and the check that no slot is left behind.
 
 #![allow(dead_code)]
@@ -17,16 +17,17 @@ pub struct Server {
     pub port: u16,
 }
 
-/// The main test server, and PostgreSQL 18 when `TUSK_PG18_PORT` names its port.
+/// The main test server and PostgreSQL 18 ([`live::pg18`]: a missing PostgreSQL 18 fails the
+/// test unless `TUSK_ALLOW_SKIP=pg18`, so the replication tests never quietly run on 15 alone).
 pub fn servers() -> Vec<Server> {
     let mut servers = vec![Server {
         label: "main",
         port: live::port(),
     }];
-    if let Ok(port) = std::env::var("TUSK_PG18_PORT") {
+    if let Some(port) = live::pg18() {
         servers.push(Server {
             label: "pg18",
-            port: port.parse().expect("TUSK_PG18_PORT is a port number"),
+            port,
         });
     }
     servers
