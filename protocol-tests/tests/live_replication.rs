@@ -62,6 +62,7 @@ async fn slots_are_created_read_and_dropped() {
         let _guard = SlotGuard {
             port: server.port,
             names: vec![logical.clone(), physical.clone()],
+            prepared: Vec::new(),
         };
         let mut client = server.logical().await;
         assert_eq!(client.mode(), Replication::Database);
@@ -140,6 +141,7 @@ async fn a_temporary_slot_goes_with_its_connection() {
         let _guard = SlotGuard {
             port: server.port,
             names: vec![name.clone()],
+            prepared: Vec::new(),
         };
         let mut client = server.logical().await;
         let created = client
@@ -207,6 +209,7 @@ async fn nothing_can_be_injected_into_a_command() {
         let _guard = SlotGuard {
             port: server.port,
             names: vec![name.clone()],
+            prepared: Vec::new(),
         };
         let e = client
             .create_replication_slot(

@@ -102,6 +102,7 @@ async fn setup(server: &Server, rows: i32) -> Setup {
     let guard = SlotGuard {
         port: server.port,
         names: vec![slot.clone()],
+        prepared: Vec::new(),
     };
     admin
         .batch_execute(&format!("CREATE TABLE {table} (id int4 PRIMARY KEY)"))
@@ -281,6 +282,7 @@ async fn a_refused_start_leaves_the_connection_able_to_start() {
         let _guard = SlotGuard {
             port: server.port,
             names: vec![slot.clone()],
+            prepared: Vec::new(),
         };
         let e = client
             .start_logical(&slot, Lsn::INVALID, &test_decoding_options())

@@ -33,6 +33,7 @@ async fn setup(server: &Server) -> Setup {
     let guard = SlotGuard {
         port: server.port,
         names: vec![slot.clone()],
+        prepared: Vec::new(),
     };
     admin
         .batch_execute(&format!(

@@ -125,14 +125,24 @@ pub async fn drop_slot(admin: &mut Connection, name: &str) {
 /// another thread, since a panicking test's runtime may be gone).
 pub struct SlotGuard {
     pub port: u16,
+    /// Replication slots to drop.
     pub names: Vec<String>,
+    /// Prepared transactions (gids) to roll back first: a prepared transaction left behind
+    /// holds its locks and makes every later CREATE_REPLICATION_SLOT wait for it.
+    pub prepared: Vec<String>,
 }
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
         let port = self.port;
         let names = std::mem::take(&mut self.names);
-        let shown = names.join(", ");
+        let prepared = std::mem::take(&mut self.prepared);
+        let shown = names
+            .iter()
+            .chain(&prepared)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
         let cleanup = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -144,6 +154,20 @@ impl Drop for SlotGuard {
                     port,
                 };
                 let mut admin = server.admin().await;
+                for gid in &prepared {
+                    let left: i64 = admin
+                        .query_one(
+                            "SELECT count(*) FROM pg_prepared_xacts WHERE gid = $1",
+                            &[gid],
+                        )
+                        .await
+                        .unwrap()
+                        .get(0);
+                    if left > 0 {
+                        let sql = format!("ROLLBACK PREPARED '{gid}'");
+                        admin.batch_execute(&sql).await.unwrap();
+                    }
+                }
                 for name in &names {
                     drop_slot(&mut admin, name).await;
                 }
