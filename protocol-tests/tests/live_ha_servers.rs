@@ -247,3 +247,8 @@ mod failover_pool;
 // The pool's role checks through a real promotion: also here for the failover pair's lock.
 #[path = "live_ha_servers/pool_role_change.rs"]
 mod pool_role_change;
+
+// TIMELINE_HISTORY with a real history file, which only a promoted server has: here for the
+// failover pair's lock.
+#[path = "live_ha_servers/timeline_history.rs"]
+mod timeline_history;
